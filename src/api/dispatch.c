@@ -1,0 +1,89 @@
+/* dispatch.c: request id, routing, 404/405, the auth middleware hook, the access log line. */
+#include "config.h"
+
+#include "api/dispatch.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/routes.h"
+#include "app.h"
+#include "core/log.h"
+#include "http/response.h"
+#include "http/router.h"
+
+/* Request ids: a random per-process prefix and a counter, so ids from a pool never collide in
+ * practice and cost no system call per request. */
+static void next_request_id(char out[17])
+{
+	static unsigned prefix;
+	static unsigned counter;
+	static pid_t owner;
+
+	if (owner != getpid()) {
+		if (getrandom(&prefix, sizeof(prefix), 0) != (ssize_t)sizeof(prefix))
+			prefix = (unsigned)getpid() * 2654435761u;
+		owner = getpid();
+	}
+	snprintf(out, 17, "%08x%08x", prefix, ++counter);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+void dispatch_request(struct app *app, const struct http_io *io)
+{
+	struct http_request req;
+	struct http_response resp;
+	const struct route *route = NULL;
+	char allow[128];
+	struct timespec t0;
+	enum merr init;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	init = http_request_init(&req, app, io);
+	next_request_id(req.request_id);
+	log_set_request_id(req.request_id);
+	http_response_init(&resp, strcmp(req.method, "HEAD") == 0);
+
+	if (init != MERR_OK) {
+		resp_error(&resp, MERR_BAD_REQUEST, NULL, "malformed request path or query string");
+		goto send;
+	}
+	switch (router_match(routes, routes_count, req.method, req.path, &route, &req.params, allow,
+	                     sizeof(allow))) {
+	case ROUTE_NOT_FOUND:
+		resp_error(&resp, MERR_NOT_FOUND, NULL, "no route for %s %s", req.method, req.path);
+		goto send;
+	case ROUTE_METHOD_NOT_ALLOWED:
+		resp_header(&resp, "Allow", "%s", allow);
+		resp_error(&resp, MERR_METHOD_NOT_ALLOWED, NULL, "%s is not allowed here; use %s", req.method, allow);
+		goto send;
+	case ROUTE_MATCH:
+		break;
+	}
+	if ((route->flags & ROUTE_AUTH) != 0) {
+		/* Filled in by the authentication issue: until then no route may ask for a user. */
+		resp_error(&resp, MERR_INTERNAL, NULL, "authentication is not available");
+		goto send;
+	}
+	route->handler(&req, &resp);
+send:
+	/* Whatever the handler left unread is drained (bounded), so lighttpd can reuse the
+	 * connection and an early error never turns into a reset the client cannot read. */
+	if (!req.body_consumed)
+		http_drain_body(&req, 1ULL << 20);
+	resp_send(&req, &resp);
+	log_request(req.request_id, req.method, req.path, resp.status, ms_since(&t0));
+	log_set_request_id(NULL);
+	http_response_free(&resp);
+	http_request_free(&req);
+}

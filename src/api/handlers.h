@@ -1,0 +1,13 @@
+/* handlers.h: every route handler, one file per resource under src/api/. */
+#ifndef MEDIAD_HANDLERS_H
+#define MEDIAD_HANDLERS_H
+
+#include "http/request.h"
+#include "http/response.h"
+
+void handle_healthz(struct http_request *req, struct http_response *resp);
+#ifdef MEDIAD_TEST_ROUTES
+void handle_test_echo(struct http_request *req, struct http_response *resp);
+#endif
+
+#endif

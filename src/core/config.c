@@ -1,0 +1,417 @@
+/* config.c: key = value file + environment, validated against one table of keys. */
+#include "config.h"
+
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+#ifndef MEDIAD_SYSCONFDIR
+#define MEDIAD_SYSCONFDIR "/etc"
+#endif
+#ifndef MEDIAD_DATADIR
+#define MEDIAD_DATADIR "/usr/share"
+#endif
+#ifndef MEDIAD_LOCALSTATEDIR
+#define MEDIAD_LOCALSTATEDIR "/var"
+#endif
+
+#define CONFIG_MAX_FILE (1024 * 1024)
+#define CONFIG_MAX_VALUE 4096
+
+enum cfg_type { CFG_STR, CFG_INT, CFG_MODE };
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t offset;
+	const char *def;
+	long long min, max;
+	bool secret;
+	const char *help;
+};
+
+#define S(f, d, sec, h) { #f, CFG_STR, offsetof(struct config, f), d, 0, 0, sec, h }
+#define I(f, d, lo, hi, h) { #f, CFG_INT, offsetof(struct config, f), d, lo, hi, false, h }
+
+static const struct cfg_key cfg_keys[] = {
+	S(database_url, NULL, true, "PostgreSQL connection URL or conninfo"),
+	S(redis_url, NULL, true, "redis://host:port[/db] or unix:/path/to/redis.sock"),
+	S(jwt_secret, NULL, true, "HS256 secret for login tokens, at least 32 bytes"),
+	S(stream_key, NULL, true, "HMAC key for stream links; derived from jwt_secret when empty"),
+	S(media_root, MEDIAD_LOCALSTATEDIR "/lib/mediad/media", false, "folder holding uploads/ and outputs/"),
+	S(schema_dir, MEDIAD_DATADIR "/mediad/schema", false, "folder of numbered SQL migrations"),
+	S(public_base_url, "", false, "absolute base for stream links, e.g. https://media.example.com"),
+	S(cors_origin, "*", false, "Access-Control-Allow-Origin sent with streams"),
+	S(trusted_proxies, "", false, "CIDR list of proxies whose X-Forwarded-For is believed"),
+	S(ffmpeg_path, "ffmpeg", false, "ffmpeg program"),
+	S(ffprobe_path, "ffprobe", false, "ffprobe program"),
+	I(token_ttl, "3600", 60, 30 * 86400, "login token lifetime, seconds"),
+	I(stream_ttl, "600", 10, 86400, "stream link lifetime, seconds"),
+	I(max_json_bytes, "65536", 1024, 16 * 1024 * 1024, "largest JSON request body, bytes"),
+	I(max_json_depth, "16", 2, 64, "deepest JSON nesting accepted"),
+	I(upload_max_bytes, "2147483648", 1024, 1LL << 40, "largest upload request, bytes"),
+	I(upload_max_parts, "16", 1, 1000, "most parts in one multipart upload"),
+	I(upload_max_header_bytes, "8192", 256, 65536, "largest part header block, bytes"),
+	I(login_rate_ip_email, "10", 1, 1000000, "login attempts per minute per IP and email"),
+	I(login_rate_ip, "100", 1, 1000000, "login attempts per minute per IP"),
+	I(view_rate_limit, "30", 1, 100000000, "views per minute per IP and media"),
+	I(db_connect_timeout, "5", 1, 300, "PostgreSQL connect timeout, seconds"),
+	I(redis_timeout_ms, "1000", 10, 60000, "Redis connect and command timeout, milliseconds"),
+	I(ffprobe_timeout, "30", 1, 3600, "ffprobe time limit, seconds"),
+	I(render_concurrency, "0", 0, 256, "ffmpeg processes at once per spawner; 0 = cores"),
+	I(render_max_attempts, "3", 1, 100, "attempts before a render job fails for good"),
+	I(render_timeout, "3600", 1, 7 * 86400, "time limit of one render, seconds"),
+	I(render_lease, "30", 5, 3600, "render lease, seconds; renewed while ffmpeg runs"),
+	I(render_poll_interval, "5", 1, 3600, "spawner polling fallback, seconds"),
+	{ "stream_mode", CFG_MODE, offsetof(struct config, stream_mode), "x-sendfile", 0, 0, false,
+	  "x-sendfile (the web server sends the file) or direct (mediad sends it)" },
+};
+
+#undef S
+#undef I
+
+static char **cfg_str(struct config *c, const struct cfg_key *k)
+{
+	return (char **)(void *)((char *)c + k->offset);
+}
+
+static long long *cfg_int(struct config *c, const struct cfg_key *k)
+{
+	return (long long *)(void *)((char *)c + k->offset);
+}
+
+static const struct cfg_key *cfg_find(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++)
+		if (strlen(cfg_keys[i].name) == len && memcmp(cfg_keys[i].name, name, len) == 0)
+			return &cfg_keys[i];
+	return NULL;
+}
+
+/* Sets key k from value; origin names where the value came from, for the message. */
+static int cfg_set(struct config *c, const struct cfg_key *k, const char *value, const char *origin, char *err,
+                   size_t errlen)
+{
+	char *end, *dup;
+	long long v;
+
+	if (strlen(value) > CONFIG_MAX_VALUE) {
+		snprintf(err, errlen, "%s: %s is longer than %d bytes", origin, k->name, CONFIG_MAX_VALUE);
+		return -1;
+	}
+	switch (k->type) {
+	case CFG_STR:
+		dup = strdup(value);
+		if (dup == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*cfg_str(c, k));
+		*cfg_str(c, k) = dup;
+		return 0;
+	case CFG_INT:
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s: %s must be an integer from %lld to %lld (got \"%.40s\")", origin,
+			         k->name, k->min, k->max, value);
+			return -1;
+		}
+		*cfg_int(c, k) = v;
+		return 0;
+	case CFG_MODE:
+		if (strcmp(value, "x-sendfile") == 0)
+			c->stream_mode = STREAM_XSENDFILE;
+		else if (strcmp(value, "direct") == 0)
+			c->stream_mode = STREAM_DIRECT;
+		else {
+			snprintf(err, errlen, "%s: %s must be x-sendfile or direct (got \"%.40s\")", origin, k->name,
+			         value);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+int config_defaults(struct config *c)
+{
+	char err[128];
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++)
+		if (cfg_keys[i].def && cfg_set(c, &cfg_keys[i], cfg_keys[i].def, "default", err, sizeof(err)) != 0)
+			return -1;
+	return 0;
+}
+
+static void trim(const char **s, const char **e)
+{
+	while (*s < *e && isspace((unsigned char)**s))
+		(*s)++;
+	while (*e > *s && isspace((unsigned char)(*e)[-1]))
+		(*e)--;
+}
+
+int config_parse(struct config *c, const char *text, const char *name, char *err, size_t errlen)
+{
+	const char *line = text;
+	unsigned lineno = 0;
+	char origin[512];
+	struct buf val = BUF_INIT;
+	int rc = -1;
+
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		const char *end = nl ? nl : line + strlen(line);
+		const char *ks = line, *ke, *vs, *ve, *eq;
+		const struct cfg_key *k;
+
+		lineno++;
+		trim(&ks, &end);
+		if (ks == end || *ks == '#')
+			goto next;
+		eq = memchr(ks, '=', (size_t)(end - ks));
+		snprintf(origin, sizeof(origin), "%s:%u", name, lineno);
+		if (eq == NULL) {
+			snprintf(err, errlen, "%s: expected \"key = value\"", origin);
+			goto out;
+		}
+		ke = eq;
+		vs = eq + 1;
+		ve = end;
+		trim(&ks, &ke);
+		trim(&vs, &ve);
+		/* A value may be double-quoted to keep leading or trailing spaces or a '#'. */
+		if (ve - vs >= 2 && *vs == '"' && ve[-1] == '"') {
+			vs++;
+			ve--;
+		}
+		k = cfg_find(ks, (size_t)(ke - ks));
+		if (k == NULL) {
+			snprintf(err, errlen, "%s: unknown setting \"%.*s\"", origin, (int)(ke - ks > 64 ? 64 : ke - ks),
+			         ks);
+			goto out;
+		}
+		buf_reset(&val);
+		if (buf_append(&val, vs, (size_t)(ve - vs)) != 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		if (cfg_set(c, k, val.data, origin, err, errlen) != 0)
+			goto out;
+	next:
+		line = nl ? nl + 1 : end;
+		if (nl == NULL)
+			break;
+	}
+	rc = 0;
+out:
+	buf_free(&val);
+	return rc;
+}
+
+int config_apply_env(struct config *c, char *err, size_t errlen)
+{
+	size_t i, j;
+	char env[64];
+
+	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
+		const char *v;
+
+		for (j = 0; cfg_keys[i].name[j] && j + 1 < sizeof(env); j++)
+			env[j] = (char)toupper((unsigned char)cfg_keys[i].name[j]);
+		env[j] = '\0';
+		v = getenv(env);
+		if (v != NULL && cfg_set(c, &cfg_keys[i], v, env, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int config_read_file(const char *path, struct buf *out, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char chunk[4096];
+	size_t n;
+	int rc = -1;
+
+	if (f == NULL) {
+		int e = errno;
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
+		return e == ENOENT ? -2 : -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (out->len + n > CONFIG_MAX_FILE) {
+			snprintf(err, errlen, "%s: larger than %d bytes", path, CONFIG_MAX_FILE);
+			goto out;
+		}
+		if (buf_append(out, chunk, n) != 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+int config_load(struct config *c, unsigned need, char *err, size_t errlen)
+{
+	const char *path = getenv("MEDIAD_CONFIG");
+	bool explicit_path = path != NULL && *path != '\0';
+	struct buf text = BUF_INIT;
+	int rc = -1;
+
+	if (config_defaults(c) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!explicit_path)
+		path = MEDIAD_SYSCONFDIR "/mediad.conf";
+	rc = config_read_file(path, &text, err, errlen);
+	if (rc != 0) {
+		/* The compiled-in file is optional: the environment alone may configure everything. */
+		if (explicit_path || rc != -2) {
+			rc = -1;
+			goto out;
+		}
+		rc = -1;
+	} else if (config_parse(c, text.data, path, err, errlen) != 0) {
+		rc = -1;
+		goto out;
+	}
+	rc = -1;
+	if (config_apply_env(c, err, errlen) != 0)
+		goto out;
+	if (config_check(c, need, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	buf_free(&text);
+	return rc;
+}
+
+static bool empty(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
+int config_check(const struct config *c, unsigned need, char *err, size_t errlen)
+{
+	if ((need & CONFIG_NEED_DB) && empty(c->database_url)) {
+		snprintf(err, errlen, "database_url is not set (DATABASE_URL or database_url in the config file)");
+		return -1;
+	}
+	if ((need & CONFIG_NEED_REDIS) && empty(c->redis_url)) {
+		snprintf(err, errlen, "redis_url is not set (REDIS_URL or redis_url in the config file)");
+		return -1;
+	}
+	if (need & CONFIG_NEED_JWT) {
+		if (empty(c->jwt_secret)) {
+			snprintf(err, errlen, "jwt_secret is not set (JWT_SECRET or jwt_secret in the config file)");
+			return -1;
+		}
+		if (strlen(c->jwt_secret) < 32) {
+			snprintf(err, errlen, "jwt_secret is shorter than 32 bytes: use a long random value");
+			return -1;
+		}
+		if (!empty(c->stream_key) && strlen(c->stream_key) < 32) {
+			snprintf(err, errlen, "stream_key is shorter than 32 bytes: use a long random value");
+			return -1;
+		}
+	}
+	if ((need & CONFIG_NEED_MEDIA) && (empty(c->media_root) || c->media_root[0] != '/')) {
+		snprintf(err, errlen, "media_root must be an absolute path (MEDIA_ROOT or media_root)");
+		return -1;
+	}
+	return 0;
+}
+
+void config_mask_url(const char *url, char *out, size_t outlen)
+{
+	const char *scheme = strstr(url, "://");
+	const char *at, *colon, *pw;
+
+	/* URL form: scheme://user:password@host -> scheme://user:***@host */
+	if (scheme != NULL) {
+		at = strchr(scheme + 3, '@');
+		colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+		if (colon != NULL) {
+			snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
+			return;
+		}
+	}
+	/* conninfo form: ... password=secret ... */
+	pw = strstr(url, "password=");
+	if (pw != NULL) {
+		const char *end = pw + 9;
+		while (*end && !isspace((unsigned char)*end))
+			end++;
+		snprintf(out, outlen, "%.*spassword=***%s", (int)(pw - url), url, end);
+		return;
+	}
+	snprintf(out, outlen, "%s", url);
+}
+
+void config_print(const struct config *c, FILE *out)
+{
+	size_t i, j;
+	char env[64], masked[CONFIG_MAX_VALUE + 16];
+
+	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		struct config *mc = (struct config *)(void *)c;
+
+		for (j = 0; k->name[j] && j + 1 < sizeof(env); j++)
+			env[j] = (char)toupper((unsigned char)k->name[j]);
+		env[j] = '\0';
+		switch (k->type) {
+		case CFG_STR: {
+			const char *v = *cfg_str(mc, k);
+			if (v == NULL)
+				snprintf(masked, sizeof(masked), "(unset)");
+			else if (strstr(k->name, "_url") != NULL && k->secret)
+				config_mask_url(v, masked, sizeof(masked));
+			else if (k->secret)
+				snprintf(masked, sizeof(masked), "%s", *v ? "***" : "(derived)");
+			else
+				snprintf(masked, sizeof(masked), "%s", v);
+			break;
+		}
+		case CFG_INT:
+			snprintf(masked, sizeof(masked), "%lld", *cfg_int(mc, k));
+			break;
+		case CFG_MODE:
+			snprintf(masked, sizeof(masked), "%s", c->stream_mode == STREAM_DIRECT ? "direct" : "x-sendfile");
+			break;
+		}
+		fprintf(out, "%-24s = %-40s # %s: %s\n", k->name, masked, env, k->help);
+	}
+}
+
+void config_free(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++)
+		if (cfg_keys[i].type == CFG_STR) {
+			free(*cfg_str(c, &cfg_keys[i]));
+			*cfg_str(c, &cfg_keys[i]) = NULL;
+		}
+}

@@ -1,0 +1,79 @@
+/* config.h: resolved settings: a key = value file overridden by environment variables. */
+#ifndef MEDIAD_CONFIG_H
+#define MEDIAD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum stream_mode { STREAM_XSENDFILE = 0, STREAM_DIRECT = 1 };
+
+/*
+ * Every key has an environment name: the key upper-cased (database_url -> DATABASE_URL), which
+ * matches the names the seeds use. Strings are owned by the struct and freed by config_free.
+ */
+struct config {
+	char *database_url;
+	char *redis_url;
+	char *jwt_secret;
+	char *stream_key;
+	char *media_root;
+	char *schema_dir;
+	char *public_base_url;
+	char *cors_origin;
+	char *trusted_proxies;
+	char *ffmpeg_path;
+	char *ffprobe_path;
+	long long token_ttl;
+	long long stream_ttl;
+	long long max_json_bytes;
+	long long max_json_depth;
+	long long upload_max_bytes;
+	long long upload_max_parts;
+	long long upload_max_header_bytes;
+	long long login_rate_ip_email;
+	long long login_rate_ip;
+	long long view_rate_limit;
+	long long db_connect_timeout;
+	long long redis_timeout_ms;
+	long long ffprobe_timeout;
+	long long render_concurrency;
+	long long render_max_attempts;
+	long long render_timeout;
+	long long render_lease;
+	long long render_poll_interval;
+	enum stream_mode stream_mode;
+};
+
+/* Which settings a program insists on; a missing one stops start-up. */
+enum config_need {
+	CONFIG_NEED_DB = 1 << 0,
+	CONFIG_NEED_REDIS = 1 << 1,
+	CONFIG_NEED_JWT = 1 << 2,
+	CONFIG_NEED_MEDIA = 1 << 3,
+};
+
+/* Sets every field to its default. */
+int config_defaults(struct config *c) __attribute__((warn_unused_result));
+/*
+ * Applies "key = value" lines from text (the content of file name, used in messages), then the
+ * environment (getenv for each key's environment name; env may be NULL to skip it).
+ * Returns 0, or -1 with one line naming the offending setting in err.
+ */
+int config_parse(struct config *c, const char *text, const char *name, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+int config_apply_env(struct config *c, char *err, size_t errlen) __attribute__((warn_unused_result));
+/*
+ * The whole start-up sequence: defaults, the file (MEDIAD_CONFIG, else the compiled-in default,
+ * which may be absent), the environment, then checks for what need requires.
+ */
+int config_load(struct config *c, unsigned need, char *err, size_t errlen) __attribute__((warn_unused_result));
+int config_check(const struct config *c, unsigned need, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Prints every setting as "key = value  # ENV", secrets masked. */
+void config_print(const struct config *c, FILE *out);
+/* Masks the password in a URL or conninfo string into out. */
+void config_mask_url(const char *url, char *out, size_t outlen);
+void config_free(struct config *c);
+
+#endif

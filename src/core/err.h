@@ -1,0 +1,31 @@
+/* err.h: the project's one error enum, and its single mapping to HTTP status and JSON code. */
+#ifndef MEDIAD_ERR_H
+#define MEDIAD_ERR_H
+
+enum merr {
+	MERR_OK = 0,
+	MERR_BAD_REQUEST,
+	MERR_UNAUTHORIZED,
+	MERR_FORBIDDEN,
+	MERR_NOT_FOUND,
+	MERR_METHOD_NOT_ALLOWED,
+	MERR_CONFLICT,
+	MERR_GONE,
+	MERR_PAYLOAD_TOO_LARGE,
+	MERR_UNSUPPORTED_MEDIA_TYPE,
+	MERR_RANGE_NOT_SATISFIABLE,
+	MERR_RATE_LIMITED,
+	MERR_INTERNAL,
+	MERR_UNAVAILABLE,
+	MERR_INSUFFICIENT_STORAGE,
+	MERR__COUNT
+};
+
+/* HTTP status for e (500 for anything unknown). */
+int merr_status(enum merr e);
+/* The stable machine-readable code of e, e.g. "not_found". */
+const char *merr_code(enum merr e);
+/* The reason phrase for an HTTP status, e.g. "Not Found". */
+const char *http_reason(int status);
+
+#endif

@@ -1,0 +1,93 @@
+/* log.c: stderr logging. Callers never pass secrets; paths are logged without query strings. */
+#include "config.h"
+
+#include "core/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *log_prog = "mediad";
+static char log_rid[40];
+
+void log_init(const char *prog)
+{
+	log_prog = prog;
+}
+
+void log_set_request_id(const char *rid)
+{
+	if (rid == NULL)
+		log_rid[0] = '\0';
+	else
+		snprintf(log_rid, sizeof(log_rid), "%s", rid);
+}
+
+void log_time_rfc3339(char *out, unsigned long outlen)
+{
+	struct timeval tv;
+	struct tm tm;
+	char tmp[32];
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, outlen, "%s.%03ldZ", tmp, (long)(tv.tv_usec / 1000));
+}
+
+static void log_line(const char *level, const char *fmt, va_list ap)
+{
+	char ts[40];
+	char msg[1024];
+
+	log_time_rfc3339(ts, sizeof(ts));
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* One fprintf per line: lines from a pool of processes sharing stderr stay whole. */
+	fprintf(stderr, "%s %s[%ld] %s%s%s %s\n", ts, log_prog, (long)getpid(), level,
+	        log_rid[0] ? " rid=" : "", log_rid, msg);
+}
+
+void log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line("error", fmt, ap);
+	va_end(ap);
+}
+
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line("info", fmt, ap);
+	va_end(ap);
+}
+
+/* Copies s into out with control bytes, spaces and quotes replaced, so a client cannot forge a
+ * log line or split one. Truncates to the size of out. */
+static void log_sanitize(char *out, size_t outlen, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[i] = (c < 0x21 || c == 0x7f || c == '"') ? '?' : (char)c;
+	}
+	out[i] = '\0';
+}
+
+void log_request(const char *rid, const char *method, const char *path, int status, double ms)
+{
+	char ts[40], m[16], p[512];
+
+	log_time_rfc3339(ts, sizeof(ts));
+	log_sanitize(m, sizeof(m), method);
+	log_sanitize(p, sizeof(p), path);
+	fprintf(stderr, "%s %s[%ld] access rid=%s %s %s %d %.3fms\n", ts, log_prog, (long)getpid(), rid, m,
+	        p, status, ms);
+}

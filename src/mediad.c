@@ -1,0 +1,290 @@
+/* mediad.c: the FastCGI responder: spawned by a web server on fd 0, or a pre-fork pool of its own. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/dispatch.h"
+#include "app.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "http/fcgi_io.h"
+#include "store/db.h"
+#include "store/kv.h"
+#include "store/statements.h"
+
+#define MEDIAD_MAX_WORKERS 256
+#define MEDIAD_BACKLOG 1024
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	/* libfcgi's accept loop retries on EINTR unless a shutdown is pending: this makes a worker
+	 * blocked in accept return, while one in the middle of a request finishes it first. */
+	FCGX_ShutdownPending();
+}
+
+static void install_stop_handler(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a blocked accept must be interrupted */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL); /* lighttpd and mod_fcgid may ask for a graceful stop this way */
+}
+
+/* Serves requests on listen_fd until asked to stop. Returns the process exit code. */
+static int worker_run(const struct config *cfg, int listen_fd)
+{
+	struct app app = { cfg, NULL, NULL };
+	FCGX_Request fr;
+	struct http_io io;
+	char err[256];
+	int rc = 1;
+
+	install_stop_handler();
+	app.db = db_new(cfg->database_url, (int)cfg->db_connect_timeout, store_statements, store_statements_count);
+	app.kv = kv_new(cfg->redis_url, (int)cfg->redis_timeout_ms, err, sizeof(err));
+	if (app.db == NULL || app.kv == NULL) {
+		log_error("start-up: %s", app.kv == NULL ? err : "out of memory");
+		goto out;
+	}
+	/* Connect now so the first request does not pay for it; a database that is down is not
+	 * fatal: requests answer 503 until it is back. */
+	if (db_ensure(app.db) != 0)
+		log_error("start-up: PostgreSQL unreachable; answering 503 until it is back");
+	if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+		log_error("start-up: FCGX_InitRequest failed");
+		goto out;
+	}
+	fcgi_io_init(&io, &fr);
+	while (!stop_requested) {
+		if (FCGX_Accept_r(&fr) < 0)
+			break;
+		dispatch_request(&app, &io);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 0);
+	rc = 0;
+out:
+	db_free(app.db);
+	kv_free(app.kv);
+	return rc;
+}
+
+static pid_t spawn_worker(const struct config *cfg, int listen_fd, const sigset_t *unblock)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int rc;
+
+		sigprocmask(SIG_UNBLOCK, unblock, NULL);
+		rc = worker_run(cfg, listen_fd);
+		_exit(rc);
+	}
+	if (pid < 0)
+		log_error("fork: %s", strerror(errno));
+	return pid;
+}
+
+/*
+ * The pre-fork master: keeps n workers alive and restarts any that dies; on SIGTERM or SIGINT it
+ * passes SIGTERM on (each worker finishes its request in flight) and waits for all of them.
+ * Signals are blocked and taken with sigtimedwait, so none is lost between checks.
+ */
+static int master_run(const struct config *cfg, int listen_fd, int n)
+{
+	pid_t pids[MEDIAD_MAX_WORKERS];
+	time_t started[MEDIAD_MAX_WORKERS];
+	struct timespec tick = { 1, 0 };
+	sigset_t set;
+	bool stopping = false;
+	int i, alive = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (i = 0; i < n; i++) {
+		pids[i] = spawn_worker(cfg, listen_fd, &set);
+		started[i] = time(NULL);
+		if (pids[i] > 0)
+			alive++;
+	}
+	log_info("master: %d workers", alive);
+	while (alive > 0 || (!stopping && n > 0)) {
+		int sig = sigtimedwait(&set, NULL, &tick);
+		int status;
+		pid_t pid;
+
+		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
+			stopping = true;
+			log_info("master: stopping %d workers", alive);
+			for (i = 0; i < n; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGTERM);
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (i = 0; i < n && pids[i] != pid; i++)
+				;
+			if (i == n)
+				continue;
+			if (WIFSIGNALED(status))
+				log_error("master: worker %ld killed by signal %d", (long)pid, WTERMSIG(status));
+			else if (WEXITSTATUS(status) != 0 || !stopping)
+				log_info("master: worker %ld exited with %d", (long)pid, WEXITSTATUS(status));
+			pids[i] = -1;
+			alive--;
+		}
+		if (stopping)
+			continue;
+		for (i = 0; i < n; i++) {
+			/* A worker that dies at once (database rejecting us, say) is restarted at most once
+			 * a second, not in a tight fork loop. */
+			if (pids[i] > 0 || time(NULL) - started[i] < 1)
+				continue;
+			pids[i] = spawn_worker(cfg, listen_fd, &set);
+			started[i] = time(NULL);
+			if (pids[i] > 0)
+				alive++;
+		}
+	}
+	log_info("master: all workers stopped");
+	return 0;
+}
+
+static int open_listener(const char *spec)
+{
+	const char *path = spec;
+	int fd;
+
+	/* "unix:/run/mediad.sock" or a bare absolute path is a unix socket; "host:port" is TCP. */
+	if (strncmp(spec, "unix:", 5) == 0)
+		path = spec + 5;
+	if (path[0] == '/') {
+		if (unlink(path) != 0 && errno != ENOENT) {
+			fprintf(stderr, "mediad: --listen %s: cannot remove the old socket: %s\n", spec, strerror(errno));
+			return -1;
+		}
+	} else if (strchr(path, ':') == NULL) {
+		fprintf(stderr, "mediad: --listen must be unix:/path.sock or host:port (got \"%s\")\n", spec);
+		return -1;
+	}
+	fd = FCGX_OpenSocket(path, MEDIAD_BACKLOG);
+	if (fd < 0) {
+		fprintf(stderr, "mediad: --listen %s: cannot listen: %s\n", spec, strerror(errno));
+		return -1;
+	}
+	/* The web server usually runs as another user: let it connect. Restrict with the folder. */
+	if (path[0] == '/' && chmod(path, 0666) != 0)
+		fprintf(stderr, "mediad: chmod %s: %s\n", path, strerror(errno));
+	return fd;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: mediad [--listen unix:/path.sock|HOST:PORT] [--workers N]\n"
+	             "       spawned by a web server, mediad serves the socket it is given on fd 0.\n"
+	             "       Settings come from $MEDIAD_CONFIG (default " MEDIAD_SYSCONFDIR "/mediad.conf)\n"
+	             "       and the environment; see mediad(8).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config cfg;
+	const char *listen_spec = NULL;
+	long workers = sysconf(_SC_NPROCESSORS_ONLN);
+	char err[512], *end;
+	struct stat st;
+	int c, fd, rc;
+
+	log_init("mediad");
+	while ((c = getopt_long(argc, argv, "l:w:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			listen_spec = optarg;
+			break;
+		case 'w':
+			errno = 0;
+			workers = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || workers < 1 || workers > MEDIAD_MAX_WORKERS) {
+				fprintf(stderr, "mediad: --workers must be 1 to %d\n", MEDIAD_MAX_WORKERS);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mediad %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (workers < 1)
+		workers = 1;
+	if (config_load(&cfg, CONFIG_NEED_DB | CONFIG_NEED_REDIS | CONFIG_NEED_JWT | CONFIG_NEED_MEDIA, err,
+	                sizeof(err)) != 0) {
+		fprintf(stderr, "mediad: configuration: %s\n", err);
+		config_free(&cfg);
+		return 78; /* EX_CONFIG */
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (FCGX_Init() != 0) {
+		fprintf(stderr, "mediad: FCGX_Init failed\n");
+		config_free(&cfg);
+		return 1;
+	}
+	if (listen_spec != NULL) {
+		fd = open_listener(listen_spec);
+		if (fd < 0) {
+			config_free(&cfg);
+			return 1;
+		}
+		rc = master_run(&cfg, fd, (int)workers);
+		close(fd);
+	} else {
+		if (fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+			fprintf(stderr, "mediad: fd 0 is not a listening socket: let a web server spawn mediad "
+			                "(lighttpd bin-path, Apache mod_fcgid) or give --listen\n");
+			config_free(&cfg);
+			return 2;
+		}
+		rc = worker_run(&cfg, 0);
+	}
+	config_free(&cfg);
+	return rc;
+}

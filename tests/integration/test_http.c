@@ -1,0 +1,160 @@
+/* test_http.c: the foundation against the real stack: healthz, 404/405, body caps, bad JSON, and
+ * healthz following PostgreSQL down and back up. */
+#include "config.h"
+
+#include <CUnit/Basic.h>
+#include <curl/curl.h>
+#include <string.h>
+
+#include "itest.h"
+
+static void test_healthz_answers_ok_with_both_stores(void)
+{
+	struct itest_resp r;
+
+	CU_ASSERT_FATAL(itest_request("GET", "/healthz", NULL, NULL, 0, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_PTR_NOT_NULL(r.json);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "status"), "ok");
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "postgres"), "ok");
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "redis"), "ok");
+	itest_resp_free(&r);
+}
+
+static void test_unknown_path_is_json_404(void)
+{
+	struct itest_resp r;
+	char ct[128];
+
+	CU_ASSERT_FATAL(itest_request("GET", "/no/such/thing", NULL, NULL, 0, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 404);
+	CU_ASSERT_TRUE(itest_header(&r, "Content-Type", ct, sizeof(ct)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ct, "application/json"));
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "error"), "not_found");
+	CU_ASSERT_PTR_NOT_NULL(itest_jstr(&r, "message"));
+	itest_resp_free(&r);
+}
+
+static void test_wrong_method_is_405_with_allow(void)
+{
+	struct itest_resp r;
+	char allow[128] = "";
+
+	CU_ASSERT_FATAL(itest_request("DELETE", "/healthz", NULL, NULL, 0, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 405);
+	CU_ASSERT_TRUE(itest_header(&r, "Allow", allow, sizeof(allow)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(allow, "GET"));
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "error"), "method_not_allowed");
+	itest_resp_free(&r);
+}
+
+static void test_echo_round_trips_json(void)
+{
+	struct itest_resp r;
+
+	CU_ASSERT_FATAL(itest_json("POST", "/_test/echo", NULL, "{\"name\":\"caf\\u00e9\"}", &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "name"), "caf\xc3\xa9");
+	itest_resp_free(&r);
+}
+
+static void test_body_over_cap_is_413(void)
+{
+	/* The default JSON cap is 64 KiB: send 100 KiB of valid JSON. */
+	size_t n = 100 * 1024;
+	char *big = malloc(n + 32);
+	struct itest_resp r;
+
+	CU_ASSERT_FATAL(big != NULL);
+	memcpy(big, "{\"name\":\"", 9);
+	memset(big + 9, 'a', n);
+	memcpy(big + 9 + n, "\"}", 3);
+	CU_ASSERT_FATAL(itest_json("POST", "/_test/echo", NULL, big, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 413);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "error"), "payload_too_large");
+	itest_resp_free(&r);
+	free(big);
+}
+
+static void test_malformed_json_is_400(void)
+{
+	static const char *const bodies[] = { "{\"name\":", "not json", "[1,2]", "{\"name\":\"x\"} trailing", "" };
+	size_t i;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct itest_resp r;
+
+		CU_ASSERT_FATAL(itest_json("POST", "/_test/echo", NULL, bodies[i], &r) == 0);
+		CU_ASSERT_EQUAL(r.status, 400);
+		CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "error"), "bad_request");
+		itest_resp_free(&r);
+	}
+}
+
+static void test_wrong_type_names_the_field(void)
+{
+	struct itest_resp r;
+
+	CU_ASSERT_FATAL(itest_json("POST", "/_test/echo", NULL, "{\"name\": 42}", &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 400);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "field"), "name");
+	itest_resp_free(&r);
+}
+
+static void test_form_body_is_415(void)
+{
+	const char *h[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
+	struct itest_resp r;
+
+	CU_ASSERT_FATAL(itest_request("POST", "/_test/echo", h, "name=x", 6, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 415);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "error"), "unsupported_media_type");
+	itest_resp_free(&r);
+}
+
+static void test_healthz_follows_postgres_down_and_up(void)
+{
+	struct itest_resp r;
+
+	CU_ASSERT_FATAL(itest_run_tool("pg-stop") == 0);
+	CU_ASSERT_FATAL(itest_request("GET", "/healthz", NULL, NULL, 0, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 503);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "postgres"), "down");
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "redis"), "ok");
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "error"), "unavailable");
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_run_tool("pg-start") == 0);
+	/* Every responder in the pool reconnects on its own: poll until one answers, then check
+	 * that several requests in a row (likely spread over the pool) all do. */
+	CU_ASSERT_TRUE(itest_wait_status("/healthz", 200, 15000));
+	for (int i = 0; i < 8; i++) {
+		CU_ASSERT_FATAL(itest_request("GET", "/healthz", NULL, NULL, 0, &r) == 0);
+		CU_ASSERT_EQUAL(r.status, 200);
+		itest_resp_free(&r);
+	}
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("http", NULL, NULL);
+	CU_add_test(s, "healthz answers ok with both stores", test_healthz_answers_ok_with_both_stores);
+	CU_add_test(s, "unknown path is a JSON 404", test_unknown_path_is_json_404);
+	CU_add_test(s, "wrong method is 405 with Allow", test_wrong_method_is_405_with_allow);
+	CU_add_test(s, "echo round-trips JSON", test_echo_round_trips_json);
+	CU_add_test(s, "body over the cap is 413", test_body_over_cap_is_413);
+	CU_add_test(s, "malformed JSON is 400", test_malformed_json_is_400);
+	CU_add_test(s, "wrong type names the field", test_wrong_type_names_the_field);
+	CU_add_test(s, "form body is 415", test_form_body_is_415);
+	/* Last: it restarts PostgreSQL. */
+	CU_add_test(s, "healthz follows postgres down and up", test_healthz_follows_postgres_down_and_up);
+	{
+		int rc = itest_run_all();
+		curl_global_cleanup();
+		return rc;
+	}
+}
