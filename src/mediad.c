@@ -17,8 +17,10 @@
 
 #include "api/dispatch.h"
 #include "app.h"
+#include "auth/password.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "http/clientip.h"
 #include "http/fcgi_io.h"
 #include "store/db.h"
 #include "store/kv.h"
@@ -52,9 +54,11 @@ static void install_stop_handler(void)
 }
 
 /* Serves requests on listen_fd until asked to stop. Returns the process exit code. */
+static struct cidr_list trusted_proxies;
+
 static int worker_run(const struct config *cfg, int listen_fd)
 {
-	struct app app = { cfg, NULL, NULL };
+	struct app app = { cfg, &trusted_proxies, NULL, NULL };
 	FCGX_Request fr;
 	struct http_io io;
 	char err[256];
@@ -71,6 +75,7 @@ static int worker_run(const struct config *cfg, int listen_fd)
 	 * fatal: requests answer 503 until it is back. */
 	if (db_ensure(app.db) != 0)
 		log_error("start-up: PostgreSQL unreachable; answering 503 until it is back");
+	password_init();
 	if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
 		log_error("start-up: FCGX_InitRequest failed");
 		goto out;
@@ -261,6 +266,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mediad: configuration: %s\n", err);
 		config_free(&cfg);
 		return 78; /* EX_CONFIG */
+	}
+	if (clientip_parse_trusted(cfg.trusted_proxies, &trusted_proxies, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mediad: configuration: trusted_proxies: %s\n", err);
+		config_free(&cfg);
+		return 78;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/authn.h"
 #include "api/routes.h"
 #include "app.h"
 #include "core/log.h"
@@ -70,11 +71,8 @@ void dispatch_request(struct app *app, const struct http_io *io)
 	case ROUTE_MATCH:
 		break;
 	}
-	if ((route->flags & ROUTE_AUTH) != 0) {
-		/* Filled in by the authentication issue: until then no route may ask for a user. */
-		resp_error(&resp, MERR_INTERNAL, NULL, "authentication is not available");
+	if ((route->flags & ROUTE_AUTH) != 0 && !authn_require(&req, &resp))
 		goto send;
-	}
 	route->handler(&req, &resp);
 send:
 	/* Whatever the handler left unread is drained (bounded), so lighttpd can reuse the

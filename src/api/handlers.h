@@ -6,6 +6,10 @@
 #include "http/response.h"
 
 void handle_healthz(struct http_request *req, struct http_response *resp);
+void handle_auth_register(struct http_request *req, struct http_response *resp);
+void handle_auth_login(struct http_request *req, struct http_response *resp);
+void handle_auth_logout(struct http_request *req, struct http_response *resp);
+void handle_auth_me(struct http_request *req, struct http_response *resp);
 #ifdef MEDIAD_TEST_ROUTES
 void handle_test_echo(struct http_request *req, struct http_response *resp);
 #endif

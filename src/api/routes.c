@@ -7,6 +7,13 @@
 
 const struct route routes[] = {
 	{ "GET", "/healthz", handle_healthz, ROUTE_PUBLIC },
+	/* auth: each seed names one of register/signup; the logout document names no method */
+	{ "POST", "/auth/register", handle_auth_register, ROUTE_PUBLIC },
+	{ "POST", "/auth/signup", handle_auth_register, ROUTE_PUBLIC },
+	{ "POST", "/auth/login", handle_auth_login, ROUTE_PUBLIC },
+	{ "POST", "/auth/logout", handle_auth_logout, ROUTE_AUTH },
+	{ "GET", "/auth/logout", handle_auth_logout, ROUTE_AUTH },
+	{ "GET", "/auth/me", handle_auth_me, ROUTE_AUTH },
 #ifdef MEDIAD_TEST_ROUTES
 	{ "POST", "/_test/echo", handle_test_echo, ROUTE_PUBLIC },
 #endif

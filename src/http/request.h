@@ -47,6 +47,8 @@ struct http_request {
 	struct route_params params;  /* :name values from the matched pattern */
 	char request_id[17];
 	int64_t user_id;             /* set by the auth middleware for routes that need a user */
+	char token_jti[33];          /* the verified login token's id and expiry (for logout) */
+	int64_t token_exp;
 	bool body_consumed;
 	uint64_t body_read;          /* bytes of body read so far */
 };

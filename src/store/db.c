@@ -74,6 +74,13 @@ static int db_prepare_all(struct db *db)
 	return 0;
 }
 
+/* Server NOTICEs ("relation already exists, skipping") are not errors: drop them. */
+static void db_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 int db_ensure(struct db *db)
 {
 	char timeout[16];
@@ -92,6 +99,7 @@ int db_ensure(struct db *db)
 		db_disconnect(db);
 		return -1;
 	}
+	PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	if (db_prepare_all(db) != 0) {
 		db_disconnect(db);
 		return -1;

@@ -1,0 +1,24 @@
+/* common.h: small pieces every handler shares: store errors, times, JSON helpers. */
+#ifndef MEDIAD_API_COMMON_H
+#define MEDIAD_API_COMMON_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "http/request.h"
+#include "http/response.h"
+
+struct json_object;
+
+/* Answers a failed store call: "what not found" for MERR_NOT_FOUND, 503 for an unreachable
+ * database, and the enum's default message otherwise. */
+void resp_store_error(struct http_response *resp, enum merr e, const char *what);
+/* Formats t as RFC 3339 UTC with milliseconds ("2026-11-21T12:00:00.000Z"). */
+void api_time_rfc3339(time_t t, char *out, size_t outlen);
+/* {"id": id, "email": email} */
+struct json_object *api_user_object(int64_t id, const char *email);
+/* The client's address: REMOTE_ADDR, or X-Forwarded-For when REMOTE_ADDR is a trusted proxy. */
+void api_client_ip(struct http_request *req, char *out, size_t outlen);
+
+#endif
