@@ -343,30 +343,72 @@ int config_check(const struct config *c, unsigned need, char *err, size_t errlen
 	return 0;
 }
 
+/* Appends p[0..n) to out (NUL-terminated, capacity outlen) at *o, cutting what does not fit. */
+static void mask_add(char *out, size_t outlen, size_t *o, const char *p, size_t n)
+{
+	if (*o + 1 >= outlen)
+		return;
+	if (n > outlen - 1 - *o)
+		n = outlen - 1 - *o;
+	memcpy(out + *o, p, n);
+	*o += n;
+	out[*o] = '\0';
+}
+
+/*
+ * Masks the userinfo password of a URL (scheme://user:password@host) and the value of every
+ * "password" keyword (libpq's password and sslpassword), whether conninfo ("password = 'a b'",
+ * spaces around '=' and quoted values allowed) or a URL query parameter (?password=x&...).
+ */
 void config_mask_url(const char *url, char *out, size_t outlen)
 {
 	const char *scheme = strstr(url, "://");
-	const char *at, *colon, *pw;
+	const char *p = url, *at, *colon, *kw, *v, *end;
+	bool is_url = scheme != NULL;
+	size_t o = 0;
 
-	/* URL form: scheme://user:password@host -> scheme://user:***@host */
-	if (scheme != NULL) {
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (is_url) {
 		at = strchr(scheme + 3, '@');
 		colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
 		if (colon != NULL) {
-			snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
-			return;
+			mask_add(out, outlen, &o, url, (size_t)(colon + 1 - url));
+			mask_add(out, outlen, &o, "***", 3);
+			p = at;
 		}
 	}
-	/* conninfo form: ... password=secret ... */
-	pw = strstr(url, "password=");
-	if (pw != NULL) {
-		const char *end = pw + 9;
-		while (*end && !isspace((unsigned char)*end))
-			end++;
-		snprintf(out, outlen, "%.*spassword=***%s", (int)(pw - url), url, end);
-		return;
+	for (kw = strstr(p, "password"); kw != NULL; kw = strstr(p, "password")) {
+		v = kw + 8;
+		while (isspace((unsigned char)*v))
+			v++;
+		if (*v != '=') {
+			mask_add(out, outlen, &o, p, (size_t)(v - p));
+			p = v;
+			continue;
+		}
+		v++;
+		while (isspace((unsigned char)*v))
+			v++;
+		end = v;
+		if (*end == '\'') {
+			/* conninfo quoting: '...' with backslash escapes */
+			for (end++; *end != '\0' && *end != '\''; end++)
+				if (*end == '\\' && end[1] != '\0')
+					end++;
+			if (*end == '\'')
+				end++;
+		} else {
+			while (*end != '\0' && !isspace((unsigned char)*end) &&
+			       !(is_url && (*end == '&' || *end == '#')))
+				end++;
+		}
+		mask_add(out, outlen, &o, p, (size_t)(v - p));
+		mask_add(out, outlen, &o, "***", 3);
+		p = end;
 	}
-	snprintf(out, outlen, "%s", url);
+	mask_add(out, outlen, &o, p, strlen(p));
 }
 
 void config_print(const struct config *c, FILE *out)
