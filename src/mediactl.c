@@ -116,6 +116,10 @@ int main(int argc, char **argv)
 	int rc = 2;
 
 	log_init("mediactl");
+	if (sodium_init() < 0) {
+		fprintf(stderr, "mediactl: libsodium failed to initialise\n");
+		return 1;
+	}
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

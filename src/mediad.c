@@ -6,6 +6,7 @@
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,10 @@ int main(int argc, char **argv)
 	int c, fd, rc;
 
 	log_init("mediad");
+	if (sodium_init() < 0) {
+		fprintf(stderr, "mediad: libsodium failed to initialise\n");
+		return 1;
+	}
 	while ((c = getopt_long(argc, argv, "l:w:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':

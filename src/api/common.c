@@ -4,10 +4,14 @@
 #include "api/common.h"
 
 #include <json-c/json.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "app.h"
 #include "http/clientip.h"
+#include "http/query.h"
+#include <string.h>
 
 void resp_store_error(struct http_response *resp, enum merr e, const char *what)
 {
@@ -60,4 +64,66 @@ void api_client_ip(struct http_request *req, char *out, size_t outlen)
 	if (req->app->trusted == NULL ||
 	    clientip_resolve(req->app->trusted, remote, http_header(req, "X-Forwarded-For"), out, outlen) != 0)
 		snprintf(out, outlen, "%s", remote);
+}
+
+#define PAGE_DEFAULT 50
+#define PAGE_MAX 200
+#define OFFSET_MAX 1000000000LL
+
+/* A non-negative decimal with no sign or spaces, at most max. */
+static bool parse_count(const char *s, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s < '0' || *s > '9' || strlen(s) > 12)
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool api_pagination(struct http_request *req, struct http_response *resp, int64_t *limit, int64_t *offset)
+{
+	const char *l = query_get(&req->query, "limit"), *o = query_get(&req->query, "offset");
+
+	*limit = PAGE_DEFAULT;
+	*offset = 0;
+	if (l != NULL && (!parse_count(l, PAGE_MAX, limit) || *limit < 1)) {
+		resp_error(resp, MERR_BAD_REQUEST, "limit", "limit must be an integer from 1 to %d", PAGE_MAX);
+		return false;
+	}
+	if (o != NULL && !parse_count(o, OFFSET_MAX, offset)) {
+		resp_error(resp, MERR_BAD_REQUEST, "offset", "offset must be an integer from 0 to %lld", OFFSET_MAX);
+		return false;
+	}
+	return true;
+}
+
+void api_list_response(struct http_response *resp, struct json_object *items, int64_t total, int64_t limit,
+                       int64_t offset)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o == NULL) {
+		json_object_put(items);
+		resp_error(resp, MERR_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	json_object_object_add(o, "items", items);
+	json_object_object_add(o, "total", json_object_new_int64(total));
+	json_object_object_add(o, "limit", json_object_new_int64(limit));
+	json_object_object_add(o, "offset", json_object_new_int64(offset));
+	resp_json(resp, 200, o);
+}
+
+bool api_route_id(struct http_request *req, struct http_response *resp, const char *what, int64_t *id)
+{
+	if (http_route_id(req, "id", id))
+		return true;
+	resp_error(resp, MERR_NOT_FOUND, NULL, "%s %s not found", what, http_route_param(req, "id"));
+	return false;
 }

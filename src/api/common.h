@@ -2,6 +2,7 @@
 #ifndef MEDIAD_API_COMMON_H
 #define MEDIAD_API_COMMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -20,5 +21,14 @@ void api_time_rfc3339(time_t t, char *out, size_t outlen);
 struct json_object *api_user_object(int64_t id, const char *email);
 /* The client's address: REMOTE_ADDR, or X-Forwarded-For when REMOTE_ADDR is a trusted proxy. */
 void api_client_ip(struct http_request *req, char *out, size_t outlen);
+
+/* Reads ?limit= (default 50, 1..200) and ?offset= (default 0). Returns false with a 400 set. */
+bool api_pagination(struct http_request *req, struct http_response *resp, int64_t *limit, int64_t *offset);
+/* Answers {"items": items, "total", "limit", "offset"}; takes ownership of items. */
+void api_list_response(struct http_response *resp, struct json_object *items, int64_t total, int64_t limit,
+                       int64_t offset);
+/* Parses the :id route parameter; answers 404 "<what> <raw> not found" and returns false if it is
+ * not a positive integer. */
+bool api_route_id(struct http_request *req, struct http_response *resp, const char *what, int64_t *id);
 
 #endif

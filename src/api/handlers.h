@@ -10,6 +10,17 @@ void handle_auth_register(struct http_request *req, struct http_response *resp);
 void handle_auth_login(struct http_request *req, struct http_response *resp);
 void handle_auth_logout(struct http_request *req, struct http_response *resp);
 void handle_auth_me(struct http_request *req, struct http_response *resp);
+void handle_projects_create(struct http_request *req, struct http_response *resp);
+void handle_projects_list(struct http_request *req, struct http_response *resp);
+void handle_projects_get(struct http_request *req, struct http_response *resp);
+void handle_projects_update(struct http_request *req, struct http_response *resp);
+void handle_projects_delete(struct http_request *req, struct http_response *resp);
+void handle_assets_upload(struct http_request *req, struct http_response *resp);
+void handle_assets_list(struct http_request *req, struct http_response *resp);
+void handle_media_upload(struct http_request *req, struct http_response *resp);
+void handle_media_list(struct http_request *req, struct http_response *resp);
+void handle_media_get(struct http_request *req, struct http_response *resp);
+void handle_media_delete(struct http_request *req, struct http_response *resp);
 #ifdef MEDIAD_TEST_ROUTES
 void handle_test_echo(struct http_request *req, struct http_response *resp);
 #endif

@@ -14,6 +14,19 @@ const struct route routes[] = {
 	{ "POST", "/auth/logout", handle_auth_logout, ROUTE_AUTH },
 	{ "GET", "/auth/logout", handle_auth_logout, ROUTE_AUTH },
 	{ "GET", "/auth/me", handle_auth_me, ROUTE_AUTH },
+	/* projects and their assets (first seed) */
+	{ "POST", "/projects", handle_projects_create, ROUTE_AUTH },
+	{ "GET", "/projects", handle_projects_list, ROUTE_AUTH },
+	{ "GET", "/projects/:id", handle_projects_get, ROUTE_AUTH },
+	{ "PATCH", "/projects/:id", handle_projects_update, ROUTE_AUTH },
+	{ "DELETE", "/projects/:id", handle_projects_delete, ROUTE_AUTH },
+	{ "POST", "/projects/:id/assets", handle_assets_upload, ROUTE_AUTH },
+	{ "GET", "/projects/:id/assets", handle_assets_list, ROUTE_AUTH },
+	/* media (second seed) */
+	{ "POST", "/media", handle_media_upload, ROUTE_AUTH },
+	{ "GET", "/media", handle_media_list, ROUTE_AUTH },
+	{ "GET", "/media/:id", handle_media_get, ROUTE_AUTH },
+	{ "DELETE", "/media/:id", handle_media_delete, ROUTE_AUTH },
 #ifdef MEDIAD_TEST_ROUTES
 	{ "POST", "/_test/echo", handle_test_echo, ROUTE_PUBLIC },
 #endif

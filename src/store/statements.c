@@ -5,6 +5,12 @@
 
 #include "store/sqlfmt.h"
 
+#define PROJECT_COLS \
+	"id, title, description, user_id, " SQL_TS("created_at") ", " SQL_TS("updated_at")
+#define MEDIA_COLS \
+	"id, user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, width, height, " \
+	"video_codec, audio_codec, original_name, " SQL_TS("created_at") ", " \
+	"extract(epoch FROM date_trunc('second', created_at))::bigint"
 #define USER_COLS "id, email, password_hash, is_admin, " SQL_TS("created_at")
 
 const struct db_stmt store_statements[] = {
@@ -16,6 +22,61 @@ const struct db_stmt store_statements[] = {
 	{ "users_by_email", "SELECT " USER_COLS " FROM users WHERE email = $1", 1 },
 	{ "users_by_id", "SELECT " USER_COLS " FROM users WHERE id = $1", 1 },
 	{ "users_set_hash", "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", 2 },
+	/* projects: every statement is scoped by user_id ($2 or $1) */
+	{ "projects_create",
+	  "INSERT INTO projects (user_id, title, description) VALUES ($1, $2, $3) RETURNING " PROJECT_COLS, 3 },
+	{ "projects_get", "SELECT " PROJECT_COLS " FROM projects WHERE id = $1 AND user_id = $2", 2 },
+	{ "projects_owned", "SELECT 1 FROM projects WHERE id = $1 AND user_id = $2", 2 },
+	{ "projects_lock", "SELECT 1 FROM projects WHERE id = $1 AND user_id = $2 FOR UPDATE", 2 },
+	{ "projects_list",
+	  "SELECT " PROJECT_COLS " FROM projects WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3", 3 },
+	{ "projects_count", "SELECT count(*) FROM projects WHERE user_id = $1", 1 },
+	{ "projects_update",
+	  "UPDATE projects SET title = coalesce($3, title), "
+	  "description = CASE WHEN $4::boolean THEN $5 ELSE description END, updated_at = now() "
+	  "WHERE id = $1 AND user_id = $2 RETURNING " PROJECT_COLS,
+	  5 },
+	/* Data-modifying CTEs always run: the project goes (media and jobs by cascade) and the
+	 * select returns the files those media rows owned. Runs after projects_lock. */
+	{ "projects_delete",
+	  "WITH files AS (SELECT path FROM media WHERE project_id = $1), "
+	  "gone AS (DELETE FROM projects WHERE id = $1) SELECT path FROM files",
+	  1 },
+	/* media */
+	{ "media_insert",
+	  "INSERT INTO media (user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, width, "
+	  "height, video_codec, audio_codec, original_name) "
+	  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+	  "RETURNING id, " SQL_TS("created_at") ", extract(epoch FROM date_trunc('second', created_at))::bigint",
+	  13 },
+	{ "media_get", "SELECT " MEDIA_COLS " FROM media WHERE id = $1 AND user_id = $2", 2 },
+	{ "media_get_any", "SELECT " MEDIA_COLS " FROM media WHERE id = $1", 1 },
+	{ "media_list",
+	  "SELECT " MEDIA_COLS " FROM media WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2) "
+	  "ORDER BY id DESC LIMIT $3 OFFSET $4",
+	  4 },
+	{ "media_count",
+	  "SELECT count(*) FROM media WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2)", 2 },
+	{ "media_delete", "DELETE FROM media WHERE id = $1 AND user_id = $2 RETURNING path", 2 },
+	/* views and events: the aggregates are kept by triggers (schema/002_analytics.sql) */
+	{ "views_insert", "INSERT INTO views (media_id, ip) VALUES ($1, $2) RETURNING " SQL_TS("viewed_at"), 2 },
+	{ "views_per_day",
+	  "SELECT to_char(day, 'YYYY-MM-DD'), views FROM media_view_days WHERE media_id = $1 "
+	  "AND ($2::date IS NULL OR day >= $2::date) AND ($3::date IS NULL OR day <= $3::date) ORDER BY day",
+	  3 },
+	{ "views_unique_all", "SELECT unique_ips FROM media_view_totals WHERE media_id = $1", 1 },
+	{ "views_unique_range",
+	  "SELECT count(DISTINCT ip) FROM media_view_day_ips WHERE media_id = $1 "
+	  "AND ($2::date IS NULL OR day >= $2::date) AND ($3::date IS NULL OR day <= $3::date)",
+	  3 },
+	{ "events_insert",
+	  "INSERT INTO events (project_id, event_type) SELECT id, $3 FROM projects WHERE id = $1 AND user_id = $2 "
+	  "RETURNING id::text, project_id, event_type, " SQL_TS("created_at"),
+	  3 },
+	{ "events_per_day",
+	  "SELECT to_char(day, 'YYYY-MM-DD'), play, click, impression FROM project_event_days "
+	  "WHERE project_id = $1 ORDER BY day",
+	  1 },
 };
 
 const int store_statements_count = (int)(sizeof(store_statements) / sizeof(store_statements[0]));

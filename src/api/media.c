@@ -1,0 +1,133 @@
+/* media.c: project assets (POST/GET /projects/:id/assets) and /media (upload, list, get, delete). */
+#include "config.h"
+
+#include <json-c/json.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "api/handlers.h"
+#include "api/upload.h"
+#include "app.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "store/files.h"
+#include "store/media.h"
+#include "store/projects.h"
+
+/* Checks the :id project belongs to the caller. Answers 404 otherwise. */
+static bool own_project(struct http_request *req, struct http_response *resp, int64_t *id)
+{
+	enum merr err;
+
+	if (!api_route_id(req, resp, "project", id))
+		return false;
+	err = projects_check_owner(req->app->db, req->user_id, *id);
+	if (err == MERR_NOT_FOUND)
+		resp_error(resp, err, NULL, "project %lld not found", (long long)*id);
+	else if (err != MERR_OK)
+		resp_store_error(resp, err, "project");
+	return err == MERR_OK;
+}
+
+void handle_assets_upload(struct http_request *req, struct http_response *resp)
+{
+	struct json_object *o;
+	struct media m;
+	int64_t pid;
+
+	/* The project is checked before a byte of the body is read: a bad id costs no disk. */
+	if (!own_project(req, resp, &pid))
+		return;
+	if (!upload_receive(req, resp, pid, UPLOAD_IMAGE | UPLOAD_VIDEO | UPLOAD_AUDIO, &m))
+		return;
+	o = json_object_new_object();
+	if (o != NULL) {
+		json_object_object_add(o, "message", json_object_new_string("File uploaded"));
+		json_object_object_add(o, "path", json_object_new_string(m.path));
+		json_object_object_add(o, "asset", media_json(&m));
+	}
+	resp_json(resp, 201, o);
+}
+
+void handle_assets_list(struct http_request *req, struct http_response *resp)
+{
+	struct json_object *items = NULL;
+	int64_t pid, limit, offset, total = 0;
+	enum merr err;
+
+	if (!own_project(req, resp, &pid) || !api_pagination(req, resp, &limit, &offset))
+		return;
+	err = media_list(req->app->db, req->user_id, pid, limit, offset, &items, &total);
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "assets");
+		return;
+	}
+	api_list_response(resp, items, total, limit, offset);
+}
+
+void handle_media_upload(struct http_request *req, struct http_response *resp)
+{
+	struct media m;
+
+	/* The second seed's media are video and audio only. */
+	if (!upload_receive(req, resp, 0, UPLOAD_VIDEO | UPLOAD_AUDIO, &m))
+		return;
+	resp_json(resp, 201, media_json(&m));
+}
+
+void handle_media_list(struct http_request *req, struct http_response *resp)
+{
+	struct json_object *items = NULL;
+	int64_t limit, offset, total = 0;
+	enum merr err;
+
+	if (!api_pagination(req, resp, &limit, &offset))
+		return;
+	err = media_list(req->app->db, req->user_id, 0, limit, offset, &items, &total);
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "media");
+		return;
+	}
+	api_list_response(resp, items, total, limit, offset);
+}
+
+void handle_media_get(struct http_request *req, struct http_response *resp)
+{
+	struct media m;
+	int64_t id;
+	enum merr err;
+
+	if (!api_route_id(req, resp, "media", &id))
+		return;
+	err = media_get(req->app->db, req->user_id, id, &m);
+	if (err == MERR_NOT_FOUND)
+		resp_error(resp, err, NULL, "media %lld not found", (long long)id);
+	else if (err != MERR_OK)
+		resp_store_error(resp, err, "media");
+	else
+		resp_json(resp, 200, media_json(&m));
+}
+
+void handle_media_delete(struct http_request *req, struct http_response *resp)
+{
+	char path[MEDIA_PATH_MAX];
+	int64_t id;
+	enum merr err;
+	int rc;
+
+	if (!api_route_id(req, resp, "media", &id))
+		return;
+	err = media_delete(req->app->db, req->user_id, id, path);
+	if (err == MERR_NOT_FOUND) {
+		resp_error(resp, err, NULL, "media %lld not found", (long long)id);
+		return;
+	}
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "media");
+		return;
+	}
+	rc = files_remove(req->app->cfg->media_root, path);
+	if (rc != 0)
+		log_error("media %lld: cannot remove %s: %s", (long long)id, path, strerror(rc));
+	resp->status = 204;
+}

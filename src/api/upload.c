@@ -1,0 +1,303 @@
+/* upload.c: multipart -> temp file -> fsync -> ffprobe -> rename -> row. Nothing left on failure. */
+#include "config.h"
+
+#include "api/upload.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "http/json_body.h"
+#include "http/multipart.h"
+#include "media/probe.h"
+#include "store/files.h"
+#include "store/media.h"
+
+#define UPLOAD_CHUNK (64 * 1024)
+#define UPLOAD_FIELD_MAX 1024 /* bytes of a text field (title, type) */
+#define TITLE_MAX_CHARS 255
+
+/* Why a callback stopped the parser: the status to answer with. */
+struct upload_ctx {
+	struct http_request *req;
+	struct tmpfile tmp;
+	bool have_file;
+	enum { PART_SKIP, PART_FILE, PART_TITLE, PART_TYPE } part;
+	struct buf field;
+	char title[TITLE_MAX_CHARS * 4 + 1];
+	bool have_title;
+	char type[16];
+	char original_name[MULTIPART_FILENAME_MAX + 1];
+	uint64_t file_bytes;
+	enum merr fail;
+	char fail_msg[256];
+	const char *fail_field;
+};
+
+static int ctx_fail(struct upload_ctx *c, enum merr e, const char *field, const char *msg)
+{
+	c->fail = e;
+	c->fail_field = field;
+	snprintf(c->fail_msg, sizeof(c->fail_msg), "%s", msg);
+	return 1;
+}
+
+static bool name_is(const struct multipart_part *p, const char *s)
+{
+	return p->name_len == strlen(s) && memcmp(p->name, s, p->name_len) == 0;
+}
+
+static int on_part_begin(void *arg, const struct multipart_part *p)
+{
+	struct upload_ctx *c = arg;
+	int rc;
+
+	buf_reset(&c->field);
+	c->part = PART_SKIP;
+	if (name_is(p, "asset") || name_is(p, "file")) {
+		if (c->have_file)
+			return ctx_fail(c, MERR_BAD_REQUEST, p->name_len == 5 ? "asset" : "file",
+			                "send one file per upload");
+		c->have_file = true;
+		c->part = PART_FILE;
+		if (p->filename != NULL)
+			multipart_filename_sanitize(p->filename, p->filename_len, c->original_name,
+			                            sizeof(c->original_name));
+		rc = tmpfile_create(&c->tmp, c->req->app->cfg->media_root, "uploads");
+		if (rc != 0) {
+			log_error("upload: cannot create a file under the media root: %s", strerror(rc));
+			return ctx_fail(c, rc == ENOSPC || rc == EDQUOT ? MERR_INSUFFICIENT_STORAGE : MERR_INTERNAL, NULL,
+			                rc == ENOSPC || rc == EDQUOT ? "the server has no space left for this upload"
+			                                             : "cannot store the upload");
+		}
+	} else if (name_is(p, "title")) {
+		c->part = PART_TITLE;
+	} else if (name_is(p, "type")) {
+		c->part = PART_TYPE;
+	}
+	return 0;
+}
+
+static int on_part_data(void *arg, const char *data, size_t len)
+{
+	struct upload_ctx *c = arg;
+	int rc;
+
+	switch (c->part) {
+	case PART_SKIP:
+		return 0;
+	case PART_FILE:
+		c->file_bytes += len;
+		rc = tmpfile_write(&c->tmp, data, len);
+		if (rc == ENOSPC || rc == EDQUOT)
+			return ctx_fail(c, MERR_INSUFFICIENT_STORAGE, NULL, "the server has no space left for this upload");
+		if (rc != 0) {
+			log_error("upload: write: %s", strerror(rc));
+			return ctx_fail(c, MERR_INTERNAL, NULL, "cannot store the upload");
+		}
+		return 0;
+	case PART_TITLE:
+	case PART_TYPE:
+		if (c->field.len + len > UPLOAD_FIELD_MAX)
+			return ctx_fail(c, MERR_BAD_REQUEST, c->part == PART_TITLE ? "title" : "type",
+			                c->part == PART_TITLE ? "title is too long" : "type is too long");
+		if (buf_append(&c->field, data, len) != 0)
+			return ctx_fail(c, MERR_INTERNAL, NULL, "out of memory");
+		return 0;
+	}
+	return 0;
+}
+
+static int on_part_end(void *arg)
+{
+	struct upload_ctx *c = arg;
+	size_t chars;
+
+	if (c->part == PART_TITLE) {
+		if (!utf8_valid(c->field.data, c->field.len, &chars) || chars > TITLE_MAX_CHARS)
+			return ctx_fail(c, MERR_BAD_REQUEST, "title", "title must be valid UTF-8, at most 255 characters");
+		snprintf(c->title, sizeof(c->title), "%s", c->field.data);
+		c->have_title = chars > 0;
+	} else if (c->part == PART_TYPE) {
+		if (strcmp(c->field.data, "video") != 0 && strcmp(c->field.data, "audio") != 0 &&
+		    strcmp(c->field.data, "image") != 0)
+			return ctx_fail(c, MERR_BAD_REQUEST, "type", "type must be video or audio");
+		snprintf(c->type, sizeof(c->type), "%s", c->field.data);
+	}
+	c->part = PART_SKIP;
+	return 0;
+}
+
+/* Answers the response for a failed multipart parse. */
+static void parse_error(struct http_response *resp, struct upload_ctx *c, struct multipart *mp, enum multipart_err e)
+{
+	if (e == MULTIPART_ERR_ABORTED)
+		resp_error(resp, c->fail, c->fail_field, "%s", c->fail_msg);
+	else if (e == MULTIPART_ERR_HEADERS_TOO_LARGE || e == MULTIPART_ERR_TOO_MANY_PARTS)
+		resp_error(resp, MERR_PAYLOAD_TOO_LARGE, NULL, "%s", multipart_message(mp));
+	else if (e == MULTIPART_ERR_NOMEM)
+		resp_error(resp, MERR_INTERNAL, NULL, "out of memory");
+	else
+		resp_error(resp, MERR_BAD_REQUEST, NULL, "malformed multipart body: %s", multipart_message(mp));
+}
+
+static const char *kind_name(enum probe_kind k)
+{
+	return k == PROBE_IMAGE ? "image" : k == PROBE_VIDEO ? "video" : k == PROBE_AUDIO ? "audio" : "other";
+}
+
+/* Reads the whole body through the parser. Returns true when a complete body with a file was read. */
+static bool upload_stream(struct http_request *req, struct http_response *resp, struct upload_ctx *c)
+{
+	const struct config *cfg = req->app->cfg;
+	static const struct multipart_callbacks cb = { on_part_begin, on_part_data, on_part_end, NULL };
+	struct multipart_limits lim = { (size_t)cfg->upload_max_parts, (size_t)cfg->upload_max_header_bytes };
+	struct multipart *mp = NULL;
+	char boundary[MULTIPART_BOUNDARY_MAX + 1];
+	static char chunk[UPLOAD_CHUNK];
+	long long cl = http_content_length(req);
+	enum multipart_err me;
+	bool ok = false;
+	ssize_t n;
+
+	if (cl >= 0 && cl > cfg->upload_max_bytes) {
+		resp_error(resp, MERR_PAYLOAD_TOO_LARGE, NULL, "upload larger than the %lld-byte limit",
+		           cfg->upload_max_bytes);
+		return false;
+	}
+	me = multipart_boundary_from_content_type(http_header(req, "Content-Type"), boundary, sizeof(boundary));
+	if (me != MULTIPART_OK) {
+		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, NULL,
+		           "send the file as multipart/form-data in field \"asset\" or \"file\" (%s)", multipart_strerror(me));
+		return false;
+	}
+	me = multipart_new(&mp, boundary, &lim, &cb, c);
+	if (me != MULTIPART_OK) {
+		resp_error(resp, MERR_INTERNAL, NULL, "out of memory");
+		return false;
+	}
+	for (;;) {
+		n = http_read(req, chunk, sizeof(chunk));
+		if (n < 0) {
+			/* The client went away: nobody reads the answer, but nothing may stay behind. */
+			log_info("upload: client disconnected after %llu bytes", (unsigned long long)req->body_read);
+			resp_error(resp, MERR_BAD_REQUEST, NULL, "upload interrupted");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (req->body_read > (uint64_t)cfg->upload_max_bytes) {
+			resp_error(resp, MERR_PAYLOAD_TOO_LARGE, NULL, "upload larger than the %lld-byte limit",
+			           cfg->upload_max_bytes);
+			goto out;
+		}
+		me = multipart_feed(mp, chunk, (size_t)n);
+		if (me != MULTIPART_OK) {
+			parse_error(resp, c, mp, me);
+			goto out;
+		}
+	}
+	if (cl >= 0 && req->body_read != (uint64_t)cl) {
+		resp_error(resp, MERR_BAD_REQUEST, NULL, "upload interrupted");
+		goto out;
+	}
+	me = multipart_finish(mp);
+	if (me != MULTIPART_OK) {
+		parse_error(resp, c, mp, me);
+		goto out;
+	}
+	if (!c->have_file) {
+		resp_error(resp, MERR_BAD_REQUEST, "asset", "no file: send it in field \"asset\" (or \"file\")");
+		goto out;
+	}
+	ok = true;
+out:
+	multipart_free(mp);
+	return ok;
+}
+
+bool upload_receive(struct http_request *req, struct http_response *resp, int64_t project_id, unsigned kinds,
+                    struct media *m)
+{
+	const struct config *cfg = req->app->cfg;
+	struct upload_ctx c;
+	struct probe_result pr;
+	char why[256];
+	bool ok = false, committed = false;
+	enum merr err;
+	unsigned got;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.req = req;
+	tmpfile_init(&c.tmp);
+	buf_init(&c.field);
+	if (!upload_stream(req, resp, &c))
+		goto out;
+	rc = tmpfile_sync(&c.tmp);
+	if (rc != 0) {
+		resp_error(resp, rc == ENOSPC || rc == EDQUOT ? MERR_INSUFFICIENT_STORAGE : MERR_INTERNAL, NULL,
+		           "cannot store the upload");
+		goto out;
+	}
+	if (probe_file(cfg->ffprobe_path, c.tmp.path, (int)cfg->ffprobe_timeout, &pr, why, sizeof(why)) != 0) {
+		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "asset", "not an image, video or audio file: %s", why);
+		goto out;
+	}
+	got = pr.kind == PROBE_IMAGE ? UPLOAD_IMAGE : pr.kind == PROBE_VIDEO ? UPLOAD_VIDEO
+	      : pr.kind == PROBE_AUDIO                                         ? UPLOAD_AUDIO
+	                                                                       : 0;
+	if ((got & kinds) == 0) {
+		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "asset", "%s files are not accepted here; found %s",
+		           kind_name(pr.kind), pr.found);
+		goto out;
+	}
+	if (c.type[0] != '\0' && strcmp(c.type, kind_name(pr.kind)) != 0) {
+		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "type", "type says %s but the file is %s", c.type, pr.found);
+		goto out;
+	}
+	memset(m, 0, sizeof(*m));
+	m->user_id = req->user_id;
+	m->project_id = project_id;
+	snprintf(m->kind, sizeof(m->kind), "%s", kind_name(pr.kind));
+	snprintf(m->mime, sizeof(m->mime), "%s", pr.mime);
+	snprintf(m->video_codec, sizeof(m->video_codec), "%s", pr.video_codec);
+	snprintf(m->audio_codec, sizeof(m->audio_codec), "%s", pr.audio_codec);
+	snprintf(m->original_name, sizeof(m->original_name), "%s", c.original_name);
+	snprintf(m->title, sizeof(m->title), "%s",
+	         c.have_title ? c.title : c.original_name[0] ? c.original_name : "untitled");
+	m->size_bytes = (int64_t)c.file_bytes;
+	m->duration_ms = pr.duration_ms;
+	m->width = pr.width;
+	m->height = pr.height;
+	files_new_name("uploads", pr.ext, m->path, sizeof(m->path));
+	rc = tmpfile_commit(&c.tmp, cfg->media_root, m->path);
+	if (rc != 0) {
+		log_error("upload: rename into place: %s", strerror(rc));
+		resp_error(resp, MERR_INTERNAL, NULL, "cannot store the upload");
+		goto out;
+	}
+	committed = true;
+	err = media_insert(req->app->db, m);
+	if (err != MERR_OK) {
+		/* The project vanished meanwhile (foreign key), or the database failed: take the file back. */
+		if (files_remove(cfg->media_root, m->path) != 0)
+			log_error("upload: cannot remove %s after a failed insert", m->path);
+		if (err == MERR_NOT_FOUND)
+			resp_error(resp, MERR_NOT_FOUND, NULL, "project %lld not found", (long long)project_id);
+		else if (err == MERR_UNAVAILABLE)
+			resp_error(resp, err, NULL, "the database is unavailable; try again shortly");
+		else
+			resp_error(resp, MERR_INTERNAL, NULL, "cannot record the upload");
+		goto out;
+	}
+	ok = true;
+out:
+	(void)committed;
+	tmpfile_discard(&c.tmp);
+	buf_free(&c.field);
+	return ok;
+}

@@ -1,0 +1,917 @@
+/* probe.c: runs ffprobe on an upload and classifies its JSON output (see probe.h). */
+#include "config.h"
+
+#include "media/probe.h"
+
+#include "util/buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* ffprobe's JSON is 4 levels deep (root, streams, stream, disposition); leave room. */
+#define PROBE_JSON_DEPTH 16
+/* Longest piece of ffprobe's stderr quoted in why. */
+#define PROBE_REASON_MAX 200
+#define PROBE_READ_CHUNK 16384
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#define PROBE_HAVE_CLOSEFROM 1
+#endif
+
+/* A still-image codec as its image demuxer reports it. */
+struct probe_image_map {
+	const char *format_name;
+	const char *codec;
+	const char *mime;
+	const char *ext;
+};
+
+/* clang-format off */
+static const struct probe_image_map probe_images[] = {
+	{ "png_pipe",  "png",   "image/png",  "png"  },
+	{ "image2",    "png",   "image/png",  "png"  },
+	{ "jpeg_pipe", "mjpeg", "image/jpeg", "jpg"  },
+	{ "image2",    "mjpeg", "image/jpeg", "jpg"  },
+	{ "gif",       "gif",   "image/gif",  "gif"  },
+	{ "image2",    "gif",   "image/gif",  "gif"  },
+	{ "webp_pipe", "webp",  "image/webp", "webp" },
+	{ "image2",    "webp",  "image/webp", "webp" },
+	{ "bmp_pipe",  "bmp",   "image/bmp",  "bmp"  },
+	{ "image2",    "bmp",   "image/bmp",  "bmp"  },
+	{ "tiff_pipe", "tiff",  "image/tiff", "tiff" },
+	{ "image2",    "tiff",  "image/tiff", "tiff" },
+};
+/* clang-format on */
+
+/* A container by ffprobe's exact format_name; NULL mime: not accepted for that kind. */
+struct probe_container_map {
+	const char *format_name;
+	const char *video_mime;
+	const char *video_ext;
+	const char *audio_mime;
+	const char *audio_ext;
+};
+
+/* clang-format off */
+static const struct probe_container_map probe_containers[] = {
+	{ "mov,mp4,m4a,3gp,3g2,mj2", "video/mp4",       "mp4",  "audio/mp4",  "m4a"  },
+	{ "matroska,webm",           "video/webm",      "webm", "audio/webm", "webm" },
+	{ "avi",                     "video/x-msvideo", "avi",  NULL,         NULL   },
+	{ "mpegts",                  "video/mp2t",      "ts",   NULL,         NULL   },
+	{ "ogg",                     "video/ogg",       "ogv",  "audio/ogg",  "ogg"  },
+	{ "wav",                     NULL,              NULL,   "audio/wav",  "wav"  },
+	{ "mp3",                     NULL,              NULL,   "audio/mpeg", "mp3"  },
+	{ "flac",                    NULL,              NULL,   "audio/flac", "flac" },
+	{ "aac",                     NULL,              NULL,   "audio/aac",  "aac"  },
+};
+/* clang-format on */
+
+/* Codecs that draw text as pictures: the tty demuxer turns any longer text file into one. */
+static const char *const probe_text_art_codecs[] = { "ansi", "bintext", "xbin", "idf" };
+
+const char *probe_kind_name(enum probe_kind kind)
+{
+	switch (kind) {
+	case PROBE_IMAGE:
+		return "image";
+	case PROBE_VIDEO:
+		return "video";
+	case PROBE_AUDIO:
+		return "audio";
+	case PROBE_OTHER:
+		break;
+	}
+	return "other";
+}
+
+/* Writes a formatted message into why[0..whylen), cut to fit; nothing when whylen is 0. */
+__attribute__((format(printf, 3, 4))) static void probe_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+/* Sets out to "nothing known": kind OTHER, no streams, unknown duration and size. */
+static void probe_reset(struct probe_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = PROBE_OTHER;
+	out->duration_ms = -1;
+	out->width = -1;
+	out->height = -1;
+}
+
+/* Copies a name from ffprobe into dst[0..dstlen), cut to fit, anything but [A-Za-z0-9_.,+-] as '?'. */
+static void probe_copy_name(char *dst, size_t dstlen, const char *src)
+{
+	size_t i;
+
+	if (dstlen == 0)
+		return;
+	for (i = 0; src[i] != '\0' && i + 1 < dstlen; i++) {
+		char c = src[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		          c == '.' || c == ',' || c == '+' || c == '-';
+
+		dst[i] = ok ? c : '?';
+	}
+	dst[i] = '\0';
+}
+
+/* The string member key of o, or NULL when absent or not a string. */
+static const char *probe_get_string(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* The integer member key of o in [0, INT_MAX], or -1 when absent, of another type or out of range. */
+static int probe_get_int(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -1;
+	n = json_object_get_int64(v);
+	if (n < 0 || n > INT_MAX)
+		return -1;
+	return (int)n;
+}
+
+/* Parses 1*DIGIT from s into *out; false on anything else or overflow. */
+static bool probe_parse_count(const char *s, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (s == NULL || s[0] == '\0')
+		return false;
+	for (i = 0; s[i] != '\0'; i++) {
+		int d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		d = s[i] - '0';
+		if (v > (INT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+/*
+ * Parses ffprobe's duration "SECONDS[.FRACTION]" (printed "%f", so "1.044898") into whole
+ * milliseconds, rounded down. Locale-independent. False on signs, exponents, "N/A", overflow.
+ */
+static bool probe_parse_seconds_ms(const char *s, int64_t *ms)
+{
+	int64_t sec = 0, frac = 0;
+	size_t i = 0, nfrac = 0;
+
+	if (s[0] < '0' || s[0] > '9')
+		return false;
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		int d = s[i] - '0';
+
+		if (sec > (INT64_MAX / 1000 - d) / 10)
+			return false;
+		sec = sec * 10 + d;
+	}
+	if (s[i] == '.') {
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++, nfrac++) {
+			if (nfrac < 3)
+				frac = frac * 10 + (s[i] - '0');
+		}
+	}
+	if (s[i] != '\0')
+		return false;
+	for (; nfrac < 3; nfrac++)
+		frac *= 10;
+	*ms = sec * 1000 + frac;
+	return true;
+}
+
+/* format.duration in ms, or -1 when absent or not a non-negative decimal. */
+static int64_t probe_duration_ms(struct json_object *format)
+{
+	const char *s = probe_get_string(format, "duration");
+	int64_t ms;
+
+	if (s == NULL || !probe_parse_seconds_ms(s, &ms))
+		return -1;
+	return ms;
+}
+
+/* Whether a stream's disposition marks it as cover art rather than a picture track. */
+static bool probe_is_attached_pic(struct json_object *stream)
+{
+	struct json_object *disp;
+
+	if (!json_object_object_get_ex(stream, "disposition", &disp) || !json_object_is_type(disp, json_type_object))
+		return false;
+	return probe_get_int(disp, "attached_pic") == 1;
+}
+
+static bool probe_is_text_art(const char *codec)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(probe_text_art_codecs) / sizeof(probe_text_art_codecs[0]); i++) {
+		if (strcmp(codec, probe_text_art_codecs[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static const struct probe_image_map *probe_find_image(const char *format_name, const char *codec)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(probe_images) / sizeof(probe_images[0]); i++) {
+		if (strcmp(format_name, probe_images[i].format_name) == 0 && strcmp(codec, probe_images[i].codec) == 0)
+			return &probe_images[i];
+	}
+	return NULL;
+}
+
+static const struct probe_container_map *probe_find_container(const char *format_name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(probe_containers) / sizeof(probe_containers[0]); i++) {
+		if (strcmp(format_name, probe_containers[i].format_name) == 0)
+			return &probe_containers[i];
+	}
+	return NULL;
+}
+
+/*
+ * Parses a whole ffprobe JSON document: one object, then only whitespace. Returns the object
+ * (caller owns it) or NULL with why set.
+ */
+static struct json_object *probe_parse_json(const char *json, size_t len, char *why, size_t whylen)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object *obj = NULL;
+	struct json_object *ret = NULL;
+	enum json_tokener_error jerr;
+	size_t end;
+
+	if (len > INT_MAX) {
+		probe_why(why, whylen, "ffprobe output is too large");
+		goto out;
+	}
+	tok = json_tokener_new_ex(PROBE_JSON_DEPTH);
+	if (tok == NULL) {
+		probe_why(why, whylen, "out of memory");
+		goto out;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, json, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr != json_tokener_success) {
+		probe_why(why, whylen, "ffprobe output is not valid JSON: %s",
+		          jerr == json_tokener_continue ? "unexpected end of data" : json_tokener_error_desc(jerr));
+		goto out;
+	}
+	for (end = json_tokener_get_parse_end(tok); end < len; end++) {
+		char c = json[end];
+
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+			probe_why(why, whylen, "ffprobe output is not valid JSON: data after the object");
+			goto out;
+		}
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		probe_why(why, whylen, "ffprobe output is not a JSON object");
+		goto out;
+	}
+	ret = obj;
+	obj = NULL;
+out:
+	json_object_put(obj);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return ret;
+}
+
+/* Fills out for a real video stream v in a demuxer the tables do not map to an image. */
+static void probe_classify_video(struct probe_result *out, const char *format_name, char *why, size_t whylen)
+{
+	const struct probe_container_map *c = probe_find_container(format_name);
+	const char *codec = out->video_codec[0] != '\0' ? out->video_codec : "unknown codec";
+
+	if (c == NULL || c->video_mime == NULL) {
+		snprintf(out->found, sizeof(out->found), "a video (%s) in an unsupported container (%s)", codec,
+		         out->format_name);
+		probe_why(why, whylen, "unsupported container %s", out->format_name);
+		return;
+	}
+	out->kind = PROBE_VIDEO;
+	snprintf(out->mime, sizeof(out->mime), "%s", c->video_mime);
+	snprintf(out->ext, sizeof(out->ext), "%s", c->video_ext);
+	snprintf(out->found, sizeof(out->found), "a video (%s in %s)", codec, out->ext);
+}
+
+/* Fills out for an audio stream with no real video stream beside it. */
+static void probe_classify_audio(struct probe_result *out, const char *format_name, char *why, size_t whylen)
+{
+	const struct probe_container_map *c = probe_find_container(format_name);
+	const char *codec = out->audio_codec[0] != '\0' ? out->audio_codec : "unknown codec";
+
+	if (c == NULL || c->audio_mime == NULL) {
+		snprintf(out->found, sizeof(out->found), "audio (%s) in an unsupported container (%s)", codec,
+		         out->format_name);
+		probe_why(why, whylen, "unsupported container %s", out->format_name);
+		return;
+	}
+	out->kind = PROBE_AUDIO;
+	snprintf(out->mime, sizeof(out->mime), "%s", c->audio_mime);
+	snprintf(out->ext, sizeof(out->ext), "%s", c->audio_ext);
+	snprintf(out->found, sizeof(out->found), "an audio file (%s in %s)", codec, out->ext);
+}
+
+/* Fills out for a still-image codec in its image demuxer (img), the stream being v. */
+static void probe_classify_image(struct probe_result *out, const struct probe_image_map *img,
+                                 struct json_object *v, char *why, size_t whylen)
+{
+	int64_t frames = -1;
+	bool animated;
+
+	if (out->width <= 0 || out->height <= 0) {
+		/* The demuxer matched the name or a few bytes, the decoder then refused the data. */
+		snprintf(out->found, sizeof(out->found), "a %s file whose %s image could not be decoded",
+		         out->format_name, img->ext);
+		probe_why(why, whylen, "the image could not be decoded");
+		out->width = -1;
+		out->height = -1;
+		return;
+	}
+	out->kind = PROBE_IMAGE;
+	snprintf(out->mime, sizeof(out->mime), "%s", img->mime);
+	snprintf(out->ext, sizeof(out->ext), "%s", img->ext);
+	/* ffprobe counts GIF frames; an unknown count keeps the duration, which is harmless. */
+	animated = strcmp(img->codec, "gif") == 0 &&
+	           !(probe_parse_count(probe_get_string(v, "nb_frames"), &frames) && frames <= 1);
+	if (animated && frames > 1)
+		snprintf(out->found, sizeof(out->found), "an animated image (%s)", img->ext);
+	else
+		snprintf(out->found, sizeof(out->found), "an image (%s)", img->ext);
+	if (!animated)
+		out->duration_ms = -1;
+}
+
+int probe_classify(const char *json, size_t len, struct probe_result *out, char *why, size_t whylen)
+{
+	struct json_object *root = NULL;
+	struct json_object *format, *streams = NULL;
+	struct json_object *v = NULL, *a = NULL;
+	const struct probe_image_map *img = NULL;
+	const char *format_name;
+	size_t i, n = 0;
+	int rc = -1;
+
+	probe_reset(out);
+	probe_why(why, whylen, "%s", "");
+	root = probe_parse_json(json, len, why, whylen);
+	if (root == NULL)
+		goto out;
+	if (!json_object_object_get_ex(root, "format", &format) || !json_object_is_type(format, json_type_object)) {
+		probe_why(why, whylen, "ffprobe output has no format section");
+		goto out;
+	}
+	format_name = probe_get_string(format, "format_name");
+	if (format_name == NULL || format_name[0] == '\0') {
+		probe_why(why, whylen, "ffprobe output has no format name");
+		goto out;
+	}
+	if (json_object_object_get_ex(root, "streams", &streams)) {
+		if (!json_object_is_type(streams, json_type_array)) {
+			probe_why(why, whylen, "ffprobe output has a malformed stream list");
+			goto out;
+		}
+		n = json_object_array_length(streams);
+	}
+	for (i = 0; i < n; i++) {
+		struct json_object *s = json_object_array_get_idx(streams, i);
+		const char *type, *codec;
+
+		if (!json_object_is_type(s, json_type_object))
+			continue;
+		type = probe_get_string(s, "codec_type");
+		codec = probe_get_string(s, "codec_name");
+		if (type == NULL)
+			continue;
+		if (codec == NULL)
+			codec = "";
+		if (strcmp(type, "video") == 0 && v == NULL && !probe_is_attached_pic(s) && !probe_is_text_art(codec))
+			v = s;
+		else if (strcmp(type, "audio") == 0 && a == NULL)
+			a = s;
+	}
+
+	probe_copy_name(out->format_name, sizeof(out->format_name), format_name);
+	out->duration_ms = probe_duration_ms(format);
+	if (v != NULL) {
+		const char *codec = probe_get_string(v, "codec_name");
+		int w = probe_get_int(v, "width"), h = probe_get_int(v, "height");
+
+		probe_copy_name(out->video_codec, sizeof(out->video_codec), codec != NULL ? codec : "");
+		out->width = w > 0 && h > 0 ? w : -1;
+		out->height = w > 0 && h > 0 ? h : -1;
+		img = probe_find_image(format_name, codec != NULL ? codec : "");
+	}
+	if (a != NULL) {
+		const char *codec = probe_get_string(a, "codec_name");
+
+		probe_copy_name(out->audio_codec, sizeof(out->audio_codec), codec != NULL ? codec : "");
+	}
+
+	if (img != NULL) {
+		probe_classify_image(out, img, v, why, whylen);
+	} else if (v != NULL) {
+		probe_classify_video(out, format_name, why, whylen);
+	} else if (a != NULL) {
+		probe_classify_audio(out, format_name, why, whylen);
+	} else {
+		snprintf(out->found, sizeof(out->found), "a %s file with no audio or video stream", out->format_name);
+		probe_why(why, whylen, "no audio or video stream");
+	}
+	if (out->kind == PROBE_OTHER)
+		out->duration_ms = -1;
+	rc = 0;
+out:
+	json_object_put(root);
+	return rc;
+}
+
+/* ---- running ffprobe ------------------------------------------------------------------------ */
+
+/* The last PROBE_STDERR_KEEP bytes ffprobe wrote to stderr. */
+struct probe_tail {
+	size_t len;
+	char data[PROBE_STDERR_KEEP];
+};
+
+static void probe_tail_add(struct probe_tail *t, const char *p, size_t n)
+{
+	if (n >= sizeof(t->data)) {
+		memcpy(t->data, p + (n - sizeof(t->data)), sizeof(t->data));
+		t->len = sizeof(t->data);
+		return;
+	}
+	if (t->len + n > sizeof(t->data)) {
+		size_t drop = t->len + n - sizeof(t->data);
+
+		memmove(t->data, t->data + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->data + t->len, p, n);
+	t->len += n;
+}
+
+/* Whether s[0..n) starts with the NUL-terminated lit. */
+static bool probe_starts(const char *s, size_t n, const char *lit)
+{
+	size_t l = strlen(lit);
+
+	return n >= l && memcmp(s, lit, l) == 0;
+}
+
+/*
+ * Picks the reason out of ffprobe's stderr into msg[0..msglen): the text after the last
+ * "<input>: " (ffprobe's own verdict on the input), else the last non-empty line, a leading
+ * "[demuxer @ 0xADDR] " shortened to "demuxer: ". Any other mention of input or abspath
+ * becomes "the file" and bytes outside printable ASCII become '?', so no path gets out.
+ */
+static void probe_stderr_reason(const struct probe_tail *t, const char *input, const char *abspath, char *msg,
+                                size_t msglen)
+{
+	const char *s = t->data, *end = t->data + t->len;
+	const char *line = NULL, *line_end = NULL;
+	struct buf prefix = BUF_INIT;
+	size_t o = 0;
+
+	msg[0] = '\0';
+	if (buf_printf(&prefix, "%s: ", input) == 0) {
+		const char *p = s, *hit = NULL;
+
+		while (p < end) {
+			const char *q = memmem(p, (size_t)(end - p), prefix.data, prefix.len);
+
+			if (q == NULL)
+				break;
+			hit = q;
+			p = q + 1;
+		}
+		if (hit != NULL) {
+			line = hit + prefix.len;
+			line_end = memchr(line, '\n', (size_t)(end - line));
+			if (line_end == NULL)
+				line_end = end;
+		}
+	}
+	buf_free(&prefix);
+	if (line == NULL) {
+		const char *p = end;
+
+		/* Last non-empty line: skip trailing blanks, then back to the previous newline. */
+		while (p > s && (p[-1] == '\n' || p[-1] == '\r' || p[-1] == ' '))
+			p--;
+		line_end = p;
+		while (p > s && p[-1] != '\n')
+			p--;
+		line = p;
+		if (line_end - line > 1 && line[0] == '[') {
+			const char *at = memmem(line, (size_t)(line_end - line), " @ 0x", 5);
+			const char *close = memchr(line, ']', (size_t)(line_end - line));
+
+			if (at != NULL && close != NULL && at < close && close + 1 < line_end && close[1] == ' ') {
+				size_t nlen = (size_t)(at - line - 1);
+
+				if (nlen + 3 < msglen) {
+					memcpy(msg, line + 1, nlen);
+					memcpy(msg + nlen, ": ", 2);
+					o = nlen + 2;
+				}
+				line = close + 2;
+			}
+		}
+	}
+	while (line < line_end && (line_end[-1] == '\r' || line_end[-1] == ' '))
+		line_end--;
+	while (line < line_end && o + 1 < msglen && o < PROBE_REASON_MAX) {
+		size_t rest = (size_t)(line_end - line);
+		const char *rep = NULL;
+		size_t skip = 0;
+
+		if (probe_starts(line, rest, input)) {
+			rep = "the file";
+			skip = strlen(input);
+		} else if (abspath[0] != '\0' && probe_starts(line, rest, abspath)) {
+			rep = "the file";
+			skip = strlen(abspath);
+		}
+		if (rep != NULL) {
+			size_t k;
+
+			for (k = 0; rep[k] != '\0' && o + 1 < msglen; k++)
+				msg[o++] = rep[k];
+			line += skip;
+			continue;
+		}
+		msg[o++] = (*line >= 0x20 && *line < 0x7f) ? *line : '?';
+		line++;
+	}
+	msg[o] = '\0';
+}
+
+/* Milliseconds on the monotonic clock. */
+static int64_t probe_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void probe_close(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* Kills the child's process group (and the child, should the group be gone) and reaps it. */
+static int probe_kill_reap(pid_t pid, int *status)
+{
+	pid_t r;
+
+	if (kill(-pid, SIGKILL) != 0)
+		kill(pid, SIGKILL);
+	do {
+		r = waitpid(pid, status, 0);
+	} while (r < 0 && errno == EINTR);
+	return r == pid ? 0 : -1;
+}
+
+/*
+ * Waits for pid to exit until deadline_ms, polling: its pipes are closed, so it is almost
+ * always gone already. Returns 1 when reaped (*status set), 0 at the deadline (still
+ * running), -1 when waitpid failed (SIGCHLD ignored: it was reaped for us).
+ */
+static int probe_wait_until(pid_t pid, int64_t deadline_ms, int *status)
+{
+	long nap_us = 500;
+
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		struct timespec ts;
+
+		if (r == pid)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r == 0 && probe_now_ms() >= deadline_ms)
+			return 0;
+		ts.tv_sec = 0;
+		ts.tv_nsec = nap_us * 1000;
+		nanosleep(&ts, NULL);
+		if (nap_us < 20000)
+			nap_us *= 2;
+	}
+}
+
+/* Sets in *input "file:" and path made absolute against the current directory. Returns 0 or -1. */
+static int probe_input_url(const char *path, struct buf *input, struct buf *abspath)
+{
+	char *cwd = NULL;
+	int rc = -1;
+
+	if (path[0] != '/') {
+		cwd = getcwd(NULL, 0);
+		if (cwd == NULL)
+			goto out;
+		buf_puts(abspath, cwd);
+		if (abspath->len == 0 || abspath->data[abspath->len - 1] != '/')
+			buf_putc(abspath, '/');
+	}
+	buf_puts(abspath, path);
+	buf_puts(input, "file:");
+	buf_append(input, abspath->data, abspath->len);
+	if (abspath->failed || input->failed)
+		goto out;
+	rc = 0;
+out:
+	free(cwd);
+	return rc;
+}
+
+/* Reads what is ready on *fd: into out (stdout, capped) or tail (stderr). -1 on read error or cap. */
+static int probe_drain(int *fd, struct buf *out, struct probe_tail *tail, bool *too_big)
+{
+	char chunk[PROBE_READ_CHUNK];
+	ssize_t n = read(*fd, chunk, sizeof(chunk));
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -1;
+	if (n == 0) {
+		probe_close(fd);
+		return 0;
+	}
+	if (out != NULL) {
+		if ((size_t)n > PROBE_STDOUT_MAX - out->len) {
+			*too_big = true;
+			return -1;
+		}
+		return buf_append(out, chunk, (size_t)n);
+	}
+	probe_tail_add(tail, chunk, (size_t)n);
+	return 0;
+}
+
+int probe_file(const char *ffprobe_path, const char *path, int timeout_s, struct probe_result *out, char *why,
+               size_t whylen)
+{
+	struct buf input = BUF_INIT, abspath = BUF_INIT, output = BUF_INIT;
+	struct probe_tail *tail = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	bool fa_ok = false, attr_ok = false, too_big = false, timed_out = false, io_failed = false;
+	int io_errno = 0;
+	int devnull = -1, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	pid_t pid = -1;
+	int status = 0, err, rc = -1;
+	int64_t deadline;
+	struct stat st;
+	sigset_t sigs;
+	const char *argv[20];
+	size_t argc = 0;
+
+	probe_reset(out);
+	probe_why(why, whylen, "%s", "");
+	if (ffprobe_path == NULL || ffprobe_path[0] == '\0' || path == NULL || path[0] == '\0' || timeout_s < 1 ||
+	    timeout_s > PROBE_TIMEOUT_MAX) {
+		probe_why(why, whylen, "invalid arguments to probe_file");
+		goto out;
+	}
+	/* A FIFO or device would have ffprobe wait or read forever; only plain files are probed. */
+	if (stat(path, &st) != 0) {
+		probe_why(why, whylen, "the file cannot be opened: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		probe_why(why, whylen, "not a regular file");
+		goto out;
+	}
+	if (probe_input_url(path, &input, &abspath) != 0) {
+		probe_why(why, whylen, "out of memory or no current directory");
+		goto out;
+	}
+	tail = calloc(1, sizeof(*tail));
+	if (tail == NULL) {
+		probe_why(why, whylen, "out of memory");
+		goto out;
+	}
+
+	argv[argc++] = ffprobe_path;
+	argv[argc++] = "-v";
+	argv[argc++] = "error";
+	argv[argc++] = "-hide_banner";
+	/* "file:" plus the whitelist: the name is never an option, another protocol or a URL. */
+	argv[argc++] = "-protocol_whitelist";
+	argv[argc++] = "file";
+	if (strchr(abspath.data, '%') != NULL) {
+		/* The image2 demuxer would read "a%d.png" as a numbered sequence of other files. */
+		argv[argc++] = "-pattern_type";
+		argv[argc++] = "none";
+	}
+	argv[argc++] = "-print_format";
+	argv[argc++] = "json";
+	argv[argc++] = "-show_format";
+	argv[argc++] = "-show_streams";
+	argv[argc++] = input.data;
+	argv[argc] = NULL;
+
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull < 0 || pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+		probe_why(why, whylen, "could not set up ffprobe's pipes: %s", strerror(errno));
+		goto out;
+	}
+	err = posix_spawn_file_actions_init(&fa);
+	if (err == 0) {
+		fa_ok = true;
+		err = posix_spawn_file_actions_adddup2(&fa, devnull, STDIN_FILENO);
+	}
+	if (err == 0)
+		err = posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
+	if (err == 0)
+		err = posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
+#ifdef PROBE_HAVE_CLOSEFROM
+	/* Our sockets and database connections may lack O_CLOEXEC; ffprobe gets none of them. */
+	if (err == 0)
+		err = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+#endif
+	if (err == 0) {
+		err = posix_spawnattr_init(&attr);
+		attr_ok = err == 0;
+	}
+	/* Own process group, so a timeout kills what it started too; ignored signals reset (SIGPIPE). */
+	if (err == 0)
+		err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+		                                              POSIX_SPAWN_SETSIGDEF);
+	if (err == 0)
+		err = posix_spawnattr_setpgroup(&attr, 0);
+	if (err == 0) {
+		sigemptyset(&sigs);
+		err = posix_spawnattr_setsigmask(&attr, &sigs);
+	}
+	if (err == 0) {
+		sigfillset(&sigs);
+		sigdelset(&sigs, SIGKILL);
+		sigdelset(&sigs, SIGSTOP);
+		err = posix_spawnattr_setsigdefault(&attr, &sigs);
+	}
+	if (err != 0) {
+		probe_why(why, whylen, "could not set up ffprobe: %s", strerror(err));
+		goto out;
+	}
+	err = posix_spawnp(&pid, ffprobe_path, &fa, &attr, (char *const *)argv, environ);
+	if (err != 0) {
+		pid = -1;
+		probe_why(why, whylen, "could not start ffprobe: %s", strerror(err));
+		goto out;
+	}
+	probe_close(&devnull);
+	probe_close(&outp[1]);
+	probe_close(&errp[1]);
+
+	deadline = probe_now_ms() + (int64_t)timeout_s * 1000;
+	while (outp[0] >= 0 || errp[0] >= 0) {
+		struct pollfd pfd[2];
+		int64_t left = deadline - probe_now_ms();
+		nfds_t nfd = 0;
+		int r;
+
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		if (outp[0] >= 0)
+			pfd[nfd++] = (struct pollfd){ .fd = outp[0], .events = POLLIN };
+		if (errp[0] >= 0)
+			pfd[nfd++] = (struct pollfd){ .fd = errp[0], .events = POLLIN };
+		r = poll(pfd, nfd, left > INT_MAX ? INT_MAX : (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			io_errno = errno;
+			io_failed = true;
+			break;
+		}
+		for (nfds_t k = 0; k < nfd && !io_failed; k++) {
+			if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) == 0)
+				continue;
+			if (pfd[k].fd == outp[0])
+				io_failed = probe_drain(&outp[0], &output, NULL, &too_big) != 0;
+			else
+				io_failed = probe_drain(&errp[0], NULL, tail, &too_big) != 0;
+			if (io_failed)
+				io_errno = errno;
+		}
+		if (io_failed)
+			break;
+	}
+	if (!timed_out && !io_failed) {
+		int w = probe_wait_until(pid, deadline, &status);
+
+		if (w == 1) {
+			pid = -1;
+		} else if (w == 0) {
+			timed_out = true;
+		} else {
+			pid = -1;
+			probe_why(why, whylen, "could not get ffprobe's exit status: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (pid > 0) {
+		int r = probe_kill_reap(pid, &status);
+
+		pid = -1;
+		if (r != 0 && !timed_out && !io_failed) {
+			probe_why(why, whylen, "could not get ffprobe's exit status");
+			goto out;
+		}
+	}
+
+	if (timed_out) {
+		probe_why(why, whylen, "ffprobe timed out after %d s", timeout_s);
+	} else if (too_big) {
+		probe_why(why, whylen, "ffprobe output is larger than %d KiB", PROBE_STDOUT_MAX / 1024);
+	} else if (io_failed) {
+		probe_why(why, whylen, "could not read ffprobe's output: %s",
+		          output.failed ? "out of memory" : strerror(io_errno));
+	} else if (WIFSIGNALED(status)) {
+		probe_why(why, whylen, "ffprobe was killed by signal %d", WTERMSIG(status));
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		char msg[PROBE_REASON_MAX + 1];
+
+		probe_stderr_reason(tail, input.data, abspath.data, msg, sizeof(msg));
+		if (msg[0] != '\0')
+			probe_why(why, whylen, "ffprobe could not read the file: %s", msg);
+		else
+			probe_why(why, whylen, "ffprobe failed with exit status %d", WEXITSTATUS(status));
+	} else if (WIFEXITED(status)) {
+		rc = probe_classify(output.data, output.len, out, why, whylen);
+	} else {
+		probe_why(why, whylen, "ffprobe ended in an unexpected way");
+	}
+out:
+	if (pid > 0)
+		probe_kill_reap(pid, &status);
+	if (rc != 0)
+		probe_reset(out);
+	probe_close(&devnull);
+	probe_close(&outp[0]);
+	probe_close(&outp[1]);
+	probe_close(&errp[0]);
+	probe_close(&errp[1]);
+	if (fa_ok)
+		posix_spawn_file_actions_destroy(&fa);
+	if (attr_ok)
+		posix_spawnattr_destroy(&attr);
+	free(tail);
+	buf_free(&input);
+	buf_free(&abspath);
+	buf_free(&output);
+	return rc;
+}

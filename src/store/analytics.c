@@ -1,0 +1,150 @@
+/* analytics.c: view and event rows in, aggregates out. */
+#include "config.h"
+
+#include "store/analytics.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "store/db.h"
+#include "store/rowjson.h"
+
+enum merr analytics_view_insert(struct db *db, int64_t media_id, const char *ip, char *viewed_at)
+{
+	char mid[24];
+	const char *p[2] = { mid, ip };
+	enum merr err;
+	PGresult *r;
+
+	snprintf(mid, sizeof(mid), "%" PRId64, media_id);
+	r = db_exec(db, "views_insert", 2, p, &err);
+	if (r == NULL)
+		return err;
+	snprintf(viewed_at, 32, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return MERR_OK;
+}
+
+static int64_t num(PGresult *r, int row, int col)
+{
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+enum merr analytics_media(struct db *db, int64_t media_id, const char *from, const char *to, struct json_object **out)
+{
+	char mid[24];
+	const char *p[3] = { mid, from, to };
+	struct json_object *o = NULL, *days = NULL;
+	int64_t total = 0, unique = 0;
+	enum merr err;
+	PGresult *r;
+	int i;
+
+	snprintf(mid, sizeof(mid), "%" PRId64, media_id);
+	r = db_exec(db, "views_per_day", 3, p, &err);
+	if (r == NULL)
+		return err;
+	days = json_object_new_object();
+	for (i = 0; days != NULL && i < PQntuples(r); i++) {
+		total += num(r, i, 1);
+		json_object_object_add(days, PQgetvalue(r, i, 0), json_object_new_int64(num(r, i, 1)));
+	}
+	PQclear(r);
+	if (days == NULL)
+		return MERR_INTERNAL;
+	/* Lifetime uniqueness is one row; a range needs the distinct (day, ip) pairs in it. */
+	if (from == NULL && to == NULL)
+		r = db_exec(db, "views_unique_all", 1, p, &err);
+	else
+		r = db_exec(db, "views_unique_range", 3, p, &err);
+	if (r == NULL) {
+		json_object_put(days);
+		return err;
+	}
+	if (PQntuples(r) == 1)
+		unique = num(r, 0, 0);
+	PQclear(r);
+	o = json_object_new_object();
+	if (o == NULL) {
+		json_object_put(days);
+		return MERR_INTERNAL;
+	}
+	json_object_object_add(o, "total_views", json_object_new_int64(total));
+	json_object_object_add(o, "unique_ips", json_object_new_int64(unique));
+	json_object_object_add(o, "views_per_day", days);
+	*out = o;
+	return MERR_OK;
+}
+
+static const struct col_spec event_cols[] = {
+	{ "id", COL_STR }, { "projectId", COL_INT }, { "eventType", COL_STR }, { "createdAt", COL_STR },
+};
+
+enum merr analytics_event_insert(struct db *db, int64_t user_id, int64_t project_id, const char *type,
+                                 struct json_object **out)
+{
+	char uid[24], pid[24];
+	const char *p[3] = { pid, uid, type };
+	enum merr err;
+	PGresult *r;
+
+	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+	snprintf(pid, sizeof(pid), "%" PRId64, project_id);
+	r = db_exec(db, "events_insert", 3, p, &err);
+	if (r == NULL)
+		return err;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return MERR_NOT_FOUND;
+	}
+	*out = rowjson(r, 0, event_cols, 4);
+	PQclear(r);
+	return *out ? MERR_OK : MERR_INTERNAL;
+}
+
+enum merr analytics_project(struct db *db, int64_t project_id, struct json_object **out)
+{
+	static const char *const names[] = { "play", "click", "impression" };
+	char pid[24];
+	const char *p[1] = { pid };
+	struct json_object *o, *totals, *per_day;
+	int64_t sum[3] = { 0, 0, 0 };
+	enum merr err;
+	PGresult *r;
+	int i, k;
+
+	snprintf(pid, sizeof(pid), "%" PRId64, project_id);
+	r = db_exec(db, "events_per_day", 1, p, &err);
+	if (r == NULL)
+		return err;
+	o = json_object_new_object();
+	totals = json_object_new_object();
+	per_day = json_object_new_object();
+	if (o == NULL || totals == NULL || per_day == NULL) {
+		json_object_put(o);
+		json_object_put(totals);
+		json_object_put(per_day);
+		PQclear(r);
+		return MERR_INTERNAL;
+	}
+	for (i = 0; i < PQntuples(r); i++) {
+		struct json_object *d = json_object_new_object();
+
+		for (k = 0; k < 3; k++) {
+			sum[k] += num(r, i, k + 1);
+			json_object_object_add(d, names[k], json_object_new_int64(num(r, i, k + 1)));
+		}
+		json_object_object_add(per_day, PQgetvalue(r, i, 0), d);
+	}
+	PQclear(r);
+	for (k = 0; k < 3; k++)
+		json_object_object_add(totals, names[k], json_object_new_int64(sum[k]));
+	json_object_object_add(o, "projectId", json_object_new_int64(project_id));
+	json_object_object_add(o, "totals", totals);
+	json_object_object_add(o, "per_day", per_day);
+	*out = o;
+	return MERR_OK;
+}

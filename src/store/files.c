@@ -1,0 +1,155 @@
+/* files.c: writes under the media root that a reader never sees half done. */
+#include "config.h"
+
+#include "store/files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+void tmpfile_init(struct tmpfile *t)
+{
+	t->fd = -1;
+	t->path[0] = '\0';
+}
+
+int tmpfile_create(struct tmpfile *t, const char *root, const char *dir)
+{
+	unsigned char rnd[8];
+	char hex[17];
+	int n;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	n = snprintf(t->path, sizeof(t->path), "%s/%s/.tmp-%s.part", root, dir, hex);
+	if (n < 0 || (size_t)n >= sizeof(t->path)) {
+		t->path[0] = '\0';
+		return ENAMETOOLONG;
+	}
+	t->fd = open(t->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (t->fd < 0) {
+		int e = errno;
+		t->path[0] = '\0';
+		return e;
+	}
+	return 0;
+}
+
+int tmpfile_write(struct tmpfile *t, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(t->fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int tmpfile_sync(struct tmpfile *t)
+{
+	int e = 0;
+
+	if (fsync(t->fd) != 0)
+		e = errno;
+	if (close(t->fd) != 0 && e == 0)
+		e = errno;
+	t->fd = -1;
+	return e;
+}
+
+int tmpfile_commit(struct tmpfile *t, const char *root, const char *rel)
+{
+	char dst[FILES_PATH_MAX], dir[FILES_PATH_MAX];
+	const char *slash;
+	int dfd;
+
+	if (!files_abs(root, rel, dst, sizeof(dst)))
+		return EINVAL;
+	if (rename(t->path, dst) != 0)
+		return errno;
+	t->path[0] = '\0';
+	/* The rename is durable only once the folder is synced. */
+	slash = strrchr(dst, '/');
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - dst), dst);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+void tmpfile_discard(struct tmpfile *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	if (t->path[0] != '\0')
+		(void)unlink(t->path);
+	t->path[0] = '\0';
+}
+
+void files_new_name(const char *dir, const char *ext, char *out, size_t outlen)
+{
+	unsigned char rnd[4];
+	char hex[9];
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	snprintf(out, outlen, "%s/%lld-%s.%s", dir, (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000, hex, ext);
+}
+
+bool files_rel_ok(const char *rel)
+{
+	const char *name;
+	size_t i;
+
+	if (strncmp(rel, "uploads/", 8) == 0)
+		name = rel + 8;
+	else if (strncmp(rel, "outputs/", 8) == 0)
+		name = rel + 8;
+	else
+		return false;
+	if (name[0] == '\0' || name[0] == '.' || strlen(name) > 200)
+		return false;
+	for (i = 0; name[i] != '\0'; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool files_abs(const char *root, const char *rel, char *out, size_t outlen)
+{
+	int n;
+
+	if (!files_rel_ok(rel))
+		return false;
+	n = snprintf(out, outlen, "%s/%s", root, rel);
+	return n > 0 && (size_t)n < outlen;
+}
+
+int files_remove(const char *root, const char *rel)
+{
+	char p[FILES_PATH_MAX];
+
+	if (!files_abs(root, rel, p, sizeof(p)))
+		return EINVAL;
+	if (unlink(p) != 0 && errno != ENOENT)
+		return errno;
+	return 0;
+}

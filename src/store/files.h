@@ -1,0 +1,39 @@
+/* files.h: the media root: server-made names, temp file + fsync + rename, removal. */
+#ifndef MEDIAD_FILES_H
+#define MEDIAD_FILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FILES_PATH_MAX 4096
+
+/* A file being written under a temporary name in the folder it will live in. */
+struct tmpfile {
+	int fd;                    /* -1 when closed */
+	char path[FILES_PATH_MAX]; /* absolute temporary path; "" when nothing exists on disk */
+};
+
+void tmpfile_init(struct tmpfile *t);
+/* Creates <root>/<dir>/.tmp-<random>.part exclusively. Returns 0 or an errno value. */
+int tmpfile_create(struct tmpfile *t, const char *root, const char *dir) __attribute__((warn_unused_result));
+/* Writes all of p. Returns 0 or an errno value (ENOSPC and EDQUOT mean the disk is full). */
+int tmpfile_write(struct tmpfile *t, const char *p, size_t n) __attribute__((warn_unused_result));
+/* fsyncs and closes the file, keeping it on disk under its temporary name. Returns 0 or errno. */
+int tmpfile_sync(struct tmpfile *t) __attribute__((warn_unused_result));
+/* Renames the synced file to <root>/<rel> and fsyncs the folder. Returns 0 or errno; on success
+ * nothing is left for tmpfile_discard to remove. */
+int tmpfile_commit(struct tmpfile *t, const char *root, const char *rel) __attribute__((warn_unused_result));
+/* Closes and removes whatever is left. Safe to call more than once. */
+void tmpfile_discard(struct tmpfile *t);
+
+/* Makes "<dir>/<unix-ms>-<8 random hex>.<ext>" into out. */
+void files_new_name(const char *dir, const char *ext, char *out, size_t outlen);
+/* True when rel is a name the server could have made: (uploads|outputs)/[A-Za-z0-9._-]+, no "..". */
+bool files_rel_ok(const char *rel);
+/* Joins root and a files_rel_ok name into out. Returns false when rel is not one. */
+bool files_abs(const char *root, const char *rel, char *out, size_t outlen);
+/* Removes <root>/<rel>; a missing file is not an error. Returns 0 or errno. */
+int files_remove(const char *root, const char *rel);
+
+#endif

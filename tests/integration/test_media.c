@@ -1,0 +1,596 @@
+/* test_media.c: projects, streamed uploads validated by ffprobe, media, and what is left on disk. */
+#include "config.h"
+
+#include <CUnit/Basic.h>
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <regex.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+extern char **environ;
+
+static char dir[256];     /* fixtures made by ffmpeg at test time */
+static char tok_a[4096];  /* two users */
+static char tok_b[4096];
+static char uploads[512]; /* MEDIA_ROOT/uploads */
+
+static int run(const char *const argv[])
+{
+	pid_t pid;
+	int st;
+	posix_spawn_file_actions_t fa;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", 0, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", 0, 0);
+	/* posix_spawn does not modify argv; its prototype predates const. */
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	if (waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void fixture(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s/%s", dir, name);
+}
+
+static int make_fixtures(void)
+{
+	char png[300], mp4[300], wav[300], txt[300];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/mediad-media-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	fixture(png, sizeof(png), "red.png");
+	fixture(mp4, sizeof(mp4), "clip.mp4");
+	fixture(wav, sizeof(wav), "tone.wav");
+	fixture(txt, sizeof(txt), "text.png");
+	{
+		const char *a[] = { "ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "color=c=red:s=64x48:d=1", "-frames:v", "1",
+		              png, NULL };
+		const char *b[] = { "ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1",
+		              "-pix_fmt", "yuv420p", "-c:v", "libx264", mp4, NULL };
+		const char *c[] = { "ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", wav, NULL };
+		if (run(a) != 0 || run(b) != 0 || run(c) != 0)
+			return -1;
+	}
+	f = fopen(txt, "w");
+	if (f == NULL)
+		return -1;
+	fputs("this is plain text, not an image\n", f);
+	fclose(f);
+	snprintf(uploads, sizeof(uploads), "%s/uploads", getenv("MEDIA_ROOT"));
+	return 0;
+}
+
+static void remove_fixtures(void)
+{
+	const char *names[] = { "red.png", "clip.mp4", "tone.wav", "text.png", NULL };
+	char p[300];
+
+	for (int i = 0; names[i]; i++) {
+		fixture(p, sizeof(p), names[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+/* Entries in MEDIA_ROOT/uploads, temporary ones included. */
+static int count_uploads(void)
+{
+	DIR *d = opendir(uploads);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void login(char *tok, size_t n, const char *tag)
+{
+	char body[256];
+	struct itest_resp r;
+
+	snprintf(body, sizeof(body), "{\"email\":\"%s-%ld-%d@example.com\",\"password\":\"Password123\"}", tag,
+	         (long)time(NULL), (int)getpid());
+	CU_ASSERT_FATAL(itest_json("POST", "/auth/register", NULL, body, &r) == 0 && r.status == 201);
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("POST", "/auth/login", NULL, body, &r) == 0 && r.status == 200);
+	snprintf(tok, n, "%s", itest_jstr(&r, "token"));
+	itest_resp_free(&r);
+}
+
+static long long new_project(const char *tok, const char *title)
+{
+	char body[256];
+	struct itest_resp r;
+	struct json_object *id;
+	long long v = -1;
+
+	snprintf(body, sizeof(body), "{\"title\":\"%s\",\"description\":\"d\"}", title);
+	if (itest_json("POST", "/projects", tok, body, &r) == 0 && r.status == 201 &&
+	    json_object_object_get_ex(r.json, "id", &id))
+		v = json_object_get_int64(id);
+	itest_resp_free(&r);
+	return v;
+}
+
+static size_t on_body(char *p, size_t s, size_t n, void *ud)
+{
+	struct itest_resp *r = ud;
+	size_t len = s * n;
+	char *nb = realloc(r->body, r->body_len + len + 1);
+
+	if (nb == NULL)
+		return 0;
+	memcpy(nb + r->body_len, p, len);
+	r->body = nb;
+	r->body_len += len;
+	nb[r->body_len] = '\0';
+	return len;
+}
+
+/* POSTs a multipart upload of file (as filename) in field to path; extra is an optional
+ * name=value text field. */
+static long upload(const char *tok, const char *path, const char *field, const char *file, const char *filename,
+                   const char *extra_name, const char *extra_value, struct itest_resp *r)
+{
+	CURL *c = curl_easy_init();
+	curl_mime *mime = curl_mime_init(c);
+	curl_mimepart *part;
+	struct curl_slist *h = NULL;
+	char url[512], auth[4200];
+
+	memset(r, 0, sizeof(*r));
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, field);
+	curl_mime_filedata(part, file);
+	if (filename != NULL)
+		curl_mime_filename(part, filename);
+	if (extra_name != NULL) {
+		part = curl_mime_addpart(mime);
+		curl_mime_name(part, extra_name);
+		curl_mime_data(part, extra_value, CURL_ZERO_TERMINATED);
+	}
+	snprintf(url, sizeof(url), "%s%s", itest_base(), path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+	h = curl_slist_append(h, auth);
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	if (r->body != NULL)
+		r->json = json_tokener_parse(r->body);
+	curl_slist_free_all(h);
+	curl_mime_free(mime);
+	curl_easy_cleanup(c);
+	return r->status;
+}
+
+static struct json_object *member(struct json_object *o, const char *k)
+{
+	struct json_object *v = NULL;
+
+	if (o != NULL)
+		json_object_object_get_ex(o, k, &v);
+	return v;
+}
+
+static bool path_is_generated(const char *p, const char *ext)
+{
+	char re[128];
+	regex_t rx;
+	bool ok;
+
+	snprintf(re, sizeof(re), "^uploads/[0-9]{13}-[0-9a-f]{8}\\.%s$", ext);
+	regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+	ok = p != NULL && regexec(&rx, p, 0, NULL, 0) == 0;
+	regfree(&rx);
+	return ok;
+}
+
+static off_t file_size(const char *rel)
+{
+	char p[1024];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", getenv("MEDIA_ROOT"), rel);
+	return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+static void test_project_crud_is_owner_scoped(void)
+{
+	struct itest_resp r;
+	char path[64];
+	long long id = new_project(tok_a, "first project");
+
+	CU_ASSERT_FATAL(id > 0);
+	snprintf(path, sizeof(path), "/projects/%lld", id);
+	CU_ASSERT_FATAL(itest_json("GET", path, tok_a, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "title"), "first project");
+	CU_ASSERT_PTR_NOT_NULL(member(r.json, "userId"));
+	CU_ASSERT_PTR_NOT_NULL(itest_jstr(&r, "createdAt"));
+	CU_ASSERT_PTR_NOT_NULL(itest_jstr(&r, "updatedAt"));
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("GET", path, tok_b, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 404);
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("PATCH", path, tok_b, "{\"title\":\"stolen\"}", &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 404);
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("PATCH", path, tok_a, "{\"title\":\"renamed\",\"description\":null}", &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "title"), "renamed");
+	CU_ASSERT_TRUE(member(r.json, "description") == NULL);
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("DELETE", path, tok_b, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 404);
+	itest_resp_free(&r);
+}
+
+static void test_project_validation(void)
+{
+	static const char *const bad[] = { "{}", "{\"title\":\"\"}", "{\"title\":5}", "{\"title\":\"x\",\"description\":7}",
+	                                   NULL };
+	char big[6000];
+	struct itest_resp r;
+
+	for (int i = 0; bad[i]; i++) {
+		CU_ASSERT_FATAL(itest_json("POST", "/projects", tok_a, bad[i], &r) == 0);
+		CU_ASSERT_EQUAL(r.status, 400);
+		itest_resp_free(&r);
+	}
+	memset(big, 'x', 201);
+	snprintf(big, sizeof(big), "{\"title\":\"%.*s\"}", 201,
+	         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	CU_ASSERT_FATAL(itest_json("POST", "/projects", tok_a, big, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 400);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "field"), "title");
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("GET", "/projects/abc", tok_a, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 404);
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("POST", "/projects", NULL, "{\"title\":\"x\"}", &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 401);
+	itest_resp_free(&r);
+}
+
+static void test_pagination(void)
+{
+	struct itest_resp r;
+	struct json_object *items;
+	long long total;
+
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_FATAL(new_project(tok_b, "page") > 0);
+	CU_ASSERT_FATAL(itest_json("GET", "/projects?limit=2", tok_b, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	items = member(r.json, "items");
+	CU_ASSERT_EQUAL(json_object_array_length(items), 2);
+	total = json_object_get_int64(member(r.json, "total"));
+	CU_ASSERT_TRUE(total >= 3);
+	CU_ASSERT_EQUAL(json_object_get_int64(member(r.json, "limit")), 2);
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("GET", "/projects?limit=2&offset=2", tok_b, NULL, &r) == 0);
+	CU_ASSERT_EQUAL((long long)json_object_array_length(member(r.json, "items")), total - 2 > 2 ? 2 : total - 2);
+	CU_ASSERT_EQUAL(json_object_get_int64(member(r.json, "offset")), 2);
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("GET", "/projects?limit=0", tok_b, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 400);
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("GET", "/projects?limit=201", tok_b, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 400);
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("GET", "/projects?offset=-1", tok_b, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 400);
+	itest_resp_free(&r);
+}
+
+static void test_png_mp4_wav_uploads_are_probed(void)
+{
+	char png[300], mp4[300], wav[300], path[64];
+	struct itest_resp r;
+	struct json_object *asset;
+	long long pid = new_project(tok_a, "uploads");
+
+	CU_ASSERT_FATAL(pid > 0);
+	fixture(png, sizeof(png), "red.png");
+	fixture(mp4, sizeof(mp4), "clip.mp4");
+	fixture(wav, sizeof(wav), "tone.wav");
+	snprintf(path, sizeof(path), "/projects/%lld/assets", pid);
+	CU_ASSERT_EQUAL(upload(tok_a, path, "asset", png, NULL, NULL, NULL, &r), 201);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "message"), "File uploaded");
+	CU_ASSERT_TRUE(path_is_generated(itest_jstr(&r, "path"), "png"));
+	asset = member(r.json, "asset");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(member(asset, "kind")), "image");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(member(asset, "mime")), "image/png");
+	CU_ASSERT_EQUAL(json_object_get_int64(member(asset, "width")), 64);
+	CU_ASSERT_EQUAL(json_object_get_int64(member(asset, "height")), 48);
+	CU_ASSERT_EQUAL(json_object_get_int64(member(asset, "projectId")), pid);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(member(asset, "originalName")), "red.png");
+	CU_ASSERT_EQUAL(file_size(itest_jstr(&r, "path")), json_object_get_int64(member(asset, "sizeBytes")));
+	itest_resp_free(&r);
+	/* "file" is accepted as the field name too. */
+	CU_ASSERT_EQUAL(upload(tok_a, path, "file", wav, NULL, NULL, NULL, &r), 201);
+	itest_resp_free(&r);
+
+	CU_ASSERT_EQUAL(upload(tok_a, "/media", "file", mp4, NULL, "title", "My clip", &r), 201);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "kind"), "video");
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "title"), "My clip");
+	CU_ASSERT_EQUAL(json_object_get_int64(member(r.json, "width")), 160);
+	CU_ASSERT_TRUE(json_object_get_int64(member(r.json, "durationMs")) >= 900 &&
+	               json_object_get_int64(member(r.json, "durationMs")) <= 1100);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "videoCodec"), "h264");
+	CU_ASSERT_TRUE(path_is_generated(itest_jstr(&r, "path"), "mp4"));
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(upload(tok_a, "/media", "asset", wav, NULL, "type", "audio", &r), 201);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "kind"), "audio");
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "title"), "tone.wav");
+	itest_resp_free(&r);
+}
+
+static void test_media_refuses_images_and_mismatched_type(void)
+{
+	char png[300], wav[300];
+	struct itest_resp r;
+	int before = count_uploads();
+
+	fixture(png, sizeof(png), "red.png");
+	fixture(wav, sizeof(wav), "tone.wav");
+	CU_ASSERT_EQUAL(upload(tok_a, "/media", "file", png, NULL, NULL, NULL, &r), 415);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "error"), "unsupported_media_type");
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(upload(tok_a, "/media", "file", wav, NULL, "type", "video", &r), 415);
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(upload(tok_a, "/media", "file", wav, NULL, "type", "banana", &r), 400);
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(count_uploads(), before);
+}
+
+static void test_text_renamed_png_is_415_and_leaves_nothing(void)
+{
+	char txt[300], path[64];
+	struct itest_resp r;
+	long long pid = new_project(tok_a, "text");
+	int before = count_uploads();
+
+	fixture(txt, sizeof(txt), "text.png");
+	snprintf(path, sizeof(path), "/projects/%lld/assets", pid);
+	CU_ASSERT_EQUAL(upload(tok_a, path, "asset", txt, NULL, NULL, NULL, &r), 415);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "error"), "unsupported_media_type");
+	CU_ASSERT_PTR_NOT_NULL(itest_jstr(&r, "message"));
+	/* The message says what was found, never where the file was kept. */
+	CU_ASSERT_PTR_NULL(strstr(r.body, getenv("MEDIA_ROOT")));
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(count_uploads(), before);
+}
+
+static void test_hostile_file_name_is_stored_safely(void)
+{
+	char png[300], path[64];
+	struct itest_resp r;
+	long long pid = new_project(tok_a, "names");
+
+	fixture(png, sizeof(png), "red.png");
+	snprintf(path, sizeof(path), "/projects/%lld/assets", pid);
+	CU_ASSERT_EQUAL(upload(tok_a, path, "asset", png, "../../etc/passwd", NULL, NULL, &r), 201);
+	CU_ASSERT_TRUE(path_is_generated(itest_jstr(&r, "path"), "png"));
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(member(member(r.json, "asset"), "originalName")), "passwd");
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(upload(tok_a, path, "asset", png, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.png", NULL, NULL, &r),
+	                201);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(member(member(r.json, "asset"), "originalName")),
+	                       "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.png");
+	itest_resp_free(&r);
+}
+
+static void test_other_users_project_is_404_and_leaves_nothing(void)
+{
+	char png[300], path[64];
+	struct itest_resp r;
+	long long pid = new_project(tok_a, "mine");
+	int before = count_uploads();
+
+	fixture(png, sizeof(png), "red.png");
+	snprintf(path, sizeof(path), "/projects/%lld/assets", pid);
+	CU_ASSERT_EQUAL(upload(tok_b, path, "asset", png, NULL, NULL, NULL, &r), 404);
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(upload(tok_b, "/projects/999999999/assets", "asset", png, NULL, NULL, NULL, &r), 404);
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(count_uploads(), before);
+}
+
+static void test_over_cap_upload_is_413_and_leaves_nothing(void)
+{
+	char big[300], path[64];
+	struct itest_resp r;
+	long long pid = new_project(tok_a, "big");
+	int before = count_uploads();
+	FILE *f;
+
+	/* The harness sets upload_max_bytes to 16 MiB. */
+	fixture(big, sizeof(big), "big.bin");
+	f = fopen(big, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	CU_ASSERT_FATAL(ftruncate(fileno(f), 17 * 1024 * 1024) == 0);
+	fclose(f);
+	snprintf(path, sizeof(path), "/projects/%lld/assets", pid);
+	CU_ASSERT_EQUAL(upload(tok_a, path, "asset", big, NULL, NULL, NULL, &r), 413);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "error"), "payload_too_large");
+	itest_resp_free(&r);
+	unlink(big);
+	CU_ASSERT_EQUAL(count_uploads(), before);
+}
+
+static void test_aborted_upload_leaves_nothing(void)
+{
+	struct sockaddr_in sa;
+	char req[8192], chunk[65536], path[64];
+	const char *base = itest_base(), *port = strrchr(base, ':');
+	long long pid = new_project(tok_a, "abort");
+	int before = count_uploads(), fd, i, n;
+	bool clean = false;
+
+	snprintf(path, sizeof(path), "/projects/%lld/assets", pid);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)strtol(port + 1, NULL, 10));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	n = snprintf(req, sizeof(req),
+	             "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+	             "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 10485760\r\n\r\n"
+	             "--XyZ\r\nContent-Disposition: form-data; name=\"asset\"; filename=\"a.mp4\"\r\n\r\n",
+	             path, tok_a);
+	CU_ASSERT_FATAL(write(fd, req, (size_t)n) == n);
+	memset(chunk, 'v', sizeof(chunk));
+	for (i = 0; i < 16; i++)
+		CU_ASSERT_FATAL(write(fd, chunk, sizeof(chunk)) == (ssize_t)sizeof(chunk));
+	close(fd);
+	/* mediad sees the abort as a read error and removes its temporary file: poll for that. */
+	for (i = 0; i < 100 && !clean; i++) {
+		struct timespec t = { 0, 100 * 1000 * 1000 };
+		clean = count_uploads() == before;
+		if (!clean)
+			nanosleep(&t, NULL);
+	}
+	CU_ASSERT_TRUE(clean);
+	CU_ASSERT_TRUE(itest_wait_status("/healthz", 200, 5000));
+}
+
+static void test_media_list_get_delete_removes_file(void)
+{
+	char wav[300], path[64], rel[256];
+	struct itest_resp r;
+	long long id;
+
+	fixture(wav, sizeof(wav), "tone.wav");
+	CU_ASSERT_FATAL(upload(tok_b, "/media", "file", wav, NULL, NULL, NULL, &r) == 201);
+	id = json_object_get_int64(member(r.json, "id"));
+	snprintf(rel, sizeof(rel), "%s", itest_jstr(&r, "path"));
+	itest_resp_free(&r);
+	CU_ASSERT_TRUE(file_size(rel) > 0);
+	CU_ASSERT_FATAL(itest_json("GET", "/media", tok_b, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_TRUE(json_object_array_length(member(r.json, "items")) >= 1);
+	itest_resp_free(&r);
+	snprintf(path, sizeof(path), "/media/%lld", id);
+	CU_ASSERT_FATAL(itest_json("GET", path, tok_a, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 404);
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("DELETE", path, tok_a, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 404);
+	itest_resp_free(&r);
+	CU_ASSERT_TRUE(file_size(rel) > 0);
+	CU_ASSERT_FATAL(itest_json("GET", path, tok_b, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	itest_resp_free(&r);
+	CU_ASSERT_FATAL(itest_json("DELETE", path, tok_b, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 204);
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(file_size(rel), -1);
+}
+
+static void test_project_delete_removes_its_files(void)
+{
+	char png[300], path[64], rel[2][256];
+	struct itest_resp r;
+	long long pid = new_project(tok_a, "doomed");
+
+	fixture(png, sizeof(png), "red.png");
+	snprintf(path, sizeof(path), "/projects/%lld/assets", pid);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_FATAL(upload(tok_a, path, "asset", png, NULL, NULL, NULL, &r) == 201);
+		snprintf(rel[i], sizeof(rel[i]), "%s", itest_jstr(&r, "path"));
+		itest_resp_free(&r);
+		CU_ASSERT_TRUE(file_size(rel[i]) > 0);
+	}
+	CU_ASSERT_FATAL(itest_json("GET", path, tok_a, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(json_object_get_int64(member(r.json, "total")), 2);
+	itest_resp_free(&r);
+	snprintf(path, sizeof(path), "/projects/%lld", pid);
+	CU_ASSERT_FATAL(itest_json("DELETE", path, tok_a, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 204);
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(file_size(rel[0]), -1);
+	CU_ASSERT_EQUAL(file_size(rel[1]), -1);
+	CU_ASSERT_FATAL(itest_json("GET", path, tok_a, NULL, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 404);
+	itest_resp_free(&r);
+}
+
+static int suite_init(void)
+{
+	return make_fixtures();
+}
+
+static int suite_clean(void)
+{
+	remove_fixtures();
+	return 0;
+}
+
+static void test_setup_users(void)
+{
+	login(tok_a, sizeof(tok_a), "media-a");
+	login(tok_b, sizeof(tok_b), "media-b");
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("media", suite_init, suite_clean);
+	CU_add_test(s, "two users register and log in", test_setup_users);
+	CU_add_test(s, "project CRUD is owner-scoped", test_project_crud_is_owner_scoped);
+	CU_add_test(s, "project validation", test_project_validation);
+	CU_add_test(s, "pagination", test_pagination);
+	CU_add_test(s, "PNG, MP4 and WAV uploads are probed", test_png_mp4_wav_uploads_are_probed);
+	CU_add_test(s, "/media refuses images and a mismatched type", test_media_refuses_images_and_mismatched_type);
+	CU_add_test(s, "text renamed .png is 415 and leaves nothing", test_text_renamed_png_is_415_and_leaves_nothing);
+	CU_add_test(s, "hostile file name is stored safely", test_hostile_file_name_is_stored_safely);
+	CU_add_test(s, "another user's project is 404 and leaves nothing",
+	            test_other_users_project_is_404_and_leaves_nothing);
+	CU_add_test(s, "over-cap upload is 413 and leaves nothing", test_over_cap_upload_is_413_and_leaves_nothing);
+	CU_add_test(s, "aborted upload leaves nothing", test_aborted_upload_leaves_nothing);
+	CU_add_test(s, "media list, get, delete removes the file", test_media_list_get_delete_removes_file);
+	CU_add_test(s, "project delete removes its files", test_project_delete_removes_its_files);
+	rc = itest_run_all();
+	curl_global_cleanup();
+	return rc;
+}
