@@ -2,6 +2,8 @@
 #ifndef MEDIAD_APP_H
 #define MEDIAD_APP_H
 
+#include "auth/signlink.h"
+
 struct cidr_list;
 struct config;
 struct db;
@@ -12,6 +14,7 @@ struct app {
 	const struct cidr_list *trusted; /* parsed trusted_proxies */
 	struct db *db;
 	struct kv *kv;
+	unsigned char stream_key[SIGNLINK_KEY_LEN]; /* HMAC key of stream links, never the JWT secret */
 };
 
 #endif

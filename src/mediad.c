@@ -59,13 +59,20 @@ static struct cidr_list trusted_proxies;
 
 static int worker_run(const struct config *cfg, int listen_fd)
 {
-	struct app app = { cfg, &trusted_proxies, NULL, NULL };
+	struct app app = { cfg, &trusted_proxies, NULL, NULL, { 0 } };
 	FCGX_Request fr;
 	struct http_io io;
 	char err[256];
 	int rc = 1;
 
 	install_stop_handler();
+	/* The stream-link key is a separate setting or derived from the JWT secret: never equal to it. */
+	if ((cfg->stream_key != NULL && cfg->stream_key[0] != '\0')
+	            ? signlink_key_from_setting(cfg->stream_key, app.stream_key) != 0
+	            : signlink_derive_key(cfg->jwt_secret, app.stream_key) != 0) {
+		log_error("start-up: cannot make the stream-link key");
+		goto out;
+	}
 	app.db = db_new(cfg->database_url, (int)cfg->db_connect_timeout, store_statements, store_statements_count);
 	app.kv = kv_new(cfg->redis_url, (int)cfg->redis_timeout_ms, err, sizeof(err));
 	if (app.db == NULL || app.kv == NULL) {
@@ -91,6 +98,7 @@ static int worker_run(const struct config *cfg, int listen_fd)
 	FCGX_Free(&fr, 0);
 	rc = 0;
 out:
+	sodium_memzero(app.stream_key, sizeof(app.stream_key));
 	db_free(app.db);
 	kv_free(app.kv);
 	return rc;

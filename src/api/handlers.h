@@ -2,6 +2,9 @@
 #ifndef MEDIAD_HANDLERS_H
 #define MEDIAD_HANDLERS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "http/request.h"
 #include "http/response.h"
 
@@ -21,6 +24,14 @@ void handle_media_upload(struct http_request *req, struct http_response *resp);
 void handle_media_list(struct http_request *req, struct http_response *resp);
 void handle_media_get(struct http_request *req, struct http_response *resp);
 void handle_media_delete(struct http_request *req, struct http_response *resp);
+void handle_stream_url(struct http_request *req, struct http_response *resp);
+void handle_stream(struct http_request *req, struct http_response *resp);
+void handle_media_view(struct http_request *req, struct http_response *resp);
+void handle_media_analytics(struct http_request *req, struct http_response *resp);
+void handle_events_create(struct http_request *req, struct http_response *resp);
+void handle_project_analytics(struct http_request *req, struct http_response *resp);
+/* Checks ?expires=&sig= for media id: true, or false with a 403/410 response set. */
+bool stream_link_ok(struct http_request *req, struct http_response *resp, int64_t id);
 #ifdef MEDIAD_TEST_ROUTES
 void handle_test_echo(struct http_request *req, struct http_response *resp);
 #endif

@@ -27,6 +27,16 @@ const struct route routes[] = {
 	{ "GET", "/media", handle_media_list, ROUTE_AUTH },
 	{ "GET", "/media/:id", handle_media_get, ROUTE_AUTH },
 	{ "DELETE", "/media/:id", handle_media_delete, ROUTE_AUTH },
+	/* streaming: the link is the capability, so the stream route itself is public */
+	{ "GET", "/media/:id/stream-url", handle_stream_url, ROUTE_AUTH },
+	{ "GET", "/media/:id/stream", handle_stream, ROUTE_PUBLIC },
+	{ "HEAD", "/media/:id/stream", handle_stream, ROUTE_PUBLIC },
+	/* views: the owner's token or that media's stream signature, checked by the handler */
+	{ "POST", "/media/:id/view", handle_media_view, ROUTE_PUBLIC },
+	{ "GET", "/media/:id/analytics", handle_media_analytics, ROUTE_AUTH },
+	/* project events (first seed) */
+	{ "POST", "/analytics", handle_events_create, ROUTE_AUTH },
+	{ "GET", "/projects/:id/analytics", handle_project_analytics, ROUTE_AUTH },
 #ifdef MEDIAD_TEST_ROUTES
 	{ "POST", "/_test/echo", handle_test_echo, ROUTE_PUBLIC },
 #endif

@@ -317,3 +317,43 @@ enum merr kv_incr_window(struct kv *kv, const char *key, long long window_s, lon
 	}
 	return MERR_OK;
 }
+
+enum merr kv_hget(struct kv *kv, const char *key, const char *field, struct buf *out, bool *found)
+{
+	const char *argv[] = { "HGET", key, field };
+	redisReply *r = kv_run(kv, 3, argv, NULL);
+	enum merr rc = MERR_OK;
+
+	if (r == NULL)
+		return MERR_UNAVAILABLE;
+	*found = r->type == REDIS_REPLY_STRING;
+	if (*found && buf_append(out, r->str, r->len) != 0)
+		rc = MERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
+}
+
+enum merr kv_hset_ttl(struct kv *kv, const char *key, const char *field, const char *val, size_t len,
+                      long long ttl_s)
+{
+	char ttl[24];
+	void *reply = NULL;
+	int i;
+
+	if (kv_connect(kv) != 0)
+		return MERR_UNAVAILABLE;
+	snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
+	if (redisAppendCommand(kv->c, "HSET %s %s %b", key, field, val, len) != REDIS_OK ||
+	    redisAppendCommand(kv->c, "EXPIRE %s %s NX", key, ttl) != REDIS_OK) {
+		kv_disconnect(kv);
+		return MERR_UNAVAILABLE;
+	}
+	for (i = 0; i < 2; i++) {
+		if (redisGetReply(kv->c, &reply) != REDIS_OK || reply == NULL) {
+			kv_disconnect(kv);
+			return MERR_UNAVAILABLE;
+		}
+		freeReplyObject(reply);
+	}
+	return MERR_OK;
+}

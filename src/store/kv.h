@@ -33,4 +33,11 @@ enum merr kv_del(struct kv *kv, const char *key);
  */
 enum merr kv_incr_window(struct kv *kv, const char *key, long long window_s, long long *count, long long *ttl_s);
 
+/* HGET key field into out; *found false when either is missing. */
+enum merr kv_hget(struct kv *kv, const char *key, const char *field, struct buf *out, bool *found);
+/* HSET key field val, and give key a TTL of ttl_s only if it has none yet (EXPIRE NX): the whole
+ * hash lives ttl_s from its first field. One round trip. */
+enum merr kv_hset_ttl(struct kv *kv, const char *key, const char *field, const char *val, size_t len,
+                      long long ttl_s);
+
 #endif

@@ -1,0 +1,237 @@
+/* stream.c: signed stream links: GET /media/:id/stream-url, and GET/HEAD /media/:id/stream. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/common.h"
+#include "api/handlers.h"
+#include "app.h"
+#include "auth/signlink.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "http/query.h"
+#include "http/range.h"
+#include "store/files.h"
+#include "store/media.h"
+
+#define STREAM_CHUNK (64 * 1024)
+
+/* The scheme and host the client used, for links when public_base_url is not set. Only host
+ * characters are copied: a Host header cannot inject anything into the link. */
+static void request_base(struct http_request *req, char *out, size_t outlen)
+{
+	const char *https = http_param(req, "HTTPS"), *host = http_header(req, "Host");
+	const char *scheme = (https != NULL && strcmp(https, "on") == 0) ? "https" : "http";
+	char h[256];
+	size_t i, o = 0;
+
+	if (host == NULL)
+		host = http_param(req, "SERVER_NAME");
+	for (i = 0; host != NULL && host[i] != '\0' && o + 1 < sizeof(h); i++) {
+		char c = host[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		    c == ':' || c == '[' || c == ']')
+			h[o++] = c;
+	}
+	h[o] = '\0';
+	snprintf(out, outlen, "%s://%s", scheme, o ? h : "localhost");
+}
+
+void handle_stream_url(struct http_request *req, struct http_response *resp)
+{
+	const struct config *cfg = req->app->cfg;
+	char base[300], sig[SIGNLINK_SIG_SIZE], url[600], expires_at[40];
+	struct json_object *o;
+	struct media m;
+	int64_t id, expires;
+	enum merr err;
+
+	if (!api_route_id(req, resp, "media", &id))
+		return;
+	err = media_get(req->app->db, req->user_id, id, &m);
+	if (err != MERR_OK) {
+		if (err == MERR_NOT_FOUND)
+			resp_error(resp, err, NULL, "media %lld not found", (long long)id);
+		else
+			resp_store_error(resp, err, "media");
+		return;
+	}
+	expires = (int64_t)time(NULL) + cfg->stream_ttl;
+	if (signlink_sign(req->app->stream_key, id, expires, sig, sizeof(sig)) != 0) {
+		resp_error(resp, MERR_INTERNAL, NULL, "cannot sign the link");
+		return;
+	}
+	if (cfg->public_base_url[0] != '\0')
+		snprintf(base, sizeof(base), "%s", cfg->public_base_url);
+	else
+		request_base(req, base, sizeof(base));
+	/* A trailing slash in public_base_url would double the one below. */
+	if (base[0] != '\0' && base[strlen(base) - 1] == '/')
+		base[strlen(base) - 1] = '\0';
+	snprintf(url, sizeof(url), "%s/media/%" PRId64 "/stream?expires=%" PRId64 "&sig=%s", base, id, expires, sig);
+	api_time_rfc3339((time_t)expires, expires_at, sizeof(expires_at));
+	o = json_object_new_object();
+	if (o != NULL) {
+		json_object_object_add(o, "url", json_object_new_string(url));
+		json_object_object_add(o, "expiresAt", json_object_new_string(expires_at));
+	}
+	resp_header(resp, "Cache-Control", "no-store");
+	resp_json(resp, 200, o);
+}
+
+bool stream_link_ok(struct http_request *req, struct http_response *resp, int64_t id)
+{
+	const char *expires = query_get(&req->query, "expires"), *sig = query_get(&req->query, "sig");
+
+	switch (signlink_verify(req->app->stream_key, id, expires, sig, (int64_t)time(NULL), 0)) {
+	case SIGNLINK_OK:
+		return true;
+	case SIGNLINK_EXPIRED:
+		resp_error(resp, MERR_GONE, NULL, "this stream link has expired; ask for a new one");
+		return false;
+	case SIGNLINK_BAD:
+		break;
+	}
+	resp_error(resp, MERR_FORBIDDEN, NULL,
+	           expires == NULL || sig == NULL ? "stream link needs expires and sig" : "invalid stream link");
+	return false;
+}
+
+/* Headers both modes send: the link is private to whoever holds it, and may be embedded in a
+ * <video> on another origin. */
+static void stream_common_headers(struct http_request *req, struct http_response *resp, const struct media *m)
+{
+	resp_header(resp, "Cache-Control", "private, max-age=%lld", (long long)req->app->cfg->stream_ttl);
+	if (req->app->cfg->cors_origin[0] != '\0')
+		resp_header(resp, "Access-Control-Allow-Origin", "%s", req->app->cfg->cors_origin);
+	resp_header(resp, "Vary", "Origin");
+	snprintf(resp->content_type, sizeof(resp->content_type), "%s", m->mime);
+}
+
+/*
+ * Sends the file itself: conditionals, a single Range, fixed-size chunks. Multi-range requests
+ * get the whole file (200): the range parser reports them as "no range". The descriptor is
+ * closed on every path, including a client that goes away mid-file.
+ */
+static void stream_direct(struct http_request *req, struct http_response *resp, const struct media *m,
+                          const char *abs)
+{
+	char etag[64], lastmod[HTTP_DATE_SIZE], cr[HTTP_CONTENT_RANGE_SIZE];
+	static char chunk[STREAM_CHUNK];
+	const char *inm = http_header(req, "If-None-Match"), *ims = http_header(req, "If-Modified-Since");
+	const char *range = http_header(req, "Range"), *if_range = http_header(req, "If-Range");
+	uint64_t start = 0, end = 0, size, left;
+	struct stat st;
+	time_t since;
+	int fd;
+
+	fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		log_error("stream: media %lld: %s: %s", (long long)m->id, m->path, strerror(errno));
+		resp_error(resp, MERR_NOT_FOUND, NULL, "media %lld has no file", (long long)m->id);
+		goto out;
+	}
+	size = (uint64_t)st.st_size;
+	snprintf(etag, sizeof(etag), "\"%" PRIx64 "-%" PRIx64 "\"", size, (uint64_t)st.st_mtime);
+	if (http_date_format(st.st_mtime, lastmod, sizeof(lastmod)) != 0)
+		lastmod[0] = '\0';
+	resp_header(resp, "ETag", "%s", etag);
+	if (lastmod[0] != '\0')
+		resp_header(resp, "Last-Modified", "%s", lastmod);
+	resp_header(resp, "Accept-Ranges", "bytes");
+	/* RFC 9110 13.2.2: If-None-Match wins over If-Modified-Since. */
+	if ((inm != NULL && http_etag_match(inm, etag)) ||
+	    (inm == NULL && ims != NULL && http_date_parse(ims, &since) == 0 && st.st_mtime <= since)) {
+		resp->status = 304;
+		goto out;
+	}
+	if (range != NULL && (if_range == NULL || http_if_range_ok(if_range, etag, st.st_mtime))) {
+		switch (http_range_parse(range, size, &start, &end)) {
+		case RANGE_OK:
+			resp->status = 206;
+			if (http_content_range(cr, sizeof(cr), start, end, size) == 0)
+				resp_header(resp, "Content-Range", "%s", cr);
+			break;
+		case RANGE_UNSATISFIABLE:
+			if (http_content_range_unsatisfied(cr, sizeof(cr), size) == 0)
+				resp_header(resp, "Content-Range", "%s", cr);
+			resp_error(resp, MERR_RANGE_NOT_SATISFIABLE, NULL, "range not satisfiable for %" PRIu64 " bytes",
+			           size);
+			goto out;
+		case RANGE_NONE:
+			break;
+		}
+	}
+	if (resp->status != 206) {
+		resp->status = 200;
+		start = 0;
+		end = size ? size - 1 : 0;
+	}
+	left = size ? end - start + 1 : 0;
+	if (resp_begin(req, resp, (long long)left) != 0 || resp->head_only)
+		goto out;
+	if (start > 0 && lseek(fd, (off_t)start, SEEK_SET) < 0)
+		goto out;
+	while (left > 0) {
+		size_t want = left < sizeof(chunk) ? (size_t)left : sizeof(chunk);
+		ssize_t n = read(fd, chunk, want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_error("stream: media %lld: short read", (long long)m->id);
+			break;
+		}
+		if (resp_write(req, resp, chunk, (size_t)n) != 0)
+			break; /* the client went away: stop reading */
+		left -= (uint64_t)n;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+void handle_stream(struct http_request *req, struct http_response *resp)
+{
+	char abs[FILES_PATH_MAX];
+	struct media m;
+	int64_t id;
+	enum merr err;
+
+	if (!api_route_id(req, resp, "media", &id))
+		return;
+	/* The link is the capability: check it before touching the database. */
+	if (!stream_link_ok(req, resp, id))
+		return;
+	err = media_get_any(req->app->db, id, &m);
+	if (err != MERR_OK) {
+		if (err == MERR_NOT_FOUND)
+			resp_error(resp, err, NULL, "media %lld not found", (long long)id);
+		else
+			resp_store_error(resp, err, "media");
+		return;
+	}
+	/* The path comes from our own row and is re-checked: nothing from the client reaches it. */
+	if (!files_abs(req->app->cfg->media_root, m.path, abs, sizeof(abs))) {
+		log_error("stream: media %lld has a malformed path", (long long)id);
+		resp_error(resp, MERR_INTERNAL, NULL, "internal error");
+		return;
+	}
+	stream_common_headers(req, resp, &m);
+	if (req->app->cfg->stream_mode == STREAM_XSENDFILE) {
+		/* lighttpd (x-sendfile) and Apache (mod_xsendfile) send the file, with Range,
+		 * conditionals and sendfile(2); the body stays empty. */
+		resp_header(resp, "X-Sendfile", "%s", abs);
+		resp->status = 200;
+		return;
+	}
+	stream_direct(req, resp, &m, abs);
+}
