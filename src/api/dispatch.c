@@ -75,10 +75,9 @@ void dispatch_request(struct app *app, const struct http_io *io)
 		goto send;
 	route->handler(&req, &resp);
 send:
-	/* Whatever the handler left unread is drained (bounded), so lighttpd can reuse the
-	 * connection and an early error never turns into a reset the client cannot read. */
-	if (!req.body_consumed)
-		http_drain_body(&req, 1ULL << 20);
+	/* A body the handler did not read (an early 401, 404 or 413) is left unread: FastCGI lets
+	 * the responder answer first, and the web server discards the rest. Reading it would let a
+	 * client that announces a large body and sends it slowly hold this responder. */
 	resp_send(&req, &resp);
 	log_request(req.request_id, req.method, req.path, resp.status, ms_since(&t0));
 	log_set_request_id(NULL);

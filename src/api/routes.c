@@ -37,6 +37,11 @@ const struct route routes[] = {
 	/* project events (first seed) */
 	{ "POST", "/analytics", handle_events_create, ROUTE_AUTH },
 	{ "GET", "/projects/:id/analytics", handle_project_analytics, ROUTE_AUTH },
+	/* render jobs (first seed) */
+	{ "POST", "/projects/:id/render", handle_render_create, ROUTE_AUTH },
+	{ "GET", "/projects/:id/jobs", handle_project_jobs, ROUTE_AUTH },
+	{ "GET", "/jobs/:id", handle_job_get, ROUTE_AUTH },
+	{ "DELETE", "/jobs/:id", handle_job_cancel, ROUTE_AUTH },
 #ifdef MEDIAD_TEST_ROUTES
 	{ "POST", "/_test/echo", handle_test_echo, ROUTE_PUBLIC },
 #endif

@@ -115,18 +115,6 @@ enum merr http_read_body(struct http_request *req, size_t cap, struct buf *out)
 	return MERR_OK;
 }
 
-void http_drain_body(struct http_request *req, uint64_t limit)
-{
-	char chunk[16384];
-	uint64_t seen = 0;
-	ssize_t r;
-
-	while (!req->body_consumed && seen < limit) {
-		r = http_read(req, chunk, sizeof(chunk));
-		if (r <= 0)
-			break;
-		seen += (uint64_t)r;
-	}
 }
 
 /* Copies the path part of REQUEST_URI, percent-decoded, into req->path. */

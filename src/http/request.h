@@ -72,8 +72,6 @@ ssize_t http_read(struct http_request *req, char *buf, size_t n);
  * (malformed Content-Length, or the client went away), or MERR_INTERNAL (out of memory).
  */
 enum merr http_read_body(struct http_request *req, size_t cap, struct buf *out);
-/* Reads and discards what is left of the body, up to limit bytes, so the connection stays usable. */
-void http_drain_body(struct http_request *req, uint64_t limit);
 
 /* Sets up req over io: method, decoded path, query. Returns MERR_OK or MERR_BAD_REQUEST. */
 enum merr http_request_init(struct http_request *req, struct app *app, const struct http_io *io);

@@ -11,6 +11,10 @@
 	"id, user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, width, height, " \
 	"video_codec, audio_codec, original_name, " SQL_TS("created_at") ", " \
 	"extract(epoch FROM date_trunc('second', created_at))::bigint"
+#define JOB_COLS \
+	"id::text, state, progress, CASE WHEN state = 'completed' THEN output_path END, failed_reason, " \
+	"project_id, preset, attempts, " SQL_TS("created_at") ", " SQL_TS("started_at") ", " \
+	SQL_TS("finished_at") ", output_media_id"
 #define USER_COLS "id, email, password_hash, is_admin, " SQL_TS("created_at")
 
 const struct db_stmt store_statements[] = {
@@ -58,6 +62,34 @@ const struct db_stmt store_statements[] = {
 	{ "media_count",
 	  "SELECT count(*) FROM media WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2)", 2 },
 	{ "media_delete", "DELETE FROM media WHERE id = $1 AND user_id = $2 RETURNING path", 2 },
+	/* render jobs, API side (the spawner's statements are in render/queue.c) */
+	{ "jobs_pick_input",
+	  "SELECT m.id, m.path, m.kind FROM media m JOIN projects p ON p.id = m.project_id "
+	  "WHERE m.project_id = $1 AND p.user_id = $2 AND ($3::bigint IS NULL OR m.id = $3) "
+	  "ORDER BY m.id DESC LIMIT 1",
+	  3 },
+	/* The NOTIFY is delivered at commit, so a spawner never wakes for a row it cannot see. */
+	{ "jobs_enqueue",
+	  "WITH j AS (INSERT INTO render_jobs (id, user_id, project_id, input_media_id, input_path, output_path, "
+	  "preset, max_attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id) "
+	  "SELECT pg_notify('render_jobs', id::text) FROM j",
+	  8 },
+	{ "jobs_get", "SELECT " JOB_COLS " FROM render_jobs WHERE id = $1 AND user_id = $2", 2 },
+	{ "jobs_list",
+	  "SELECT " JOB_COLS " FROM render_jobs WHERE project_id = $1 AND user_id = $2 "
+	  "ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
+	  4 },
+	{ "jobs_count", "SELECT count(*) FROM render_jobs WHERE project_id = $1 AND user_id = $2", 2 },
+	/* One statement for both cases; it answers the state the job was in before. */
+	{ "jobs_cancel",
+	  "WITH old AS (SELECT id, state FROM render_jobs WHERE id = $1 AND user_id = $2 FOR UPDATE), "
+	  "upd AS (UPDATE render_jobs j SET "
+	  " state = CASE WHEN old.state = 'waiting' THEN 'cancelled' ELSE j.state END, "
+	  " finished_at = CASE WHEN old.state = 'waiting' THEN now() ELSE j.finished_at END, "
+	  " cancel_requested = CASE WHEN old.state = 'active' THEN true ELSE j.cancel_requested END "
+	  " FROM old WHERE j.id = old.id AND old.state IN ('waiting', 'active') RETURNING j.id) "
+	  "SELECT old.state, (SELECT pg_notify('render_cancel', id::text) FROM upd) FROM old",
+	  2 },
 	/* views and events: the aggregates are kept by triggers (schema/002_analytics.sql) */
 	{ "views_insert", "INSERT INTO views (media_id, ip) VALUES ($1, $2) RETURNING " SQL_TS("viewed_at"), 2 },
 	{ "views_per_day",

@@ -1,0 +1,172 @@
+/* jobs.c: POST /projects/:id/render, GET /jobs/:id, GET /projects/:id/jobs, DELETE /jobs/:id. */
+#include "config.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "api/handlers.h"
+#include "app.h"
+#include "core/config.h"
+#include "http/json_body.h"
+#include "render/presets.h"
+#include "store/jobs.h"
+#include "store/projects.h"
+
+void handle_render_create(struct http_request *req, struct http_response *resp)
+{
+	static const char *const allowed[] = { "assetId", "preset", NULL };
+	struct json_object *body = NULL, *o;
+	const struct preset *preset;
+	const char *pname = "mp4";
+	char id[JOB_ID_LEN + 1], output[128];
+	struct job_input in;
+	struct verr e;
+	int64_t pid, asset_id = 0;
+	enum merr err;
+
+	if (!api_route_id(req, resp, "project", &pid))
+		return;
+	err = projects_check_owner(req->app->db, req->user_id, pid);
+	if (err != MERR_OK) {
+		if (err == MERR_NOT_FOUND)
+			resp_error(resp, err, NULL, "project %lld not found", (long long)pid);
+		else
+			resp_store_error(resp, err, "project");
+		return;
+	}
+	/* The body is optional; there is never a path in it, only an asset id and a preset name. */
+	body = http_json_body_optional(req, resp);
+	if (body == NULL)
+		return;
+	if (jcheck_keys(body, allowed, &e) < 0 ||
+	    jget_int(body, "assetId", JGET_NULLABLE, 1, INT64_MAX - 1, &asset_id, &e) < 0 ||
+	    jget_string(body, "preset", JGET_NULLABLE, 1, 32, 32, &pname, &e) < 0) {
+		resp_verr(resp, &e);
+		goto out;
+	}
+	preset = preset_find(pname);
+	if (preset == NULL) {
+		resp_error(resp, MERR_BAD_REQUEST, "preset", "unknown preset \"%.32s\"; use one of %s", pname,
+		           preset_names());
+		goto out;
+	}
+	err = jobs_pick_input(req->app->db, req->user_id, pid, asset_id, &in);
+	if (err == MERR_NOT_FOUND) {
+		if (asset_id > 0)
+			resp_error(resp, err, "assetId", "asset %lld not found in project %lld", (long long)asset_id,
+			           (long long)pid);
+		else
+			resp_error(resp, MERR_CONFLICT, NULL, "project %lld has no assets to render; upload one first",
+			           (long long)pid);
+		goto out;
+	}
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "asset");
+		goto out;
+	}
+	if (!preset_accepts(preset, in.kind)) {
+		resp_error(resp, MERR_BAD_REQUEST, "preset", "preset %s cannot render %s input", preset_name(preset),
+		           in.kind);
+		goto out;
+	}
+	err = jobs_enqueue(req->app->db, req->user_id, pid, &in, preset_name(preset), preset_ext(preset),
+	                   (int)req->app->cfg->render_max_attempts, id, output, sizeof(output));
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "job");
+		goto out;
+	}
+	o = json_object_new_object();
+	if (o != NULL) {
+		json_object_object_add(o, "message", json_object_new_string("Render job enqueued"));
+		json_object_object_add(o, "jobId", json_object_new_string(id));
+		json_object_object_add(o, "inputFile", json_object_new_string(in.path));
+		json_object_object_add(o, "outputFile", json_object_new_string(output));
+	}
+	resp_header(resp, "Location", "/jobs/%s", id);
+	resp_json(resp, 202, o);
+out:
+	json_object_put(body);
+}
+
+/* The :id of /jobs/:id, which must look like a UUID; anything else is simply not found. */
+static const char *job_param(struct http_request *req, struct http_response *resp)
+{
+	const char *id = http_route_param(req, "id");
+
+	if (!job_id_ok(id)) {
+		resp_error(resp, MERR_NOT_FOUND, NULL, "job %.40s not found", id ? id : "");
+		return NULL;
+	}
+	return id;
+}
+
+void handle_job_get(struct http_request *req, struct http_response *resp)
+{
+	struct json_object *out = NULL;
+	const char *id = job_param(req, resp);
+	enum merr err;
+
+	if (id == NULL)
+		return;
+	err = jobs_get(req->app->db, req->user_id, id, &out);
+	if (err == MERR_NOT_FOUND)
+		resp_error(resp, err, NULL, "job %s not found", id);
+	else if (err != MERR_OK)
+		resp_store_error(resp, err, "job");
+	else {
+		resp_header(resp, "Cache-Control", "no-store");
+		resp_json(resp, 200, out);
+	}
+}
+
+void handle_project_jobs(struct http_request *req, struct http_response *resp)
+{
+	struct json_object *items = NULL;
+	int64_t pid, limit, offset, total = 0;
+	enum merr err;
+
+	if (!api_route_id(req, resp, "project", &pid) || !api_pagination(req, resp, &limit, &offset))
+		return;
+	err = projects_check_owner(req->app->db, req->user_id, pid);
+	if (err == MERR_OK)
+		err = jobs_list(req->app->db, req->user_id, pid, limit, offset, &items, &total);
+	if (err == MERR_NOT_FOUND)
+		resp_error(resp, err, NULL, "project %lld not found", (long long)pid);
+	else if (err != MERR_OK)
+		resp_store_error(resp, err, "jobs");
+	else
+		api_list_response(resp, items, total, limit, offset);
+}
+
+void handle_job_cancel(struct http_request *req, struct http_response *resp)
+{
+	struct json_object *out = NULL;
+	const char *id = job_param(req, resp);
+	enum merr err;
+
+	if (id == NULL)
+		return;
+	err = jobs_cancel(req->app->db, req->user_id, id);
+	if (err == MERR_NOT_FOUND) {
+		resp_error(resp, err, NULL, "job %s not found", id);
+		return;
+	}
+	if (err == MERR_CONFLICT) {
+		resp_error(resp, err, NULL, "job %s has already finished", id);
+		return;
+	}
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "job");
+		return;
+	}
+	/* A waiting job is cancelled now; an active one once its spawner has stopped ffmpeg
+	 * (within 2 s): 202 says the request was taken, the job object says where it stands. */
+	err = jobs_get(req->app->db, req->user_id, id, &out);
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "job");
+		return;
+	}
+	resp_json(resp, 202, out);
+}

@@ -1,0 +1,461 @@
+# harness.sh: start a private PostgreSQL, Redis and lighttpd + mediad stack for integration tests.
+#
+# Sourced (bash), not executed:
+#
+#   . tests/integration/harness.sh
+#   harness_start BUILDDIR SRCDIR || exit 99   # starts everything, installs the teardown trap
+#   ... run test programs (they read the variables below) ...
+#   harness_stop                               # or let the EXIT trap do it
+#
+# Everything lives in one mktemp -d folder, removed on exit (HARNESS_KEEP=1 keeps it). Servers
+# listen on unix sockets inside it plus 127.0.0.1 on free ports; readiness is polled, with a
+# bound, never slept for. Exported for the test programs:
+#
+#   MEDIAD_BASE_URL  http://127.0.0.1:PORT (lighttpd)    MEDIAD_TEST_DIR  the temp folder
+#   MEDIAD_CONFIG    the generated mediad.conf           MEDIA_ROOT       its media root
+#   DATABASE_URL     libpq keyword form, unix socket     PGDATA PGHOST PGPORT PGUSER PGDATABASE
+#   REDIS_SOCKET     redis unix socket path              REDIS_URL        unix:$REDIS_SOCKET
+#   PG_CTL_CMD       command prefix for pg_ctl (sh -c style; test tooling only)
+#   MEDIACTL         path of the built mediactl
+#   $MEDIAD_TEST_DIR/{pg-stop,pg-start,redis-stop,redis-start}: small scripts a test can execv;
+#   each returns once the server is down / ready again.
+#
+# Knobs (environment): MEDIAD_PROCS (responders, default 2), HARNESS_TIMEOUT (seconds per
+# readiness wait, default 30), HARNESS_KEEP=1, HARNESS_EXTRA_CONFIG (lines appended to mediad.conf).
+
+# Settings mediad reads from the environment over its file. Scrubbed before anything starts, so
+# a developer's shell (DATABASE_URL of another project...) cannot leak into the servers we run.
+HARNESS_CONFIG_ENV="DATABASE_URL REDIS_URL JWT_SECRET STREAM_KEY MEDIA_ROOT SCHEMA_DIR PUBLIC_BASE_URL
+CORS_ORIGIN TRUSTED_PROXIES FFMPEG_PATH FFPROBE_PATH TOKEN_TTL STREAM_TTL MAX_JSON_BYTES MAX_JSON_DEPTH
+UPLOAD_MAX_BYTES UPLOAD_MAX_PARTS UPLOAD_MAX_HEADER_BYTES LOGIN_RATE_IP_EMAIL LOGIN_RATE_IP
+VIEW_RATE_LIMIT DB_CONNECT_TIMEOUT REDIS_TIMEOUT_MS FFPROBE_TIMEOUT RENDER_CONCURRENCY
+RENDER_MAX_ATTEMPTS RENDER_TIMEOUT RENDER_LEASE RENDER_POLL_INTERVAL STREAM_MODE"
+
+harness_log()
+{
+	printf 'harness: %s\n' "$*" >&2
+}
+
+# harness_wait DESC CMD...: runs CMD every 0.1 s until it succeeds; fails after HARNESS_TIMEOUT s.
+harness_wait()
+{
+	local desc=$1 i limit
+	shift
+	limit=$((${HARNESS_TIMEOUT:-30} * 10))
+	for ((i = 0; i < limit; i++)); do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	harness_log "timed out after ${HARNESS_TIMEOUT:-30}s waiting for $desc"
+	return 1
+}
+
+# harness_port_free PORT: true when nothing accepts connections on 127.0.0.1:PORT.
+harness_port_free()
+{
+	if command -v ss >/dev/null 2>&1; then
+		[ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ] || return 1
+	fi
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# harness_free_port: prints a free TCP port from 20000-31999 (below Linux's ephemeral range),
+# starting at a random point so parallel harnesses rarely collide; callers retry on a lost race.
+harness_free_port()
+{
+	local p i
+	p=$((20000 + RANDOM % 12000))
+	for ((i = 0; i < 500; i++)); do
+		if harness_port_free "$p"; then
+			echo "$p"
+			return 0
+		fi
+		p=$((p + 1))
+		[ "$p" -lt 32000 ] || p=20000
+	done
+	harness_log "no free TCP port found"
+	return 1
+}
+
+# harness_kill_wait PID [SECONDS]: SIGTERM, wait until gone (polling), then SIGKILL.
+harness_kill_wait()
+{
+	local pid=$1 limit=$((${2:-10} * 10)) i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < limit; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	harness_log "pid $pid ignored SIGTERM; sending SIGKILL"
+	kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
+harness_pg_setup()
+{
+	local t=$HARNESS_DIR attempt
+	HARNESS_PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+	if [ -z "$HARNESS_PGBIN" ] || [ ! -x "$HARNESS_PGBIN/initdb" ]; then
+		harness_log "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
+		return 1
+	fi
+	# initdb and postgres refuse to run as root: run them as the postgres user, which then must own
+	# the cluster folders (and be able to traverse the temp folder: it is 755).
+	HARNESS_AS_PG=()
+	if [ "$(id -u)" = 0 ]; then
+		command -v runuser >/dev/null 2>&1 || {
+			harness_log "runuser not found (util-linux): needed to run PostgreSQL as postgres"
+			return 1
+		}
+		HARNESS_AS_PG=(runuser -u postgres --)
+	fi
+	mkdir -p "$t/pg/run" || return 1
+	: >"$t/log/postgres.log"
+	if [ ${#HARNESS_AS_PG[@]} -gt 0 ]; then
+		chown -R postgres: "$t/pg" "$t/log/postgres.log" || return 1
+	fi
+	export PGDATA=$t/pg/data
+	export PGHOST=$t/pg/run
+	# -N: no fsync of the new cluster; trust: a throwaway cluster reachable only through a socket
+	# in our private folder and 127.0.0.1.
+	# From /: the postgres user may not be allowed into the caller's working directory.
+	if ! (cd / && "${HARNESS_AS_PG[@]}" "$HARNESS_PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust \
+		-E UTF8 --locale=C -N) >"$t/log/initdb.log" 2>&1; then
+		harness_log "initdb failed:"
+		tail -n 20 "$t/log/initdb.log" >&2
+		return 1
+	fi
+	cat >>"$PGDATA/postgresql.conf" <<EOF
+# added by harness.sh: a private, disposable test cluster
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PGHOST'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 100
+shared_buffers = 32MB
+EOF
+	# pg_ctl with -w polls the server itself until it accepts connections (bounded by -t).
+	PG_CTL_CMD="${HARNESS_AS_PG[*]}${HARNESS_AS_PG[*]:+ }$HARNESS_PGBIN/pg_ctl -D $PGDATA"
+	export PG_CTL_CMD
+	cat >"$t/pg-start" <<EOF
+#!/bin/sh
+# pg-start: starts the harness's PostgreSQL and returns once it accepts connections.
+cd /
+exec $PG_CTL_CMD -l $t/log/postgres.log -w -t ${HARNESS_TIMEOUT:-30} start >/dev/null
+EOF
+	cat >"$t/pg-stop" <<EOF
+#!/bin/sh
+# pg-stop: stops the harness's PostgreSQL (fast: open sessions are cut) and waits until it is down.
+cd /
+exec $PG_CTL_CMD -w -t ${HARNESS_TIMEOUT:-30} stop -m fast >/dev/null
+EOF
+	chmod 755 "$t/pg-start" "$t/pg-stop"
+
+	# The port may be taken between the probe and the bind: try a few.
+	for attempt in 1 2 3; do
+		PGPORT=$(harness_free_port) || return 1
+		export PGPORT
+		echo "port = $PGPORT" >>"$PGDATA/postgresql.conf"
+		if "$t/pg-start" && harness_wait "PostgreSQL" "$HARNESS_PGBIN/pg_isready" -q -h "$PGHOST" -p "$PGPORT" -U postgres; then
+			break
+		fi
+		harness_log "PostgreSQL did not start on port $PGPORT (attempt $attempt):"
+		tail -n 5 "$t/log/postgres.log" >&2
+		[ "$attempt" -lt 3 ] || return 1
+	done
+	HARNESS_PG_STARTED=1
+	"$HARNESS_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U postgres -d postgres \
+		-c "CREATE ROLE media LOGIN" -c "CREATE DATABASE media OWNER media" >&2 || return 1
+	export PGUSER=media PGDATABASE=media
+	export DATABASE_URL="host=$PGHOST port=$PGPORT dbname=media user=media"
+}
+
+harness_redis_setup()
+{
+	local t=$HARNESS_DIR
+	mkdir -p "$t/redis" || return 1
+	export REDIS_SOCKET=$t/redis/redis.sock
+	export REDIS_URL=unix:$REDIS_SOCKET
+	# port 0: no TCP at all; nothing persisted; the pid file lets the stop script find it.
+	cat >"$t/redis/redis.conf" <<EOF
+port 0
+unixsocket $REDIS_SOCKET
+unixsocketperm 700
+daemonize no
+save ""
+appendonly no
+dir $t/redis
+pidfile $t/redis/redis.pid
+logfile $t/log/redis.log
+EOF
+	cat >"$t/redis-start" <<EOF
+#!/bin/sh
+# redis-start: starts the harness's Redis in the background, returns once it answers PING.
+redis-server $t/redis/redis.conf </dev/null >>$t/log/redis.log 2>&1 &
+i=0
+while [ \$i -lt $((${HARNESS_TIMEOUT:-30} * 10)) ]; do
+	[ "\$(redis-cli -s $REDIS_SOCKET ping 2>/dev/null)" = PONG ] && exit 0
+	sleep 0.1
+	i=\$((i + 1))
+done
+echo "redis-start: Redis did not answer PING" >&2
+exit 1
+EOF
+	cat >"$t/redis-stop" <<EOF
+#!/bin/sh
+# redis-stop: stops the harness's Redis and returns once the process is gone.
+[ -s $t/redis/redis.pid ] || exit 0
+pid=\$(cat $t/redis/redis.pid)
+kill -TERM "\$pid" 2>/dev/null || exit 0
+i=0
+while kill -0 "\$pid" 2>/dev/null; do
+	[ \$i -lt 100 ] || { kill -KILL "\$pid"; break; }
+	sleep 0.1
+	i=\$((i + 1))
+done
+rm -f $t/redis/redis.pid
+EOF
+	chmod 755 "$t/redis-start" "$t/redis-stop"
+	HARNESS_REDIS_STARTED=1
+	"$t/redis-start" || return 1
+}
+
+harness_write_config()
+{
+	local t=$HARNESS_DIR secret key ffmpeg ffprobe
+	secret=$(od -An -tx1 -N48 /dev/urandom | tr -d ' \n')
+	key=$(od -An -tx1 -N48 /dev/urandom | tr -d ' \n')
+	ffmpeg=$(command -v ffmpeg || echo /usr/bin/ffmpeg)
+	ffprobe=$(command -v ffprobe || echo /usr/bin/ffprobe)
+	export MEDIA_ROOT=$t/media
+	mkdir -p "$MEDIA_ROOT/uploads" "$MEDIA_ROOT/outputs" || return 1
+	export MEDIAD_CONFIG=$t/mediad.conf
+	{
+		echo "# mediad.conf: generated by tests/integration/harness.sh"
+		echo "database_url = $DATABASE_URL"
+		echo "redis_url = $REDIS_URL"
+		echo "jwt_secret = $secret"
+		echo "stream_key = $key"
+		echo "media_root = $MEDIA_ROOT"
+		echo "schema_dir = $HARNESS_SRCDIR/schema"
+		echo "public_base_url = $MEDIAD_BASE_URL"
+		echo "ffmpeg_path = $ffmpeg"
+		echo "ffprobe_path = $ffprobe"
+		echo "stream_mode = x-sendfile"
+		# The web server on loopback is the trusted proxy: tests choose client addresses with
+		# X-Forwarded-For, and connect from 127.0.0.2 to be an untrusted client.
+		echo "trusted_proxies = 127.0.0.1/32"
+		# A small upload cap keeps the over-cap test cheap; lighttpd keeps the production cap.
+		echo "upload_max_bytes = 16777216"
+		if [ -n "${HARNESS_EXTRA_CONFIG:-}" ]; then
+			printf '%s\n' "$HARNESS_EXTRA_CONFIG"
+		fi
+	} >"$MEDIAD_CONFIG" || return 1
+	chmod 600 "$MEDIAD_CONFIG"
+}
+
+# healthz answering 200 means mediad, PostgreSQL and Redis all work end to end.
+harness_healthz_ok()
+{
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$MEDIAD_BASE_URL/healthz")" = 200 ]
+}
+
+# True while lighttpd lives and healthz is not yet 200; false (stop polling) when either changes.
+harness_lighttpd_pending()
+{
+	kill -0 "$HARNESS_LIGHTTPD_PID" 2>/dev/null || return 1
+	! harness_healthz_ok
+}
+
+harness_lighttpd_setup()
+{
+	local t=$HARNESS_DIR attempt i limit
+	mkdir -p "$t/www/static" "$t/tmp" "$t/lighttpd.d" || return 1
+	echo "hello" >"$t/www/static/hello.txt"
+	for attempt in 1 2 3; do
+		: >"$t/log/lighttpd-error.log"
+		# lighttpd -D stays in the foreground: we own its pid, and its stderr, which the mediad
+		# children inherit, is the mediad log. setsid makes it a process group leader: the group
+		# is lighttpd plus its responders, so teardown finds them even if lighttpd died first.
+		MEDIAD_PORT=$HARNESS_HTTP_PORT MEDIAD_VAR=$t MEDIAD_BIN=$HARNESS_BUILDDIR/mediad \
+			MEDIAD_PROCS=${MEDIAD_PROCS:-2} \
+			setsid lighttpd -D -f "$HARNESS_SRCDIR/fcgi-conf/lighttpd.conf" </dev/null \
+			>>"$t/log/mediad.log" 2>&1 &
+		HARNESS_LIGHTTPD_PID=$!
+		limit=$((${HARNESS_TIMEOUT:-30} * 10))
+		for ((i = 0; i < limit; i++)); do
+			harness_lighttpd_pending || break
+			sleep 0.1
+		done
+		if harness_healthz_ok; then
+			return 0
+		fi
+		if kill -0 "$HARNESS_LIGHTTPD_PID" 2>/dev/null; then
+			harness_log "lighttpd runs but $MEDIAD_BASE_URL/healthz never answered 200:"
+			curl -s --max-time 2 "$MEDIAD_BASE_URL/healthz" >&2
+			echo >&2
+			return 1
+		fi
+		wait "$HARNESS_LIGHTTPD_PID" 2>/dev/null
+		if grep -q "Address already in use" "$t/log/lighttpd-error.log" "$t/log/mediad.log" 2>/dev/null &&
+			[ "$attempt" -lt 3 ]; then
+			harness_log "port $HARNESS_HTTP_PORT taken meanwhile; retrying"
+			HARNESS_HTTP_PORT=$(harness_free_port) || return 1
+			export MEDIAD_BASE_URL=http://127.0.0.1:$HARNESS_HTTP_PORT
+			sed -i "s|^public_base_url = .*|public_base_url = $MEDIAD_BASE_URL|" "$MEDIAD_CONFIG"
+			continue
+		fi
+		harness_log "lighttpd exited during start-up"
+		return 1
+	done
+	return 1
+}
+
+# harness_dump_logs: the last 50 lines of each server log, for a failed run.
+harness_dump_logs()
+{
+	local f
+	[ -n "${HARNESS_DIR:-}" ] && [ -d "$HARNESS_DIR/log" ] || return 0
+	for f in lighttpd-error.log mediad.log redis.log postgres.log; do
+		[ -s "$HARNESS_DIR/log/$f" ] || continue
+		echo "----- last 50 lines of $f -----" >&2
+		tail -n 50 "$HARNESS_DIR/log/$f" >&2
+	done
+	echo "----- end of logs -----" >&2
+}
+
+# harness_sanitizer_report: prints sanitizer findings from the mediad log; true when there were any.
+harness_sanitizer_report()
+{
+	local log=$HARNESS_DIR/log/mediad.log
+	[ -s "$log" ] || return 1
+	grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" || return 1
+	echo "harness: sanitizer reports in the mediad log:" >&2
+	grep -E -A 30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" | head -n 200 >&2
+	return 0
+}
+
+# harness_stop: stops lighttpd (and its mediad children), Redis, PostgreSQL, in that order.
+# Safe to call twice; leaves the temp folder (harness_cleanup removes it).
+harness_stop()
+{
+	local t=${HARNESS_DIR:-} pgid i
+	[ -n "$t" ] || return 0
+	if [ -n "${HARNESS_LIGHTTPD_PID:-}" ]; then
+		pgid=$HARNESS_LIGHTTPD_PID
+		harness_kill_wait "$HARNESS_LIGHTTPD_PID"
+		wait "$HARNESS_LIGHTTPD_PID" 2>/dev/null
+		# lighttpd sends SIGTERM to its responders; give them time to exit (and LeakSanitizer
+		# to report), then SIGTERM and at last SIGKILL whatever is left of the group.
+		for ((i = 0; i < 100; i++)); do
+			pgrep -g "$pgid" >/dev/null 2>&1 || break
+			[ "$i" = 50 ] && kill -TERM -- "-$pgid" 2>/dev/null
+			sleep 0.1
+		done
+		if pgrep -g "$pgid" >/dev/null 2>&1; then
+			harness_log "responders ignored SIGTERM; SIGKILL to process group $pgid"
+			kill -KILL -- "-$pgid" 2>/dev/null
+		fi
+	fi
+	HARNESS_LIGHTTPD_PID=
+	if [ -n "${HARNESS_REDIS_STARTED:-}" ] && [ -x "$t/redis-stop" ]; then
+		"$t/redis-stop"
+	fi
+	HARNESS_REDIS_STARTED=
+	if [ -n "${HARNESS_PG_STARTED:-}" ] && [ -f "$PGDATA/postmaster.pid" ]; then
+		"$t/pg-stop" 2>/dev/null || {
+			pid=$(head -n1 "$PGDATA/postmaster.pid" 2>/dev/null)
+			[ -n "$pid" ] && harness_kill_wait "$pid"
+		}
+	fi
+	HARNESS_PG_STARTED=
+	return 0
+}
+
+harness_cleanup()
+{
+	harness_stop
+	if [ -n "${HARNESS_DIR:-}" ] && [ -d "$HARNESS_DIR" ]; then
+		if [ -n "${HARNESS_KEEP:-}" ]; then
+			harness_log "kept $HARNESS_DIR"
+		else
+			rm -rf "$HARNESS_DIR"
+		fi
+	fi
+	HARNESS_DIR=
+}
+
+# EXIT trap: a non-zero status (a failed test, an error, a signal) shows the logs first.
+harness_on_exit()
+{
+	local rc=$?
+	trap - EXIT
+	# A test program still running (set by the caller while it waits for one) goes first.
+	if [ -n "${HARNESS_CHILD_PID:-}" ]; then
+		harness_kill_wait "$HARNESS_CHILD_PID" 5
+	fi
+	if [ "$rc" -ne 0 ] && [ -z "${HARNESS_LOGS_SHOWN:-}" ]; then
+		harness_dump_logs
+	fi
+	harness_cleanup
+	exit "$rc"
+}
+
+# harness_start BUILDDIR SRCDIR: starts the whole stack. Returns non-zero (after printing why)
+# when anything fails; the EXIT trap then tears down what was started.
+harness_start()
+{
+	local v base
+	if [ $# -ne 2 ]; then
+		harness_log "usage: harness_start BUILDDIR SRCDIR"
+		return 1
+	fi
+	HARNESS_BUILDDIR=$(cd "$1" && pwd) || return 1
+	HARNESS_SRCDIR=$(cd "$2" && pwd) || return 1
+	for v in mediad mediactl; do
+		if [ ! -x "$HARNESS_BUILDDIR/$v" ]; then
+			harness_log "$HARNESS_BUILDDIR/$v is not built"
+			return 1
+		fi
+	done
+	for v in lighttpd redis-server redis-cli curl; do
+		command -v "$v" >/dev/null 2>&1 || {
+			harness_log "$v not found (./dev installs the dependencies)"
+			return 1
+		}
+	done
+	for v in $HARNESS_CONFIG_ENV; do
+		unset "$v"
+	done
+
+	trap harness_on_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+
+	# Unix socket paths are limited to 107 bytes: keep the folder short.
+	base=${TMPDIR:-/tmp}
+	[ ${#base} -le 40 ] || base=/tmp
+	HARNESS_DIR=$(mktemp -d "$base/mediad-it.XXXXXX") || return 1
+	chmod 755 "$HARNESS_DIR"
+	export MEDIAD_TEST_DIR=$HARNESS_DIR
+	mkdir -p "$HARNESS_DIR/log" "$HARNESS_DIR/run" || return 1
+	harness_log "stack in $HARNESS_DIR"
+
+	harness_pg_setup || return 1
+	harness_redis_setup || return 1
+	HARNESS_HTTP_PORT=$(harness_free_port) || return 1
+	export MEDIAD_BASE_URL=http://127.0.0.1:$HARNESS_HTTP_PORT
+	harness_write_config || return 1
+	export MEDIACTL=$HARNESS_BUILDDIR/mediactl
+	if ! "$MEDIACTL" migrate >"$HARNESS_DIR/log/migrate.log" 2>&1; then
+		harness_log "mediactl migrate failed:"
+		cat "$HARNESS_DIR/log/migrate.log" >&2
+		return 1
+	fi
+	harness_lighttpd_setup || return 1
+	harness_log "ready: $MEDIAD_BASE_URL (postgres port $PGPORT, ${MEDIAD_PROCS:-2} responders)"
+}
