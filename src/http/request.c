@@ -115,8 +115,6 @@ enum merr http_read_body(struct http_request *req, size_t cap, struct buf *out)
 	return MERR_OK;
 }
 
-}
-
 /* Copies the path part of REQUEST_URI, percent-decoded, into req->path. */
 static enum merr http_set_path(struct http_request *req, const char *uri)
 {
