@@ -125,29 +125,12 @@ enum merr jobs_list(struct db *db, int64_t user_id, int64_t project_id, int64_t 
 {
 	char uid[24], pid[24], lim[24], off[24];
 	const char *p[4] = { pid, uid, lim, off };
-	enum merr err;
-	PGresult *r;
 
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
 	snprintf(pid, sizeof(pid), "%" PRId64, project_id);
 	snprintf(lim, sizeof(lim), "%" PRId64, limit);
 	snprintf(off, sizeof(off), "%" PRId64, offset);
-	r = db_exec(db, "jobs_list", 4, p, &err);
-	if (r == NULL)
-		return err;
-	*items = rowjson_array(r, job_cols, NJOB_COLS);
-	PQclear(r);
-	if (*items == NULL)
-		return MERR_INTERNAL;
-	r = db_exec(db, "jobs_count", 2, p, &err);
-	if (r == NULL) {
-		json_object_put(*items);
-		*items = NULL;
-		return err;
-	}
-	*total = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	return MERR_OK;
+	return rowjson_list(db, "jobs_list", 4, "jobs_count", 2, p, job_cols, NJOB_COLS, items, total);
 }
 
 enum merr jobs_cancel(struct db *db, int64_t user_id, const char *id)

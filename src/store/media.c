@@ -133,29 +133,12 @@ enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, int64_t
 {
 	char uid[24], pid[24], lim[24], off[24];
 	const char *p[4] = { uid, project_id > 0 ? pid : NULL, lim, off };
-	enum merr err;
-	PGresult *r;
 
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
 	snprintf(pid, sizeof(pid), "%" PRId64, project_id);
 	snprintf(lim, sizeof(lim), "%" PRId64, limit);
 	snprintf(off, sizeof(off), "%" PRId64, offset);
-	r = db_exec(db, "media_list", 4, p, &err);
-	if (r == NULL)
-		return err;
-	*items = rowjson_array(r, media_cols, C_CREATED + 1);
-	PQclear(r);
-	if (*items == NULL)
-		return MERR_INTERNAL;
-	r = db_exec(db, "media_count", 2, p, &err);
-	if (r == NULL) {
-		json_object_put(*items);
-		*items = NULL;
-		return err;
-	}
-	*total = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	return MERR_OK;
+	return rowjson_list(db, "media_list", 4, "media_count", 2, p, media_cols, C_CREATED + 1, items, total);
 }
 
 enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path)

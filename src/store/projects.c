@@ -78,28 +78,12 @@ enum merr projects_list(struct db *db, int64_t user_id, int64_t limit, int64_t o
 {
 	char uid[24], lim[24], off[24];
 	const char *p[3] = { uid, lim, off };
-	enum merr err;
-	PGresult *r;
 
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
 	snprintf(lim, sizeof(lim), "%" PRId64, limit);
 	snprintf(off, sizeof(off), "%" PRId64, offset);
-	r = db_exec(db, "projects_list", 3, p, &err);
-	if (r == NULL)
-		return err;
-	*items = rowjson_array(r, project_cols, NPROJECT_COLS);
-	PQclear(r);
-	if (*items == NULL)
-		return MERR_INTERNAL;
-	r = db_exec(db, "projects_count", 1, p, &err);
-	if (r == NULL) {
-		json_object_put(*items);
-		*items = NULL;
-		return err;
-	}
-	*total = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	return MERR_OK;
+	return rowjson_list(db, "projects_list", 3, "projects_count", 1, p, project_cols, NPROJECT_COLS, items,
+	                    total);
 }
 
 enum merr projects_update(struct db *db, int64_t user_id, int64_t id, const char *title, bool set_description,

@@ -7,6 +7,8 @@
 #include <libpq-fe.h>
 #include <stdlib.h>
 
+#include "store/db.h"
+
 struct json_object *rowjson(PGresult *r, int row, const struct col_spec *specs, int n)
 {
 	struct json_object *o = json_object_new_object();
@@ -61,4 +63,28 @@ struct json_object *rowjson_array(PGresult *r, const struct col_spec *specs, int
 		}
 	}
 	return a;
+}
+
+enum merr rowjson_list(struct db *db, const char *list_stmt, int nlist, const char *count_stmt, int ncount,
+                       const char *const *params, const struct col_spec *specs, int nspecs,
+                       struct json_object **items, int64_t *total)
+{
+	enum merr err;
+	PGresult *r = db_exec(db, list_stmt, nlist, params, &err);
+
+	if (r == NULL)
+		return err;
+	*items = rowjson_array(r, specs, nspecs);
+	PQclear(r);
+	if (*items == NULL)
+		return MERR_INTERNAL;
+	r = db_exec(db, count_stmt, ncount, params, &err);
+	if (r == NULL) {
+		json_object_put(*items);
+		*items = NULL;
+		return err;
+	}
+	*total = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return MERR_OK;
 }

@@ -2,6 +2,11 @@
 #ifndef MEDIAD_ROWJSON_H
 #define MEDIAD_ROWJSON_H
 
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct db;
 struct json_object;
 struct pg_result;
 
@@ -20,5 +25,13 @@ struct col_spec {
 struct json_object *rowjson(struct pg_result *r, int row, const struct col_spec *specs, int n);
 /* Builds an array of every row of r. Returns NULL on out of memory. */
 struct json_object *rowjson_array(struct pg_result *r, const struct col_spec *specs, int n);
+
+/*
+ * A paginated list: runs list_stmt with params[0..nlist) into an array of rows, and count_stmt with
+ * the first ncount of the same params for the total. Caller owns *items on MERR_OK.
+ */
+enum merr rowjson_list(struct db *db, const char *list_stmt, int nlist, const char *count_stmt, int ncount,
+                       const char *const *params, const struct col_spec *specs, int nspecs,
+                       struct json_object **items, int64_t *total);
 
 #endif
