@@ -38,6 +38,7 @@ void handle_job_cancel(struct http_request *req, struct http_response *resp);
 bool stream_link_ok(struct http_request *req, struct http_response *resp, int64_t id);
 #ifdef MEDIAD_TEST_ROUTES
 void handle_test_echo(struct http_request *req, struct http_response *resp);
+void handle_test_sleep(struct http_request *req, struct http_response *resp);
 #endif
 
 #endif

@@ -1,7 +1,12 @@
 /* health.c: GET /healthz, and the test-only echo route. */
 #include "config.h"
 
+#include <errno.h>
 #include <json-c/json.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "http/query.h"
 
 #include "api/handlers.h"
 #include "app.h"
@@ -35,6 +40,28 @@ void handle_healthz(struct http_request *req, struct http_response *resp)
 }
 
 #ifdef MEDIAD_TEST_ROUTES
+/* GET /_test/sleep?ms=N (at most 10 s): a slow request, to test that a stopping worker finishes
+ * what it has in flight. */
+void handle_test_sleep(struct http_request *req, struct http_response *resp)
+{
+	const char *ms = query_get(&req->query, "ms");
+	long long v = ms ? strtoll(ms, NULL, 10) : 0;
+	struct timespec t;
+	struct json_object *o;
+
+	if (v < 0 || v > 10000)
+		v = 0;
+	t.tv_sec = (time_t)(v / 1000);
+	t.tv_nsec = (long)(v % 1000) * 1000000L;
+	/* Restart after a signal: the point is to finish the request anyway. */
+	while (nanosleep(&t, &t) != 0 && errno == EINTR)
+		;
+	o = json_object_new_object();
+	if (o != NULL)
+		json_object_object_add(o, "slept_ms", json_object_new_int64(v));
+	resp_json(resp, 200, o);
+}
+
 /* POST /_test/echo {"name": "..."}: exercises the body reader and the JSON getters. */
 void handle_test_echo(struct http_request *req, struct http_response *resp)
 {

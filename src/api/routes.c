@@ -44,6 +44,7 @@ const struct route routes[] = {
 	{ "DELETE", "/jobs/:id", handle_job_cancel, ROUTE_AUTH },
 #ifdef MEDIAD_TEST_ROUTES
 	{ "POST", "/_test/echo", handle_test_echo, ROUTE_PUBLIC },
+	{ "GET", "/_test/sleep", handle_test_sleep, ROUTE_PUBLIC },
 #endif
 };
 
