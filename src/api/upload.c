@@ -144,11 +144,6 @@ static void parse_error(struct http_response *resp, struct upload_ctx *c, struct
 		resp_error(resp, MERR_BAD_REQUEST, NULL, "malformed multipart body: %s", multipart_message(mp));
 }
 
-static const char *kind_name(enum probe_kind k)
-{
-	return k == PROBE_IMAGE ? "image" : k == PROBE_VIDEO ? "video" : k == PROBE_AUDIO ? "audio" : "other";
-}
-
 /* Reads the whole body through the parser. Returns true when a complete body with a file was read. */
 static bool upload_stream(struct http_request *req, struct http_response *resp, struct upload_ctx *c)
 {
@@ -243,7 +238,14 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 		           "cannot store the upload");
 		goto out;
 	}
-	if (probe_file(cfg->ffprobe_path, c.tmp.path, (int)cfg->ffprobe_timeout, &pr, why, sizeof(why)) != 0) {
+	rc = probe_file(cfg->ffprobe_path, c.tmp.path, (int)cfg->ffprobe_timeout, &pr, why, sizeof(why));
+	if (rc == -2) {
+		/* Our fault, not the file's: say so, and log it once. */
+		log_error("upload: %s", why);
+		resp_error(resp, MERR_UNAVAILABLE, NULL, "the media checker is unavailable; try again shortly");
+		goto out;
+	}
+	if (rc != 0) {
 		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "asset", "not an image, video or audio file: %s", why);
 		goto out;
 	}
@@ -252,17 +254,17 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 	                                                                       : 0;
 	if ((got & kinds) == 0) {
 		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "asset", "%s files are not accepted here; found %s",
-		           kind_name(pr.kind), pr.found);
+		           probe_kind_name(pr.kind), pr.found);
 		goto out;
 	}
-	if (c.type[0] != '\0' && strcmp(c.type, kind_name(pr.kind)) != 0) {
+	if (c.type[0] != '\0' && strcmp(c.type, probe_kind_name(pr.kind)) != 0) {
 		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "type", "type says %s but the file is %s", c.type, pr.found);
 		goto out;
 	}
 	memset(m, 0, sizeof(*m));
 	m->user_id = req->user_id;
 	m->project_id = project_id;
-	snprintf(m->kind, sizeof(m->kind), "%s", kind_name(pr.kind));
+	snprintf(m->kind, sizeof(m->kind), "%s", probe_kind_name(pr.kind));
 	snprintf(m->mime, sizeof(m->mime), "%s", pr.mime);
 	snprintf(m->video_codec, sizeof(m->video_codec), "%s", pr.video_codec);
 	snprintf(m->audio_codec, sizeof(m->audio_codec), "%s", pr.audio_codec);

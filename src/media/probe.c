@@ -101,6 +101,12 @@ const char *probe_kind_name(enum probe_kind kind)
 	return "other";
 }
 
+/* "an" before a name starting with a vowel letter ("an avi file"), else "a". */
+static const char *probe_article(const char *name)
+{
+	return strchr("aeiouAEIOU", name[0]) != NULL && name[0] != '\0' ? "an" : "a";
+}
+
 /* Writes a formatted message into why[0..whylen), cut to fit; nothing when whylen is 0. */
 __attribute__((format(printf, 3, 4))) static void probe_why(char *why, size_t whylen, const char *fmt, ...)
 {
@@ -132,8 +138,8 @@ static void probe_copy_name(char *dst, size_t dstlen, const char *src)
 		return;
 	for (i = 0; src[i] != '\0' && i + 1 < dstlen; i++) {
 		char c = src[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-		          c == '.' || c == ',' || c == '+' || c == '-';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		          c == '_' || c == '.' || c == ',' || c == '+' || c == '-';
 
 		dst[i] = ok ? c : '?';
 	}
@@ -234,7 +240,8 @@ static bool probe_is_attached_pic(struct json_object *stream)
 {
 	struct json_object *disp;
 
-	if (!json_object_object_get_ex(stream, "disposition", &disp) || !json_object_is_type(disp, json_type_object))
+	if (!json_object_object_get_ex(stream, "disposition", &disp) ||
+	    !json_object_is_type(disp, json_type_object))
 		return false;
 	return probe_get_int(disp, "attached_pic") == 1;
 }
@@ -255,7 +262,8 @@ static const struct probe_image_map *probe_find_image(const char *format_name, c
 	size_t i;
 
 	for (i = 0; i < sizeof(probe_images) / sizeof(probe_images[0]); i++) {
-		if (strcmp(format_name, probe_images[i].format_name) == 0 && strcmp(codec, probe_images[i].codec) == 0)
+		if (strcmp(format_name, probe_images[i].format_name) == 0 &&
+		    strcmp(codec, probe_images[i].codec) == 0)
 			return &probe_images[i];
 	}
 	return NULL;
@@ -298,7 +306,8 @@ static struct json_object *probe_parse_json(const char *json, size_t len, char *
 	jerr = json_tokener_get_error(tok);
 	if (jerr != json_tokener_success) {
 		probe_why(why, whylen, "ffprobe output is not valid JSON: %s",
-		          jerr == json_tokener_continue ? "unexpected end of data" : json_tokener_error_desc(jerr));
+		          jerr == json_tokener_continue ? "unexpected end of data" :
+		                                          json_tokener_error_desc(jerr));
 		goto out;
 	}
 	for (end = json_tokener_get_parse_end(tok); end < len; end++) {
@@ -329,8 +338,8 @@ static void probe_classify_video(struct probe_result *out, const char *format_na
 	const char *codec = out->video_codec[0] != '\0' ? out->video_codec : "unknown codec";
 
 	if (c == NULL || c->video_mime == NULL) {
-		snprintf(out->found, sizeof(out->found), "a video (%s) in an unsupported container (%s)", codec,
-		         out->format_name);
+		snprintf(out->found, sizeof(out->found), "a video (%s) in an unsupported container (%s)",
+		         codec, out->format_name);
 		probe_why(why, whylen, "unsupported container %s", out->format_name);
 		return;
 	}
@@ -367,8 +376,8 @@ static void probe_classify_image(struct probe_result *out, const struct probe_im
 
 	if (out->width <= 0 || out->height <= 0) {
 		/* The demuxer matched the name or a few bytes, the decoder then refused the data. */
-		snprintf(out->found, sizeof(out->found), "a %s file whose %s image could not be decoded",
-		         out->format_name, img->ext);
+		snprintf(out->found, sizeof(out->found), "%s %s file whose %s image could not be decoded",
+		         probe_article(out->format_name), out->format_name, img->ext);
 		probe_why(why, whylen, "the image could not be decoded");
 		out->width = -1;
 		out->height = -1;
@@ -403,7 +412,8 @@ int probe_classify(const char *json, size_t len, struct probe_result *out, char 
 	root = probe_parse_json(json, len, why, whylen);
 	if (root == NULL)
 		goto out;
-	if (!json_object_object_get_ex(root, "format", &format) || !json_object_is_type(format, json_type_object)) {
+	if (!json_object_object_get_ex(root, "format", &format) ||
+	    !json_object_is_type(format, json_type_object)) {
 		probe_why(why, whylen, "ffprobe output has no format section");
 		goto out;
 	}
@@ -431,7 +441,8 @@ int probe_classify(const char *json, size_t len, struct probe_result *out, char 
 			continue;
 		if (codec == NULL)
 			codec = "";
-		if (strcmp(type, "video") == 0 && v == NULL && !probe_is_attached_pic(s) && !probe_is_text_art(codec))
+		if (strcmp(type, "video") == 0 && v == NULL && !probe_is_attached_pic(s) &&
+		    !probe_is_text_art(codec))
 			v = s;
 		else if (strcmp(type, "audio") == 0 && a == NULL)
 			a = s;
@@ -461,7 +472,8 @@ int probe_classify(const char *json, size_t len, struct probe_result *out, char 
 	} else if (a != NULL) {
 		probe_classify_audio(out, format_name, why, whylen);
 	} else {
-		snprintf(out->found, sizeof(out->found), "a %s file with no audio or video stream", out->format_name);
+		snprintf(out->found, sizeof(out->found), "%s %s file with no audio or video stream",
+		         probe_article(out->format_name), out->format_name);
 		probe_why(why, whylen, "no audio or video stream");
 	}
 	if (out->kind == PROBE_OTHER)
@@ -553,7 +565,8 @@ static void probe_stderr_reason(const struct probe_tail *t, const char *input, c
 			const char *at = memmem(line, (size_t)(line_end - line), " @ 0x", 5);
 			const char *close = memchr(line, ']', (size_t)(line_end - line));
 
-			if (at != NULL && close != NULL && at < close && close + 1 < line_end && close[1] == ' ') {
+			if (at != NULL && close != NULL && at < close && close + 1 < line_end &&
+			    close[1] == ' ') {
 				size_t nlen = (size_t)(at - line - 1);
 
 				if (nlen + 3 < msglen) {
@@ -718,8 +731,8 @@ int probe_file(const char *ffprobe_path, const char *path, int timeout_s, struct
 
 	probe_reset(out);
 	probe_why(why, whylen, "%s", "");
-	if (ffprobe_path == NULL || ffprobe_path[0] == '\0' || path == NULL || path[0] == '\0' || timeout_s < 1 ||
-	    timeout_s > PROBE_TIMEOUT_MAX) {
+	if (ffprobe_path == NULL || ffprobe_path[0] == '\0' || path == NULL || path[0] == '\0' ||
+	    timeout_s < 1 || timeout_s > PROBE_TIMEOUT_MAX) {
 		probe_why(why, whylen, "invalid arguments to probe_file");
 		goto out;
 	}
@@ -802,12 +815,14 @@ int probe_file(const char *ffprobe_path, const char *path, int timeout_s, struct
 	}
 	if (err != 0) {
 		probe_why(why, whylen, "could not set up ffprobe: %s", strerror(err));
+		rc = -2;
 		goto out;
 	}
 	err = posix_spawnp(&pid, ffprobe_path, &fa, &attr, (char *const *)argv, environ);
 	if (err != 0) {
 		pid = -1;
 		probe_why(why, whylen, "could not start ffprobe: %s", strerror(err));
+		rc = -2;
 		goto out;
 	}
 	probe_close(&devnull);
@@ -860,6 +875,7 @@ int probe_file(const char *ffprobe_path, const char *path, int timeout_s, struct
 		} else {
 			pid = -1;
 			probe_why(why, whylen, "could not get ffprobe's exit status: %s", strerror(errno));
+		rc = -2;
 			goto out;
 		}
 	}
@@ -869,6 +885,7 @@ int probe_file(const char *ffprobe_path, const char *path, int timeout_s, struct
 		pid = -1;
 		if (r != 0 && !timed_out && !io_failed) {
 			probe_why(why, whylen, "could not get ffprobe's exit status");
+			rc = -2;
 			goto out;
 		}
 	}
@@ -880,6 +897,7 @@ int probe_file(const char *ffprobe_path, const char *path, int timeout_s, struct
 	} else if (io_failed) {
 		probe_why(why, whylen, "could not read ffprobe's output: %s",
 		          output.failed ? "out of memory" : strerror(io_errno));
+		rc = -2;
 	} else if (WIFSIGNALED(status)) {
 		probe_why(why, whylen, "ffprobe was killed by signal %d", WTERMSIG(status));
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {

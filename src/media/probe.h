@@ -62,12 +62,14 @@ struct probe_result {
  * why may be NULL when whylen is 0.
  */
 int probe_classify(const char *json, size_t len, struct probe_result *out, char *why, size_t whylen)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 /*
  * Runs ffprobe_path (searched in PATH when it has no '/') on the regular file at path,
  * relative paths resolved against the current directory, and classifies its output as
- * probe_classify does. The child gets stdin from /dev/null, no other descriptor of ours, its
+ * probe_classify does. The input is passed as "file:<absolute path>" with only the file
+ * protocol allowed, so no name is taken for an option, another protocol or, with '%' in it
+ * ("-pattern_type none" is then added), for an image2 sequence of other files. The child gets stdin from /dev/null, no other descriptor of ours, its
  * own process group, default signal dispositions and an empty signal mask. Its stdout is
  * read up to PROBE_STDOUT_MAX and the tail of its stderr kept for the message, both until
  * timeout_s seconds (1..PROBE_TIMEOUT_MAX) have passed; then the group is killed with
@@ -75,8 +77,10 @@ int probe_classify(const char *json, size_t len, struct probe_result *out, char 
  * path, so a long-running process can call this forever. Not async-signal-safe; safe to call
  * from several threads.
  *
- * Returns 0 with out filled (kind may be PROBE_OTHER, see probe_classify), or -1 with out
- * reset and a short reason in why ("ffprobe could not read the file: Invalid data found when
+ * Returns 0 with out filled (kind may be PROBE_OTHER, see probe_classify), -1 when the file is
+ * the cause (ffprobe rejected it, crashed on it, timed out on it or printed too much), or -2 when
+ * the server is (ffprobe could not be set up or started, or its output or status was lost); both
+ * with out reset and a short reason in why ("ffprobe could not read the file: Invalid data found when
  * processing input", "ffprobe timed out after 30 s"). why never holds a file system path.
  */
 int probe_file(const char *ffprobe_path, const char *path, int timeout_s, struct probe_result *out, char *why,

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ extern char **environ;
  * -show_streams" output (ffmpeg 5.1, Debian 12) of files made with ffmpeg's lavfi sources,
  * trimmed to the members the classifier reads, path changed. FULL_PNG is one output whole.
  */
+/* clang-format off */
 static const char FULL_PNG[] =
 	"{\n"
 	"    \"streams\": [\n"
@@ -88,64 +90,65 @@ static const char FULL_PNG[] =
 	"        \"probe_score\": 99\n"
 	"    }\n"
 	"}\n";
+/* clang-format on */
 
 /* One video or audio stream, as ffprobe prints it, trimmed. */
-#define VSTREAM(codec, w, h, extra)                                                                          \
-	"{\"index\":0,\"codec_name\":\"" codec "\",\"codec_type\":\"video\",\"width\":" #w ",\"height\":" #h \
-	extra ",\"disposition\":{\"default\":0,\"attached_pic\":0}}"
-#define ASTREAM(codec)                                                                                       \
-	"{\"index\":0,\"codec_name\":\"" codec "\",\"codec_type\":\"audio\",\"duration\":\"1.000000\","    \
+#define VSTREAM(codec, w, h, extra)                                                        \
+	"{\"index\":0,\"codec_name\":\"" codec "\",\"codec_type\":\"video\",\"width\":" #w \
+	",\"height\":" #h extra ",\"disposition\":{\"default\":0,\"attached_pic\":0}}"
+#define ASTREAM(codec)                                                                                  \
+	"{\"index\":0,\"codec_name\":\"" codec "\",\"codec_type\":\"audio\",\"duration\":\"1.000000\"," \
 	"\"disposition\":{\"default\":0,\"attached_pic\":0}}"
 /* A whole document: streams (comma-separated), format_name, and format members after it. */
-#define DOC(streams, fmt, extra)                                                                             \
-	"{\"streams\":[" streams "],\"format\":{\"filename\":\"file:/srv/up/f\",\"nb_streams\":1,"          \
+#define DOC(streams, fmt, extra)                                                                   \
+	"{\"streams\":[" streams "],\"format\":{\"filename\":\"file:/srv/up/f\",\"nb_streams\":1," \
 	"\"format_name\":\"" fmt "\"" extra ",\"size\":\"9000\"}}"
 #define DUR1 ",\"duration\":\"1.000000\""
 
 static const char JSON_MP4[] =
-	"{\"streams\":[{\"index\":0,\"codec_name\":\"h264\",\"codec_type\":\"video\",\"width\":160,\"height\":120,"
-	"\"nb_frames\":\"10\",\"duration\":\"1.000000\",\"disposition\":{\"default\":1,\"attached_pic\":0}}],"
-	"\"format\":{\"filename\":\"file:/srv/up/x.mp4\",\"nb_streams\":1,"
-	"\"format_name\":\"mov,mp4,m4a,3gp,3g2,mj2\",\"duration\":\"1.000000\",\"size\":\"5390\"}}";
+        "{\"streams\":[{\"index\":0,\"codec_name\":\"h264\",\"codec_type\":\"video\",\"width\":160,\"height\":120,"
+        "\"nb_frames\":\"10\",\"duration\":\"1.000000\",\"disposition\":{\"default\":1,\"attached_pic\":0}}],"
+        "\"format\":{\"filename\":\"file:/srv/up/x.mp4\",\"nb_streams\":1,"
+        "\"format_name\":\"mov,mp4,m4a,3gp,3g2,mj2\",\"duration\":\"1.000000\",\"size\":\"5390\"}}";
 static const char JSON_M4A[] =
-	"{\"streams\":[{\"index\":0,\"codec_name\":\"aac\",\"codec_type\":\"audio\",\"nb_frames\":\"45\","
-	"\"duration\":\"1.000000\",\"disposition\":{\"default\":1,\"attached_pic\":0}}],"
-	"\"format\":{\"filename\":\"file:/srv/up/x.m4a\",\"nb_streams\":1,"
-	"\"format_name\":\"mov,mp4,m4a,3gp,3g2,mj2\",\"duration\":\"1.000000\",\"size\":\"9976\"}}";
+        "{\"streams\":[{\"index\":0,\"codec_name\":\"aac\",\"codec_type\":\"audio\",\"nb_frames\":\"45\","
+        "\"duration\":\"1.000000\",\"disposition\":{\"default\":1,\"attached_pic\":0}}],"
+        "\"format\":{\"filename\":\"file:/srv/up/x.m4a\",\"nb_streams\":1,"
+        "\"format_name\":\"mov,mp4,m4a,3gp,3g2,mj2\",\"duration\":\"1.000000\",\"size\":\"9976\"}}";
 static const char JSON_COVER_MP3[] =
-	"{\"streams\":[{\"index\":0,\"codec_name\":\"mp3\",\"codec_type\":\"audio\",\"duration\":\"1.044898\","
-	"\"disposition\":{\"default\":0,\"attached_pic\":0}},"
-	"{\"index\":1,\"codec_name\":\"mjpeg\",\"codec_type\":\"video\",\"width\":64,\"height\":48,"
-	"\"duration\":\"1.044900\",\"disposition\":{\"default\":0,\"attached_pic\":1}}],"
-	"\"format\":{\"filename\":\"file:/srv/up/cover.mp3\",\"nb_streams\":2,\"format_name\":\"mp3\","
-	"\"duration\":\"1.044898\",\"size\":\"8878\"}}";
+        "{\"streams\":[{\"index\":0,\"codec_name\":\"mp3\",\"codec_type\":\"audio\",\"duration\":\"1.044898\","
+        "\"disposition\":{\"default\":0,\"attached_pic\":0}},"
+        "{\"index\":1,\"codec_name\":\"mjpeg\",\"codec_type\":\"video\",\"width\":64,\"height\":48,"
+        "\"duration\":\"1.044900\",\"disposition\":{\"default\":0,\"attached_pic\":1}}],"
+        "\"format\":{\"filename\":\"file:/srv/up/cover.mp3\",\"nb_streams\":2,\"format_name\":\"mp3\","
+        "\"duration\":\"1.044898\",\"size\":\"8878\"}}";
 static const char JSON_GIF_STILL[] =
-	"{\"streams\":[{\"index\":0,\"codec_name\":\"gif\",\"codec_type\":\"video\",\"width\":64,\"height\":48,"
-	"\"nb_frames\":\"1\",\"duration\":\"0.100000\",\"disposition\":{\"default\":0,\"attached_pic\":0}}],"
-	"\"format\":{\"filename\":\"file:/srv/up/x.gif\",\"nb_streams\":1,\"format_name\":\"gif\","
-	"\"duration\":\"0.100000\",\"size\":\"998\"}}";
+        "{\"streams\":[{\"index\":0,\"codec_name\":\"gif\",\"codec_type\":\"video\",\"width\":64,\"height\":48,"
+        "\"nb_frames\":\"1\",\"duration\":\"0.100000\",\"disposition\":{\"default\":0,\"attached_pic\":0}}],"
+        "\"format\":{\"filename\":\"file:/srv/up/x.gif\",\"nb_streams\":1,\"format_name\":\"gif\","
+        "\"duration\":\"0.100000\",\"size\":\"998\"}}";
 static const char JSON_GIF_ANIMATED[] =
-	"{\"streams\":[{\"index\":0,\"codec_name\":\"gif\",\"codec_type\":\"video\",\"width\":64,\"height\":48,"
-	"\"nb_frames\":\"10\",\"duration\":\"1.000000\",\"disposition\":{\"default\":0,\"attached_pic\":0}}],"
-	"\"format\":{\"filename\":\"file:/srv/up/a.gif\",\"nb_streams\":1,\"format_name\":\"gif\","
-	"\"duration\":\"1.000000\",\"size\":\"6436\"}}";
+        "{\"streams\":[{\"index\":0,\"codec_name\":\"gif\",\"codec_type\":\"video\",\"width\":64,\"height\":48,"
+        "\"nb_frames\":\"10\",\"duration\":\"1.000000\",\"disposition\":{\"default\":0,\"attached_pic\":0}}],"
+        "\"format\":{\"filename\":\"file:/srv/up/a.gif\",\"nb_streams\":1,\"format_name\":\"gif\","
+        "\"duration\":\"1.000000\",\"size\":\"6436\"}}";
 /* A text file of 2000 lines: the tty demuxer reports it as ANSI art "video". */
 static const char JSON_TTY[] =
-	"{\"streams\":[{\"index\":0,\"codec_name\":\"ansi\",\"codec_type\":\"video\",\"width\":640,\"height\":400,"
-	"\"duration\":\"1.520000\",\"disposition\":{\"default\":0,\"attached_pic\":0}}],"
-	"\"format\":{\"filename\":\"file:/srv/up/big.txt\",\"nb_streams\":1,\"format_name\":\"tty\","
-	"\"duration\":\"1.520000\",\"size\":\"8893\"}}";
+        "{\"streams\":[{\"index\":0,\"codec_name\":\"ansi\",\"codec_type\":\"video\",\"width\":640,\"height\":400,"
+        "\"duration\":\"1.520000\",\"disposition\":{\"default\":0,\"attached_pic\":0}}],"
+        "\"format\":{\"filename\":\"file:/srv/up/big.txt\",\"nb_streams\":1,\"format_name\":\"tty\","
+        "\"duration\":\"1.520000\",\"size\":\"8893\"}}";
 /* "hello world\n" named t.png: image2 picks it by name, the png decoder refuses it, exit 0. */
 static const char JSON_TEXT_AS_PNG[] =
-	"{\"streams\":[{\"index\":0,\"codec_name\":\"png\",\"codec_type\":\"video\",\"width\":0,\"height\":0,"
-	"\"duration\":\"0.040000\",\"disposition\":{\"default\":0,\"attached_pic\":0}}],"
-	"\"format\":{\"filename\":\"file:/srv/up/t.png\",\"nb_streams\":1,\"format_name\":\"image2\","
-	"\"duration\":\"0.040000\",\"size\":\"12\"}}";
+        "{\"streams\":[{\"index\":0,\"codec_name\":\"png\",\"codec_type\":\"video\",\"width\":0,\"height\":0,"
+        "\"duration\":\"0.040000\",\"disposition\":{\"default\":0,\"attached_pic\":0}}],"
+        "\"format\":{\"filename\":\"file:/srv/up/t.png\",\"nb_streams\":1,\"format_name\":\"image2\","
+        "\"duration\":\"0.040000\",\"size\":\"12\"}}";
 static const char JSON_FLV[] =
-	"{\"streams\":[{\"index\":0,\"codec_name\":\"flv1\",\"codec_type\":\"video\",\"width\":160,\"height\":120,"
-	"\"disposition\":{\"default\":0,\"attached_pic\":0}}],"
-	"\"format\":{\"filename\":\"file:/srv/up/x.flv\",\"nb_streams\":1,\"format_name\":\"flv\","
-	"\"duration\":\"1.000000\",\"size\":\"12955\"}}";
+        "{\"streams\":[{\"index\":0,\"codec_name\":\"flv1\",\"codec_type\":\"video\",\"width\":160,\"height\":120,"
+        "\"disposition\":{\"default\":0,\"attached_pic\":0}}],"
+        "\"format\":{\"filename\":\"file:/srv/up/x.flv\",\"nb_streams\":1,\"format_name\":\"flv\","
+        "\"duration\":\"1.000000\",\"size\":\"12955\"}}";
 
 /* Runs probe_classify on a NUL-terminated document. */
 static int classify(const char *json, struct probe_result *r, char *why, size_t whylen)
@@ -268,7 +271,7 @@ static void test_classify_undecodable_image_is_other(void)
 
 	CU_ASSERT_EQUAL_FATAL(classify(JSON_TEXT_AS_PNG, &r, why, sizeof(why)), 0);
 	CU_ASSERT_EQUAL(r.kind, PROBE_OTHER);
-	CU_ASSERT_STRING_EQUAL(r.found, "a image2 file whose png image could not be decoded");
+	CU_ASSERT_STRING_EQUAL(r.found, "an image2 file whose png image could not be decoded");
 	CU_ASSERT_STRING_EQUAL(why, "the image could not be decoded");
 	CU_ASSERT_STRING_EQUAL(r.mime, "");
 	CU_ASSERT_EQUAL(r.width, -1);
@@ -340,8 +343,8 @@ static void test_classify_maps_containers_to_mime_and_ext(void)
 		if (ok && r.kind == PROBE_OTHER)
 			ok = strncmp(why, "unsupported container ", 22) == 0;
 		if (!ok)
-			fprintf(stderr, "\nmap case %zu: rc %d kind %d mime \"%s\" ext \"%s\" why \"%s\"\n", i, rc,
-			        (int)r.kind, r.mime, r.ext, why);
+			fprintf(stderr, "\nmap case %zu: rc %d kind %d mime \"%s\" ext \"%s\" why \"%s\"\n",
+			        i, rc, (int)r.kind, r.mime, r.ext, why);
 		CU_ASSERT(ok);
 	}
 }
@@ -429,10 +432,12 @@ struct duration_case {
 static void test_classify_parses_duration_strictly(void)
 {
 	static const struct duration_case cases[] = {
-		{ "1.000000", 1000 },  { "1.044898", 1044 },    { "0.040000", 40 },
-		{ "12", 12000 },       { "3600.5", 3600500 },   { "0.0009", 0 },
-		{ "N/A", -1 },         { "-1.000000", -1 },     { "1e3", -1 },
-		{ "", -1 },            { " 1.0", -1 },          { "1.0s", -1 },
+		{ "1.000000", 1000 },  { "1.044898", 1044 },
+		{ "0.040000", 40 },    { "12", 12000 },
+		{ "3600.5", 3600500 }, { "0.0009", 0 },
+		{ "N/A", -1 },         { "-1.000000", -1 },
+		{ "1e3", -1 },         { "", -1 },
+		{ " 1.0", -1 },        { "1.0s", -1 },
 		{ ".5", -1 },          { "99999999999999999999", -1 },
 	};
 	size_t i;
@@ -444,11 +449,12 @@ static void test_classify_parses_duration_strictly(void)
 
 		snprintf(doc, sizeof(doc),
 		         "{\"streams\":[" ASTREAM("pcm_s16le") "],\"format\":{\"format_name\":\"wav\","
-		                                              "\"duration\":\"%s\"}}",
+		                                               "\"duration\":\"%s\"}}",
 		         cases[i].duration);
 		CU_ASSERT_EQUAL_FATAL(classify(doc, &r, why, sizeof(why)), 0);
 		if (r.duration_ms != cases[i].ms)
-			fprintf(stderr, "\nduration \"%s\": got %" PRId64 "\n", cases[i].duration, r.duration_ms);
+			fprintf(stderr, "\nduration \"%s\": got %" PRId64 "\n", cases[i].duration,
+			        r.duration_ms);
 		CU_ASSERT_EQUAL(r.duration_ms, cases[i].ms);
 	}
 }
@@ -456,9 +462,9 @@ static void test_classify_parses_duration_strictly(void)
 static void test_classify_caps_and_cleans_names(void)
 {
 	static const char doc[] =
-		"{\"streams\":[{\"codec_name\":\"h2\\n64\\u00e9<b>\",\"codec_type\":\"video\",\"width\":8,\"height\":8},"
-		"{\"codec_name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"codec_type\":\"audio\"}],"
-		"\"format\":{\"format_name\":\"f/o\\\"o,bar,bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"}}";
+	        "{\"streams\":[{\"codec_name\":\"h2\\n64\\u00e9<b>\",\"codec_type\":\"video\",\"width\":8,\"height\":8},"
+	        "{\"codec_name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"codec_type\":\"audio\"}],"
+	        "\"format\":{\"format_name\":\"f/o\\\"o,bar,bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"}}";
 	struct probe_result r;
 	char why[40];
 
@@ -549,28 +555,56 @@ static int copy_file(const char *from, const char *to)
 /* Makes the test files with the real ffmpeg; libx264 when built in, else mpeg4. */
 static int files_init(void)
 {
-	char png[PATH_MAX], mp4[PATH_MAX], wav[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
+	char png[PATH_MAX], mp4[PATH_MAX], wav[PATH_MAX], p[PATH_MAX], q[PATH_MAX], script[PATH_MAX + 64];
 
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
 	have_tmpdir = true;
+	/* Leaves its pid, which is also its process group's id, for the test to look for. */
+	snprintf(script, sizeof(script), "#!/bin/sh\necho $$ > '%s/hang.pid'\nsleep 30\n", tmpdir);
 	tpath(png, sizeof(png), "x.png");
 	tpath(mp4, sizeof(mp4), "x.mp4");
 	tpath(wav, sizeof(wav), "x.wav");
 	{
-		const char *const argv[] = { FFMPEG, "-nostdin", "-y", "-f", "lavfi", "-i", "color=c=red:s=64x48:d=1",
-			                     "-frames:v", "1", png, NULL };
+		const char *const argv[] = {
+			FFMPEG,      "-nostdin", "-y", "-f", "lavfi", "-i", "color=c=red:s=64x48:d=1",
+			"-frames:v", "1",        png,  NULL
+		};
 
 		if (run_quiet(argv) != 0)
 			return -1;
 	}
 	{
-		const char *const argv[] = { FFMPEG, "-nostdin", "-y", "-f", "lavfi", "-i",
-			                     "testsrc=size=160x120:rate=10", "-t", "1", "-pix_fmt", "yuv420p",
-			                     "-c:v", "libx264", mp4, NULL };
-		const char *const fallback[] = { FFMPEG, "-nostdin", "-y", "-f", "lavfi", "-i",
-			                         "testsrc=size=160x120:rate=10", "-t", "1", "-pix_fmt", "yuv420p",
-			                         "-c:v", "mpeg4", mp4, NULL };
+		const char *const argv[] = { FFMPEG,
+			                     "-nostdin",
+			                     "-y",
+			                     "-f",
+			                     "lavfi",
+			                     "-i",
+			                     "testsrc=size=160x120:rate=10",
+			                     "-t",
+			                     "1",
+			                     "-pix_fmt",
+			                     "yuv420p",
+			                     "-c:v",
+			                     "libx264",
+			                     mp4,
+			                     NULL };
+		const char *const fallback[] = { FFMPEG,
+			                         "-nostdin",
+			                         "-y",
+			                         "-f",
+			                         "lavfi",
+			                         "-i",
+			                         "testsrc=size=160x120:rate=10",
+			                         "-t",
+			                         "1",
+			                         "-pix_fmt",
+			                         "yuv420p",
+			                         "-c:v",
+			                         "mpeg4",
+			                         mp4,
+			                         NULL };
 
 		snprintf(mp4_codec, sizeof(mp4_codec), "h264");
 		if (run_quiet(argv) != 0) {
@@ -580,8 +614,10 @@ static int files_init(void)
 		}
 	}
 	{
-		const char *const argv[] = { FFMPEG, "-nostdin", "-y", "-f", "lavfi", "-i",
-			                     "sine=frequency=440:duration=1", wav, NULL };
+		const char *const argv[] = {
+			FFMPEG, "-nostdin", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
+			wav,    NULL
+		};
 
 		if (run_quiet(argv) != 0)
 			return -1;
@@ -593,7 +629,7 @@ static int files_init(void)
 	    /* "a%d.png" is text, "a1.png" a real image that a sequence pattern would find instead. */
 	    write_file(tpath(p, sizeof(p), "a%d.png"), "hello world\n", 0600) != 0 ||
 	    copy_file(png, tpath(q, sizeof(q), "a1.png")) != 0 ||
-	    write_file(tpath(p, sizeof(p), "hang.sh"), "#!/bin/sh\nsleep 30\n", 0700) != 0 ||
+	    write_file(tpath(p, sizeof(p), "hang.sh"), script, 0700) != 0 ||
 	    write_file(tpath(p, sizeof(p), "flood.sh"), "#!/bin/sh\nexec yes\n", 0700) != 0)
 		return -1;
 	return 0;
@@ -633,6 +669,27 @@ static int count_fds(void)
 	}
 	closedir(d);
 	return n;
+}
+
+/* Reads the decimal pid the fake ffprobe wrote. */
+static bool read_pid(const char *path, pid_t *pid)
+{
+	FILE *f = fopen(path, "r");
+	char line[32];
+	char *end;
+	long v = 0;
+
+	if (f == NULL)
+		return false;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		errno = 0;
+		v = strtol(line, &end, 10);
+		if (errno != 0 || end == line || (*end != '\n' && *end != '\0') || v <= 1)
+			v = 0;
+	}
+	fclose(f);
+	*pid = (pid_t)v;
+	return v > 1;
 }
 
 static double now_s(void)
@@ -712,8 +769,10 @@ static void test_file_unreadable_reason_has_no_path(void)
 	struct probe_result r;
 	char why[256], p[PATH_MAX];
 
-	CU_ASSERT_EQUAL(probe_file(FFPROBE, tpath(p, sizeof(p), "garbage.bin"), 10, &r, why, sizeof(why)), -1);
-	CU_ASSERT_STRING_EQUAL(why, "ffprobe could not read the file: Invalid data found when processing input");
+	CU_ASSERT_EQUAL(probe_file(FFPROBE, tpath(p, sizeof(p), "garbage.bin"), 10, &r, why, sizeof(why)),
+	                -1);
+	CU_ASSERT_STRING_EQUAL(why,
+	                       "ffprobe could not read the file: Invalid data found when processing input");
 	CU_ASSERT_EQUAL(r.kind, PROBE_OTHER);
 	assert_no_path(why);
 }
@@ -736,7 +795,8 @@ static void test_file_name_is_never_an_option_or_protocol(void)
 	struct probe_result r;
 	char why[256], p[PATH_MAX], cwd[PATH_MAX];
 
-	CU_ASSERT_EQUAL(probe_file(FFPROBE, tpath(p, sizeof(p), "-evil:name.png"), 10, &r, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(probe_file(FFPROBE, tpath(p, sizeof(p), "-evil:name.png"), 10, &r, why, sizeof(why)),
+	                0);
 	CU_ASSERT_EQUAL(r.kind, PROBE_IMAGE);
 	CU_ASSERT_STRING_EQUAL(r.mime, "image/png");
 
@@ -768,7 +828,8 @@ static void test_file_hanging_ffprobe_is_killed_at_the_deadline(void)
 	struct probe_result r;
 	char why[256], sh[PATH_MAX], p[PATH_MAX];
 	double t0 = now_s(), took;
-	int status;
+	int status, i;
+	pid_t pgid = 0;
 
 	CU_ASSERT_EQUAL(probe_file(tpath(sh, sizeof(sh), "hang.sh"), tpath(p, sizeof(p), "x.png"), 1, &r, why,
 	                           sizeof(why)),
@@ -776,6 +837,11 @@ static void test_file_hanging_ffprobe_is_killed_at_the_deadline(void)
 	took = now_s() - t0;
 	CU_ASSERT_STRING_EQUAL(why, "ffprobe timed out after 1 s");
 	CU_ASSERT(took >= 0.9 && took < 3.0);
+	/* The whole group went, the script's "sleep" too (a zombie until init reaps it, which can take seconds). */
+	CU_ASSERT_FATAL(read_pid(tpath(p, sizeof(p), "hang.pid"), &pgid));
+	for (i = 0; i < 500 && kill(-pgid, 0) == 0; i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	CU_ASSERT_EQUAL(kill(-pgid, 0), -1);
 	/* Reaped: no child of ours is left, not even a zombie. */
 	errno = 0;
 	CU_ASSERT_EQUAL(waitpid(-1, &status, WNOHANG), -1);
@@ -788,8 +854,8 @@ static void test_file_output_over_the_cap_fails(void)
 	char why[256], sh[PATH_MAX], p[PATH_MAX];
 	int status;
 
-	CU_ASSERT_EQUAL(probe_file(tpath(sh, sizeof(sh), "flood.sh"), tpath(p, sizeof(p), "x.png"), 10, &r, why,
-	                           sizeof(why)),
+	CU_ASSERT_EQUAL(probe_file(tpath(sh, sizeof(sh), "flood.sh"), tpath(p, sizeof(p), "x.png"), 10, &r,
+	                           why, sizeof(why)),
 	                -1);
 	CU_ASSERT_STRING_EQUAL(why, "ffprobe output is larger than 1024 KiB");
 	errno = 0;
@@ -802,8 +868,9 @@ static void test_file_missing_ffprobe_fails(void)
 	struct probe_result r;
 	char why[256], p[PATH_MAX];
 
-	CU_ASSERT_EQUAL(probe_file("/nonexistent/ffprobe", tpath(p, sizeof(p), "x.png"), 10, &r, why, sizeof(why)),
-	                -1);
+	CU_ASSERT_EQUAL(
+	        probe_file("/nonexistent/ffprobe", tpath(p, sizeof(p), "x.png"), 10, &r, why, sizeof(why)),
+	        -1);
 	CU_ASSERT_STRING_EQUAL(why, "could not start ffprobe: No such file or directory");
 }
 
@@ -849,7 +916,8 @@ int main(void)
 		{ "audio-only mp4 is m4a", test_classify_audio_only_mp4_is_m4a },
 		{ "cover art does not make a video", test_classify_cover_art_does_not_make_a_video },
 		{ "single-frame gif is a still image", test_classify_single_frame_gif_is_a_still_image },
-		{ "animated gif is an image with a duration", test_classify_animated_gif_is_an_image_with_a_duration },
+		{ "animated gif is an image with a duration",
+		  test_classify_animated_gif_is_an_image_with_a_duration },
 		{ "text file is other, not tty video", test_classify_text_file_is_other_not_tty_video },
 		{ "undecodable image is other", test_classify_undecodable_image_is_other },
 		{ "unknown container is unsupported", test_classify_unknown_container_is_unsupported },
