@@ -870,7 +870,7 @@ static void test_file_missing_ffprobe_fails(void)
 
 	CU_ASSERT_EQUAL(
 	        probe_file("/nonexistent/ffprobe", tpath(p, sizeof(p), "x.png"), 10, &r, why, sizeof(why)),
-	        -1);
+	        -2);
 	CU_ASSERT_STRING_EQUAL(why, "could not start ffprobe: No such file or directory");
 }
 
