@@ -29,7 +29,6 @@
 #include "store/media.h"
 
 #define MAX_SLOTS 64
-#define SHUTDOWN_GRACE_S 10.0 /* running jobs get this long to finish after SIGTERM */
 #define KILL_AFTER_S 1.5      /* SIGTERM, then SIGKILL this much later */
 #define BEAT_S 1.0            /* progress + lease renewal at most this often */
 
@@ -107,9 +106,10 @@ static void slot_stop(struct slot *sl, enum stop_reason why, double now)
 }
 
 /* Starts ffmpeg for a claimed job. On failure the job is failed (or released) and the slot stays free. */
-static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_job *j)
+static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_job *claimed)
 {
-	const struct preset *p = preset_find(j->preset);
+	const struct claimed_job *j = &sl->job;
+	const struct preset *p = preset_find(claimed->preset);
 	const char *argv[PRESET_MAX_ARGS];
 	char in[FILES_PATH_MAX], scratch[2 * FILES_PATH_MAX + 64];
 	int64_t total_us = 0;
@@ -117,7 +117,7 @@ static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_
 	int rc;
 
 	memset(sl, 0, sizeof(*sl));
-	sl->job = *j;
+	sl->job = *claimed;
 	/* The input comes from our own row and is re-checked against the media root's name rules. */
 	if (p == NULL || !files_abs(s->cfg->media_root, j->input_path, in, sizeof(in))) {
 		(void)queue_fail(s->db, j, p == NULL ? "unknown preset" : "the input file is not valid", false, &lost);
@@ -155,7 +155,7 @@ static void claim_ready(struct spawner *s)
 
 		if (s->slots[i].busy)
 			continue;
-		err = queue_claim(s->db, s->owner, s->cfg->render_lease, &j);
+		err = queue_claim(s->db, s->owner, s->cfg->render_lease, (int)s->cfg->render_max_attempts, &j);
 		if (err != MERR_OK) {
 			if (err != MERR_NOT_FOUND)
 				log_error("claim: %s", merr_code(err));
@@ -398,9 +398,9 @@ static int run(struct spawner *s)
 				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 					if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !s->stopping) {
 						s->stopping = true;
-						s->stop_deadline = now + SHUTDOWN_GRACE_S;
-						log_info("stopping: %d running job(s) get %.0f s to finish", running(s),
-						         SHUTDOWN_GRACE_S);
+						s->stop_deadline = now + (double)s->cfg->render_grace;
+						log_info("stopping: %d running job(s) get %lld s to finish", running(s),
+						         s->cfg->render_grace);
 					}
 			} else if (owner[i] == NULL) {
 				on_notify(s, now);

@@ -70,6 +70,7 @@ static const struct cfg_key cfg_keys[] = {
 	I(render_timeout, "3600", 1, 7 * 86400, "time limit of one render, seconds"),
 	I(render_lease, "30", 5, 3600, "render lease, seconds; renewed while ffmpeg runs"),
 	I(render_poll_interval, "5", 1, 3600, "spawner polling fallback, seconds"),
+	I(render_grace, "10", 0, 3600, "seconds running renders get to finish after SIGTERM"),
 	{ "stream_mode", CFG_MODE, offsetof(struct config, stream_mode), "x-sendfile", 0, 0, false,
 	  "x-sendfile (the web server sends the file) or direct (mediad sends it)" },
 };

@@ -42,6 +42,7 @@ struct config {
 	long long render_timeout;
 	long long render_lease;
 	long long render_poll_interval;
+	long long render_grace;
 	enum stream_mode stream_mode;
 };
 

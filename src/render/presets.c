@@ -11,7 +11,9 @@
  * A template is a NULL-terminated list of arguments that go between the common head
  * (-nostdin -y -hide_banner -loglevel error -progress pipe:1 -nostats) and the output path.
  * Placeholders, whole arguments only: "{in}" the input as file:<abs> (never a protocol the client
- * could choose), "{still}" the still length in seconds, "{seek}" a seek offset for thumbnails.
+ * could choose), "{still}" the still length in seconds, "{seek}" a seek offset for thumbnails,
+ * "{dur}" the input's duration in seconds (audio over an endless still frame: -shortest alone
+ * overshoots by a fraction of a second with libx264, so the length is bounded explicitly).
  */
 struct preset_variant {
 	unsigned input; /* enum preset_input */
@@ -37,7 +39,7 @@ static const char *const mp4_video[] = {
 };
 static const char *const mp4_audio[] = {
 	"-f", "lavfi", "-i", "color=c=black:s=640x360:r=25", "-protocol_whitelist", "file", "-i", "{in}",
-	"-map", "0:v:0", "-map", "1:a:0", "-shortest", "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage",
+	"-map", "0:v:0", "-map", "1:a:0", "-t", "{dur}", "-shortest", "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage",
 	"-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4", NULL,
 };
 static const char *const thumb_video[] = {
@@ -119,7 +121,7 @@ int preset_argv(const struct preset *p, const char *ffmpeg, const char *input, c
                 const char *output, const char **argv, char *scratch, size_t scratchlen, int64_t *total_us)
 {
 	const char *const *args = variant(p, kind);
-	char *in = scratch, *still = scratch + scratchlen / 2, *seek = still + 16;
+	char *in = scratch, *still = scratch + scratchlen / 2, *seek = still + 16, *dur = seek + 24;
 	int n = 0;
 	size_t i;
 
@@ -133,6 +135,11 @@ int preset_argv(const struct preset *p, const char *ffmpeg, const char *input, c
 		snprintf(seek, 24, "%" PRId64 ".%03" PRId64, duration_ms / 2000, (duration_ms / 2) % 1000);
 	else
 		snprintf(seek, 24, "1");
+	/* Unknown duration: a day, with -shortest still ending the output with the audio. */
+	if (duration_ms > 0)
+		snprintf(dur, 24, "%" PRId64 ".%03" PRId64, duration_ms / 1000, duration_ms % 1000);
+	else
+		snprintf(dur, 24, "86400");
 	argv[n++] = ffmpeg;
 	for (i = 0; head[i] != NULL; i++)
 		argv[n++] = head[i];
@@ -145,6 +152,8 @@ int preset_argv(const struct preset *p, const char *ffmpeg, const char *input, c
 			argv[n++] = still;
 		else if (strcmp(args[i], "{seek}") == 0)
 			argv[n++] = seek;
+		else if (strcmp(args[i], "{dur}") == 0)
+			argv[n++] = dur;
 		else
 			argv[n++] = args[i];
 	}

@@ -27,14 +27,17 @@ const struct db_stmt queue_statements[] = {
 	  "WHERE state = 'active' AND lease_until < now()",
 	  0 },
 	{ "queue_claim",
+	  /* The row carries the limit mediad had at enqueue; the claiming spawner's own setting can
+	   * only lower it, and the row then says so. */
 	  "UPDATE render_jobs j SET state = 'active', attempts = j.attempts + 1, lease_owner = $1, "
+	  " max_attempts = least(j.max_attempts, $3::int), "
 	  " lease_until = now() + make_interval(secs => $2::int), started_at = now(), progress = 0 "
 	  "WHERE j.id = (SELECT id FROM render_jobs WHERE state = 'waiting' AND run_after <= now() "
 	  "  ORDER BY run_after, created_at FOR UPDATE SKIP LOCKED LIMIT 1) "
 	  "RETURNING j.id::text, j.attempts, j.max_attempts, j.preset, j.input_path, j.output_path, "
 	  " coalesce((SELECT kind FROM media WHERE id = j.input_media_id), ''), "
 	  " coalesce((SELECT duration_ms FROM media WHERE id = j.input_media_id), -1), j.project_id, j.user_id",
-	  2 },
+	  3 },
 	{ "queue_heartbeat",
 	  "UPDATE render_jobs SET progress = greatest(progress, $3::int), "
 	  " lease_until = now() + make_interval(secs => $4::int) "
@@ -87,15 +90,16 @@ int queue_reap_expired(struct db *db)
 	return n;
 }
 
-enum merr queue_claim(struct db *db, const char *owner, long long lease_s, struct claimed_job *j)
+enum merr queue_claim(struct db *db, const char *owner, long long lease_s, int max_attempts, struct claimed_job *j)
 {
-	char lease[24];
-	const char *p[2] = { owner, lease };
+	char lease[24], max[16];
+	const char *p[3] = { owner, lease, max };
 	enum merr err;
 	PGresult *r;
 
 	snprintf(lease, sizeof(lease), "%lld", lease_s);
-	r = db_exec(db, "queue_claim", 2, p, &err);
+	snprintf(max, sizeof(max), "%d", max_attempts);
+	r = db_exec(db, "queue_claim", 3, p, &err);
 	if (r == NULL)
 		return err;
 	if (PQntuples(r) != 1) {

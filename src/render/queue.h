@@ -30,8 +30,9 @@ struct claimed_job {
  * their attempts are spent. Returns the number of jobs touched, or -1. */
 int queue_reap_expired(struct db *db);
 /* Claims one ready job in one statement (FOR UPDATE SKIP LOCKED): active, attempts + 1, leased
- * to owner for lease_s. MERR_NOT_FOUND when nothing is ready. */
-enum merr queue_claim(struct db *db, const char *owner, long long lease_s, struct claimed_job *j);
+ * to owner for lease_s, its attempt limit lowered to max_attempts if that is lower.
+ * MERR_NOT_FOUND when nothing is ready. */
+enum merr queue_claim(struct db *db, const char *owner, long long lease_s, int max_attempts, struct claimed_job *j);
 /*
  * Records progress and renews the lease. *cancel is set when the job was asked to stop; *lost when
  * this attempt no longer owns the job (another spawner claimed it after our lease ran out).
