@@ -29,8 +29,8 @@
 #include "store/media.h"
 
 #define MAX_SLOTS 64
-#define KILL_AFTER_S 1.5      /* SIGTERM, then SIGKILL this much later */
-#define BEAT_S 1.0            /* progress + lease renewal at most this often */
+#define KILL_AFTER_S 1.5 /* SIGTERM, then SIGKILL this much later */
+#define BEAT_S 1.0       /* progress + lease renewal at most this often */
 
 enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_LOST, STOP_TIMEOUT, STOP_SHUTDOWN };
 
@@ -120,13 +120,14 @@ static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_
 	sl->job = *claimed;
 	/* The input comes from our own row and is re-checked against the media root's name rules. */
 	if (p == NULL || !files_abs(s->cfg->media_root, j->input_path, in, sizeof(in))) {
-		(void)queue_fail(s->db, j, p == NULL ? "unknown preset" : "the input file is not valid", false, &lost);
+		(void)queue_fail(s->db, j, p == NULL ? "unknown preset" : "the input file is not valid",
+		                 false, &lost);
 		return;
 	}
 	snprintf(sl->tmp, sizeof(sl->tmp), "%s/outputs/.tmp-%s-a%d.%s", s->cfg->media_root, j->id, j->attempt,
 	         preset_ext(p));
-	if (preset_argv(p, s->cfg->ffmpeg_path, in, j->input_kind, j->input_duration_ms, sl->tmp, argv, scratch,
-	                sizeof(scratch), &total_us) < 0) {
+	if (preset_argv(p, s->cfg->ffmpeg_path, in, j->input_kind, j->input_duration_ms, sl->tmp, argv,
+	                scratch, sizeof(scratch), &total_us) < 0) {
 		(void)queue_fail(s->db, j, "this preset cannot render that input", false, &lost);
 		return;
 	}
@@ -139,8 +140,8 @@ static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_
 	sl->busy = true;
 	sl->deadline = now_s() + (double)s->cfg->render_timeout;
 	sl->next_beat = now_s() + BEAT_S;
-	log_info("job %s: attempt %d: %s of %s started (ffmpeg %ld)", j->id, j->attempt, j->preset, j->input_path,
-	         (long)sl->run.pid);
+	log_info("job %s: attempt %d: %s of %s started (ffmpeg %ld)", j->id, j->attempt, j->preset,
+	         j->input_path, (long)sl->run.pid);
 }
 
 static void claim_ready(struct spawner *s)
@@ -155,7 +156,8 @@ static void claim_ready(struct spawner *s)
 
 		if (s->slots[i].busy)
 			continue;
-		err = queue_claim(s->db, s->owner, s->cfg->render_lease, (int)s->cfg->render_max_attempts, &j);
+		err = queue_claim(s->db, s->owner, s->cfg->render_lease, (int)s->cfg->render_max_attempts,
+		                  &j);
 		if (err != MERR_OK) {
 			if (err != MERR_NOT_FOUND)
 				log_error("claim: %s", merr_code(err));
@@ -180,7 +182,8 @@ static void finish_success(struct spawner *s, struct slot *sl)
 	bool lost = false;
 
 	if (stat(sl->tmp, &st) != 0 || st.st_size == 0 ||
-	    probe_file(s->cfg->ffprobe_path, sl->tmp, (int)s->cfg->ffprobe_timeout, &pr, why, sizeof(why)) != 0) {
+	    probe_file(s->cfg->ffprobe_path, sl->tmp, (int)s->cfg->ffprobe_timeout, &pr, why, sizeof(why)) !=
+	            0) {
 		unlink(sl->tmp);
 		(void)queue_fail(s->db, j, "ffmpeg produced no usable output", false, &lost);
 		return;
@@ -248,8 +251,10 @@ static void slot_finish(struct spawner *s, struct slot *sl)
 			finish_success(s, sl);
 		} else if (WIFEXITED(st)) {
 			/* ffmpeg ran and refused: the same input would fail again, so no retry. */
-			if (ffmpeg_reason(sl->run.err, sl->run.err_len, s->cfg->media_root, reason, sizeof(reason)) == 0)
-				snprintf(reason, sizeof(reason), "ffmpeg failed with exit code %d", WEXITSTATUS(st));
+			if (ffmpeg_reason(sl->run.err, sl->run.err_len, s->cfg->media_root, reason,
+			                  sizeof(reason)) == 0)
+				snprintf(reason, sizeof(reason), "ffmpeg failed with exit code %d",
+				         WEXITSTATUS(st));
 			(void)queue_fail(s->db, j, reason, false, &lost);
 			log_info("job %s: failed: %s", j->id, reason);
 		} else {
@@ -299,7 +304,8 @@ static void slot_tick(struct spawner *s, struct slot *sl, double now)
 	}
 	if (sl->stop == STOP_NONE && now >= sl->next_beat) {
 		sl->next_beat = now + BEAT_S;
-		if (queue_heartbeat(s->db, &sl->job, ffrun_percent(&sl->run) >= 100 ? 99 : ffrun_percent(&sl->run),
+		if (queue_heartbeat(s->db, &sl->job,
+		                    ffrun_percent(&sl->run) >= 100 ? 99 : ffrun_percent(&sl->run),
 		                    s->cfg->render_lease, &cancel, &lost) == MERR_OK) {
 			if (lost)
 				slot_stop(sl, STOP_LOST, now);
@@ -396,11 +402,12 @@ static int run(struct spawner *s)
 				struct signalfd_siginfo si;
 
 				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-					if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !s->stopping) {
+					if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) &&
+					    !s->stopping) {
 						s->stopping = true;
 						s->stop_deadline = now + (double)s->cfg->render_grace;
-						log_info("stopping: %d running job(s) get %lld s to finish", running(s),
-						         s->cfg->render_grace);
+						log_info("stopping: %d running job(s) get %lld s to finish",
+						         running(s), s->cfg->render_grace);
 					}
 			} else if (owner[i] == NULL) {
 				on_notify(s, now);
@@ -435,8 +442,10 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "once", no_argument, NULL, 'o' },     { "concurrency", required_argument, NULL, 'c' },
-		{ "name", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "concurrency", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct spawner s = { .wake = true };
@@ -493,7 +502,8 @@ int main(int argc, char **argv)
 		snprintf(s.owner, sizeof(s.owner), "%.120s", name);
 	else
 		snprintf(s.owner, sizeof(s.owner), "%.60s:%ld", host, (long)getpid());
-	s.db = db_new(cfg.database_url, (int)cfg.db_connect_timeout, queue_statements, queue_statements_count);
+	s.db = db_new(cfg.database_url, (int)cfg.db_connect_timeout, queue_statements,
+	              queue_statements_count);
 	if (s.db == NULL)
 		goto out;
 	log_info("%s: %d slot(s)%s", s.owner, s.concurrency, s.once ? ", once" : "");

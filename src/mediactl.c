@@ -81,7 +81,8 @@ static int cmd_user_add(const struct config *cfg, const char *email, bool admin)
 		goto out;
 	}
 	if (n == -2 || !account_password_ok(pw, (size_t)n, &e)) {
-		fprintf(stderr, "mediactl: %s\n", n == -2 ? "password must be at most 1024 bytes" : e.message);
+		fprintf(stderr, "mediactl: %s\n",
+		        n == -2 ? "password must be at most 1024 bytes" : e.message);
 		goto out;
 	}
 	if (password_hash(pw, (size_t)n, u.password_hash) != 0) {
@@ -89,7 +90,8 @@ static int cmd_user_add(const struct config *cfg, const char *email, bool admin)
 		goto out;
 	}
 	u.is_admin = admin;
-	db = db_new(cfg->database_url, (int)cfg->db_connect_timeout, store_statements, store_statements_count);
+	db = db_new(cfg->database_url, (int)cfg->db_connect_timeout, store_statements,
+	            store_statements_count);
 	if (db == NULL)
 		goto out;
 	err = users_create(db, &u);

@@ -67,13 +67,14 @@ static int worker_run(const struct config *cfg, int listen_fd)
 
 	install_stop_handler();
 	/* The stream-link key is a separate setting or derived from the JWT secret: never equal to it. */
-	if ((cfg->stream_key != NULL && cfg->stream_key[0] != '\0')
-	            ? signlink_key_from_setting(cfg->stream_key, app.stream_key) != 0
-	            : signlink_derive_key(cfg->jwt_secret, app.stream_key) != 0) {
+	if ((cfg->stream_key != NULL && cfg->stream_key[0] != '\0') ?
+	            signlink_key_from_setting(cfg->stream_key, app.stream_key) != 0 :
+	            signlink_derive_key(cfg->jwt_secret, app.stream_key) != 0) {
 		log_error("start-up: cannot make the stream-link key");
 		goto out;
 	}
-	app.db = db_new(cfg->database_url, (int)cfg->db_connect_timeout, store_statements, store_statements_count);
+	app.db = db_new(cfg->database_url, (int)cfg->db_connect_timeout, store_statements,
+	                store_statements_count);
 	app.kv = kv_new(cfg->redis_url, (int)cfg->redis_timeout_ms, err, sizeof(err));
 	if (app.db == NULL || app.kv == NULL) {
 		log_error("start-up: %s", app.kv == NULL ? err : "out of memory");
@@ -164,7 +165,8 @@ static int master_run(const struct config *cfg, int listen_fd, int n)
 			if (i == n)
 				continue;
 			if (WIFSIGNALED(status))
-				log_error("master: worker %ld killed by signal %d", (long)pid, WTERMSIG(status));
+				log_error("master: worker %ld killed by signal %d", (long)pid,
+				          WTERMSIG(status));
 			else if (WEXITSTATUS(status) != 0 || !stopping)
 				log_info("master: worker %ld exited with %d", (long)pid, WEXITSTATUS(status));
 			pids[i] = -1;
@@ -197,7 +199,8 @@ static int open_listener(const char *spec)
 		path = spec + 5;
 	if (path[0] == '/') {
 		if (unlink(path) != 0 && errno != ENOENT) {
-			fprintf(stderr, "mediad: --listen %s: cannot remove the old socket: %s\n", spec, strerror(errno));
+			fprintf(stderr, "mediad: --listen %s: cannot remove the old socket: %s\n", spec,
+			        strerror(errno));
 			return -1;
 		}
 	} else if (strchr(path, ':') == NULL) {
@@ -301,8 +304,9 @@ int main(int argc, char **argv)
 		close(fd);
 	} else {
 		if (fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-			fprintf(stderr, "mediad: fd 0 is not a listening socket: let a web server spawn mediad "
-			                "(lighttpd bin-path, Apache mod_fcgid) or give --listen\n");
+			fprintf(stderr,
+			        "mediad: fd 0 is not a listening socket: let a web server spawn mediad "
+			        "(lighttpd bin-path, Apache mod_fcgid) or give --listen\n");
 			config_free(&cfg);
 			return 2;
 		}

@@ -185,7 +185,8 @@ void handle_events_create(struct http_request *req, struct http_response *resp)
 	for (i = 0; types[i] != NULL && strcmp(types[i], type) != 0; i++)
 		;
 	if (types[i] == NULL) {
-		resp_error(resp, MERR_BAD_REQUEST, "eventType", "eventType must be one of play, click, impression");
+		resp_error(resp, MERR_BAD_REQUEST, "eventType",
+		           "eventType must be one of play, click, impression");
 		goto out;
 	}
 	err = analytics_event_insert(req->app->db, req->user_id, pid, type, &ev);

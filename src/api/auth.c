@@ -33,8 +33,8 @@ static bool read_credentials(struct http_request *req, struct http_response *res
 	if (*body == NULL)
 		return false;
 	if (jget_string(*body, "email", JGET_REQUIRED, 1, 1024, 1024, email, &e) < 0 ||
-	    jget_string(*body, "password", JGET_REQUIRED, 1, ACCOUNT_PASSWORD_MAX_BYTES, ACCOUNT_PASSWORD_MAX_BYTES,
-	                password, &e) < 0) {
+	    jget_string(*body, "password", JGET_REQUIRED, 1, ACCOUNT_PASSWORD_MAX_BYTES,
+	                ACCOUNT_PASSWORD_MAX_BYTES, password, &e) < 0) {
 		resp_verr(resp, &e);
 		return false;
 	}
@@ -54,7 +54,8 @@ void handle_auth_register(struct http_request *req, struct http_response *resp)
 	memset(&u, 0, sizeof(u));
 	if (!read_credentials(req, resp, &body, &email, &password, &pwlen))
 		goto out;
-	if (!account_email_normalize(email, u.email, sizeof(u.email), &e) || !account_password_ok(password, pwlen, &e)) {
+	if (!account_email_normalize(email, u.email, sizeof(u.email), &e) ||
+	    !account_password_ok(password, pwlen, &e)) {
 		resp_verr(resp, &e);
 		goto out;
 	}
@@ -144,12 +145,14 @@ void handle_auth_login(struct http_request *req, struct http_response *resp)
 		char fresh[PASSWORD_HASH_LEN];
 
 		/* Best effort: the login succeeds whether or not the upgrade is stored. */
-		if (password_hash(password, pwlen, fresh) == 0 && users_set_hash(req->app->db, u.id, fresh) != MERR_OK)
-			log_error("login: could not store an upgraded password hash for user %lld", (long long)u.id);
+		if (password_hash(password, pwlen, fresh) == 0 &&
+		    users_set_hash(req->app->db, u.id, fresh) != MERR_OK)
+			log_error("login: could not store an upgraded password hash for user %lld",
+			          (long long)u.id);
 		sodium_memzero(fresh, sizeof(fresh));
 	}
-	if (token_create(req->app->cfg->jwt_secret, u.id, time(NULL), req->app->cfg->token_ttl, token, sizeof(token),
-	                 &claims) != 0) {
+	if (token_create(req->app->cfg->jwt_secret, u.id, time(NULL), req->app->cfg->token_ttl, token,
+	                 sizeof(token), &claims) != 0) {
 		resp_error(resp, MERR_INTERNAL, NULL, "could not issue a token");
 		goto out;
 	}
@@ -179,7 +182,8 @@ void handle_auth_logout(struct http_request *req, struct http_response *resp)
 	 * never write into Redis. The entry lives as long as the token could still be accepted. */
 	authn_blacklist_key(req->token_jti, key, sizeof(key));
 	if (kv_set_ex(req->app->kv, key, "1", 1, left < 1 ? 1 : left) != MERR_OK) {
-		resp_error(resp, MERR_UNAVAILABLE, NULL, "cannot revoke the token right now; try again shortly");
+		resp_error(resp, MERR_UNAVAILABLE, NULL,
+		           "cannot revoke the token right now; try again shortly");
 		return;
 	}
 	o = json_object_new_object();
@@ -199,7 +203,8 @@ void handle_auth_me(struct http_request *req, struct http_response *resp)
 		/* A valid token for a deleted user is no longer a login. */
 		if (err == MERR_NOT_FOUND) {
 			resp_header(resp, "WWW-Authenticate", "Bearer");
-			resp_error(resp, MERR_UNAUTHORIZED, NULL, "the account of this token no longer exists");
+			resp_error(resp, MERR_UNAUTHORIZED, NULL,
+			           "the account of this token no longer exists");
 		} else {
 			resp_store_error(resp, err, "user");
 		}

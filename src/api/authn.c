@@ -50,7 +50,8 @@ bool authn_require(struct http_request *req, struct http_response *resp)
 	}
 	authn_blacklist_key(claims.jti, key, sizeof(key));
 	if (kv_exists(req->app->kv, key, &revoked) != MERR_OK) {
-		resp_error(resp, MERR_UNAVAILABLE, NULL, "cannot check the token right now; try again shortly");
+		resp_error(resp, MERR_UNAVAILABLE, NULL,
+		           "cannot check the token right now; try again shortly");
 		return false;
 	}
 	if (revoked) {

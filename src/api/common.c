@@ -62,7 +62,8 @@ void api_client_ip(struct http_request *req, char *out, size_t outlen)
 	if (remote == NULL)
 		remote = "0.0.0.0";
 	if (req->app->trusted == NULL ||
-	    clientip_resolve(req->app->trusted, remote, http_header(req, "X-Forwarded-For"), out, outlen) != 0)
+	    clientip_resolve(req->app->trusted, remote, http_header(req, "X-Forwarded-For"), out, outlen) !=
+	            0)
 		snprintf(out, outlen, "%s", remote);
 }
 
@@ -93,11 +94,13 @@ bool api_pagination(struct http_request *req, struct http_response *resp, int64_
 	*limit = PAGE_DEFAULT;
 	*offset = 0;
 	if (l != NULL && (!parse_count(l, PAGE_MAX, limit) || *limit < 1)) {
-		resp_error(resp, MERR_BAD_REQUEST, "limit", "limit must be an integer from 1 to %d", PAGE_MAX);
+		resp_error(resp, MERR_BAD_REQUEST, "limit", "limit must be an integer from 1 to %d",
+		           PAGE_MAX);
 		return false;
 	}
 	if (o != NULL && !parse_count(o, OFFSET_MAX, offset)) {
-		resp_error(resp, MERR_BAD_REQUEST, "offset", "offset must be an integer from 0 to %lld", OFFSET_MAX);
+		resp_error(resp, MERR_BAD_REQUEST, "offset", "offset must be an integer from 0 to %lld",
+		           OFFSET_MAX);
 		return false;
 	}
 	return true;

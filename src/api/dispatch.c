@@ -66,7 +66,8 @@ void dispatch_request(struct app *app, const struct http_io *io)
 		goto send;
 	case ROUTE_METHOD_NOT_ALLOWED:
 		resp_header(&resp, "Allow", "%s", allow);
-		resp_error(&resp, MERR_METHOD_NOT_ALLOWED, NULL, "%s is not allowed here; use %s", req.method, allow);
+		resp_error(&resp, MERR_METHOD_NOT_ALLOWED, NULL, "%s is not allowed here; use %s", req.method,
+		           allow);
 		goto send;
 	case ROUTE_MATCH:
 		break;

@@ -28,9 +28,9 @@ void handle_healthz(struct http_request *req, struct http_response *resp)
 	if (!(pg && rd)) {
 		json_object_object_add(o, "error", json_object_new_string("unavailable"));
 		json_object_object_add(o, "message",
-		                       json_object_new_string(!pg && !rd ? "postgres and redis are down"
-		                                              : !pg      ? "postgres is down"
-		                                                         : "redis is down"));
+		                       json_object_new_string(!pg && !rd ? "postgres and redis are down" :
+		                                              !pg        ? "postgres is down" :
+		                                                           "redis is down"));
 	}
 	json_object_object_add(o, "status", json_object_new_string(pg && rd ? "ok" : "unavailable"));
 	json_object_object_add(o, "postgres", json_object_new_string(pg ? "ok" : "down"));

@@ -55,11 +55,11 @@ void handle_render_create(struct http_request *req, struct http_response *resp)
 	err = jobs_pick_input(req->app->db, req->user_id, pid, asset_id, &in);
 	if (err == MERR_NOT_FOUND) {
 		if (asset_id > 0)
-			resp_error(resp, err, "assetId", "asset %lld not found in project %lld", (long long)asset_id,
-			           (long long)pid);
+			resp_error(resp, err, "assetId", "asset %lld not found in project %lld",
+			           (long long)asset_id, (long long)pid);
 		else
-			resp_error(resp, MERR_CONFLICT, NULL, "project %lld has no assets to render; upload one first",
-			           (long long)pid);
+			resp_error(resp, MERR_CONFLICT, NULL,
+			           "project %lld has no assets to render; upload one first", (long long)pid);
 		goto out;
 	}
 	if (err != MERR_OK) {
@@ -67,8 +67,8 @@ void handle_render_create(struct http_request *req, struct http_response *resp)
 		goto out;
 	}
 	if (!preset_accepts(preset, in.kind)) {
-		resp_error(resp, MERR_BAD_REQUEST, "preset", "preset %s cannot render %s input", preset_name(preset),
-		           in.kind);
+		resp_error(resp, MERR_BAD_REQUEST, "preset", "preset %s cannot render %s input",
+		           preset_name(preset), in.kind);
 		goto out;
 	}
 	err = jobs_enqueue(req->app->db, req->user_id, pid, &in, preset_name(preset), preset_ext(preset),

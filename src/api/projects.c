@@ -25,9 +25,10 @@ void handle_projects_create(struct http_request *req, struct http_response *resp
 
 	if (body == NULL)
 		return;
-	if (jget_string(body, "title", JGET_REQUIRED, 1, TITLE_MAX_CHARS, TITLE_MAX_CHARS * 4, &title, &e) < 0 ||
-	    jget_string(body, "description", JGET_NULLABLE, 0, DESCRIPTION_MAX_CHARS, DESCRIPTION_MAX_CHARS * 4,
-	                &description, &e) < 0) {
+	if (jget_string(body, "title", JGET_REQUIRED, 1, TITLE_MAX_CHARS, TITLE_MAX_CHARS * 4, &title, &e) <
+	            0 ||
+	    jget_string(body, "description", JGET_NULLABLE, 0, DESCRIPTION_MAX_CHARS,
+	                DESCRIPTION_MAX_CHARS * 4, &description, &e) < 0) {
 		resp_verr(resp, &e);
 		goto out;
 	}
@@ -93,7 +94,8 @@ void handle_projects_update(struct http_request *req, struct http_response *resp
 		resp_verr(resp, &e);
 		goto out;
 	}
-	has_title = jget_string(body, "title", JGET_OPTIONAL, 1, TITLE_MAX_CHARS, TITLE_MAX_CHARS * 4, &title, &e);
+	has_title = jget_string(body, "title", JGET_OPTIONAL, 1, TITLE_MAX_CHARS, TITLE_MAX_CHARS * 4, &title,
+	                        &e);
 	if (has_title < 0) {
 		resp_verr(resp, &e);
 		goto out;

@@ -37,8 +37,8 @@ static void request_base(struct http_request *req, char *out, size_t outlen)
 		host = http_param(req, "SERVER_NAME");
 	for (i = 0; host != NULL && host[i] != '\0' && o + 1 < sizeof(h); i++) {
 		char c = host[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-		    c == ':' || c == '[' || c == ']')
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		    c == '-' || c == ':' || c == '[' || c == ']')
 			h[o++] = c;
 	}
 	h[o] = '\0';
@@ -76,7 +76,8 @@ void handle_stream_url(struct http_request *req, struct http_response *resp)
 	/* A trailing slash in public_base_url would double the one below. */
 	if (base[0] != '\0' && base[strlen(base) - 1] == '/')
 		base[strlen(base) - 1] = '\0';
-	snprintf(url, sizeof(url), "%s/media/%" PRId64 "/stream?expires=%" PRId64 "&sig=%s", base, id, expires, sig);
+	snprintf(url, sizeof(url), "%s/media/%" PRId64 "/stream?expires=%" PRId64 "&sig=%s", base, id,
+	         expires, sig);
 	api_time_rfc3339((time_t)expires, expires_at, sizeof(expires_at));
 	o = json_object_new_object();
 	if (o != NULL) {
@@ -101,7 +102,8 @@ bool stream_link_ok(struct http_request *req, struct http_response *resp, int64_
 		break;
 	}
 	resp_error(resp, MERR_FORBIDDEN, NULL,
-	           expires == NULL || sig == NULL ? "stream link needs expires and sig" : "invalid stream link");
+	           expires == NULL || sig == NULL ? "stream link needs expires and sig" :
+	                                            "invalid stream link");
 	return false;
 }
 
@@ -163,8 +165,8 @@ static void stream_direct(struct http_request *req, struct http_response *resp, 
 		case RANGE_UNSATISFIABLE:
 			if (http_content_range_unsatisfied(cr, sizeof(cr), size) == 0)
 				resp_header(resp, "Content-Range", "%s", cr);
-			resp_error(resp, MERR_RANGE_NOT_SATISFIABLE, NULL, "range not satisfiable for %" PRIu64 " bytes",
-			           size);
+			resp_error(resp, MERR_RANGE_NOT_SATISFIABLE, NULL,
+			           "range not satisfiable for %" PRIu64 " bytes", size);
 			goto out;
 		case RANGE_NONE:
 			break;

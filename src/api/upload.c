@@ -69,9 +69,12 @@ static int on_part_begin(void *arg, const struct multipart_part *p)
 		rc = tmpfile_create(&c->tmp, c->req->app->cfg->media_root, "uploads");
 		if (rc != 0) {
 			log_error("upload: cannot create a file under the media root: %s", strerror(rc));
-			return ctx_fail(c, rc == ENOSPC || rc == EDQUOT ? MERR_INSUFFICIENT_STORAGE : MERR_INTERNAL, NULL,
-			                rc == ENOSPC || rc == EDQUOT ? "the server has no space left for this upload"
-			                                             : "cannot store the upload");
+			return ctx_fail(
+			        c, rc == ENOSPC || rc == EDQUOT ? MERR_INSUFFICIENT_STORAGE : MERR_INTERNAL,
+			        NULL,
+			        rc == ENOSPC || rc == EDQUOT ?
+			                "the server has no space left for this upload" :
+			                "cannot store the upload");
 		}
 	} else if (name_is(p, "title")) {
 		c->part = PART_TITLE;
@@ -93,7 +96,8 @@ static int on_part_data(void *arg, const char *data, size_t len)
 		c->file_bytes += len;
 		rc = tmpfile_write(&c->tmp, data, len);
 		if (rc == ENOSPC || rc == EDQUOT)
-			return ctx_fail(c, MERR_INSUFFICIENT_STORAGE, NULL, "the server has no space left for this upload");
+			return ctx_fail(c, MERR_INSUFFICIENT_STORAGE, NULL,
+			                "the server has no space left for this upload");
 		if (rc != 0) {
 			log_error("upload: write: %s", strerror(rc));
 			return ctx_fail(c, MERR_INTERNAL, NULL, "cannot store the upload");
@@ -118,7 +122,8 @@ static int on_part_end(void *arg)
 
 	if (c->part == PART_TITLE) {
 		if (!utf8_valid(c->field.data, c->field.len, &chars) || chars > TITLE_MAX_CHARS)
-			return ctx_fail(c, MERR_BAD_REQUEST, "title", "title must be valid UTF-8, at most 255 characters");
+			return ctx_fail(c, MERR_BAD_REQUEST, "title",
+			                "title must be valid UTF-8, at most 255 characters");
 		snprintf(c->title, sizeof(c->title), "%s", c->field.data);
 		c->have_title = chars > 0;
 	} else if (c->part == PART_TYPE) {
@@ -132,7 +137,8 @@ static int on_part_end(void *arg)
 }
 
 /* Answers the response for a failed multipart parse. */
-static void parse_error(struct http_response *resp, struct upload_ctx *c, struct multipart *mp, enum multipart_err e)
+static void parse_error(struct http_response *resp, struct upload_ctx *c, struct multipart *mp,
+                        enum multipart_err e)
 {
 	if (e == MULTIPART_ERR_ABORTED)
 		resp_error(resp, c->fail, c->fail_field, "%s", c->fail_msg);
@@ -141,7 +147,8 @@ static void parse_error(struct http_response *resp, struct upload_ctx *c, struct
 	else if (e == MULTIPART_ERR_NOMEM)
 		resp_error(resp, MERR_INTERNAL, NULL, "out of memory");
 	else
-		resp_error(resp, MERR_BAD_REQUEST, NULL, "malformed multipart body: %s", multipart_message(mp));
+		resp_error(resp, MERR_BAD_REQUEST, NULL, "malformed multipart body: %s",
+		           multipart_message(mp));
 }
 
 /* Reads the whole body through the parser. Returns true when a complete body with a file was read. */
@@ -163,10 +170,12 @@ static bool upload_stream(struct http_request *req, struct http_response *resp, 
 		           cfg->upload_max_bytes);
 		return false;
 	}
-	me = multipart_boundary_from_content_type(http_header(req, "Content-Type"), boundary, sizeof(boundary));
+	me = multipart_boundary_from_content_type(http_header(req, "Content-Type"), boundary,
+	                                          sizeof(boundary));
 	if (me != MULTIPART_OK) {
 		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, NULL,
-		           "send the file as multipart/form-data in field \"asset\" or \"file\" (%s)", multipart_strerror(me));
+		           "send the file as multipart/form-data in field \"asset\" or \"file\" (%s)",
+		           multipart_strerror(me));
 		return false;
 	}
 	me = multipart_new(&mp, boundary, &lim, &cb, c);
@@ -178,15 +187,16 @@ static bool upload_stream(struct http_request *req, struct http_response *resp, 
 		n = http_read(req, chunk, sizeof(chunk));
 		if (n < 0) {
 			/* The client went away: nobody reads the answer, but nothing may stay behind. */
-			log_info("upload: client disconnected after %llu bytes", (unsigned long long)req->body_read);
+			log_info("upload: client disconnected after %llu bytes",
+			         (unsigned long long)req->body_read);
 			resp_error(resp, MERR_BAD_REQUEST, NULL, "upload interrupted");
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if (req->body_read > (uint64_t)cfg->upload_max_bytes) {
-			resp_error(resp, MERR_PAYLOAD_TOO_LARGE, NULL, "upload larger than the %lld-byte limit",
-			           cfg->upload_max_bytes);
+			resp_error(resp, MERR_PAYLOAD_TOO_LARGE, NULL,
+			           "upload larger than the %lld-byte limit", cfg->upload_max_bytes);
 			goto out;
 		}
 		me = multipart_feed(mp, chunk, (size_t)n);
@@ -205,7 +215,8 @@ static bool upload_stream(struct http_request *req, struct http_response *resp, 
 		goto out;
 	}
 	if (!c->have_file) {
-		resp_error(resp, MERR_BAD_REQUEST, "asset", "no file: send it in field \"asset\" (or \"file\")");
+		resp_error(resp, MERR_BAD_REQUEST, "asset",
+		           "no file: send it in field \"asset\" (or \"file\")");
 		goto out;
 	}
 	ok = true;
@@ -234,31 +245,35 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 		goto out;
 	rc = tmpfile_sync(&c.tmp);
 	if (rc != 0) {
-		resp_error(resp, rc == ENOSPC || rc == EDQUOT ? MERR_INSUFFICIENT_STORAGE : MERR_INTERNAL, NULL,
-		           "cannot store the upload");
+		resp_error(resp, rc == ENOSPC || rc == EDQUOT ? MERR_INSUFFICIENT_STORAGE : MERR_INTERNAL,
+		           NULL, "cannot store the upload");
 		goto out;
 	}
 	rc = probe_file(cfg->ffprobe_path, c.tmp.path, (int)cfg->ffprobe_timeout, &pr, why, sizeof(why));
 	if (rc == -2) {
 		/* Our fault, not the file's: say so, and log it once. */
 		log_error("upload: %s", why);
-		resp_error(resp, MERR_UNAVAILABLE, NULL, "the media checker is unavailable; try again shortly");
+		resp_error(resp, MERR_UNAVAILABLE, NULL,
+		           "the media checker is unavailable; try again shortly");
 		goto out;
 	}
 	if (rc != 0) {
-		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "asset", "not an image, video or audio file: %s", why);
+		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "asset",
+		           "not an image, video or audio file: %s", why);
 		goto out;
 	}
-	got = pr.kind == PROBE_IMAGE ? UPLOAD_IMAGE : pr.kind == PROBE_VIDEO ? UPLOAD_VIDEO
-	      : pr.kind == PROBE_AUDIO                                         ? UPLOAD_AUDIO
-	                                                                       : 0;
+	got = pr.kind == PROBE_IMAGE ? UPLOAD_IMAGE :
+	      pr.kind == PROBE_VIDEO ? UPLOAD_VIDEO :
+	      pr.kind == PROBE_AUDIO ? UPLOAD_AUDIO :
+	                               0;
 	if ((got & kinds) == 0) {
-		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "asset", "%s files are not accepted here; found %s",
-		           probe_kind_name(pr.kind), pr.found);
+		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "asset",
+		           "%s files are not accepted here; found %s", probe_kind_name(pr.kind), pr.found);
 		goto out;
 	}
 	if (c.type[0] != '\0' && strcmp(c.type, probe_kind_name(pr.kind)) != 0) {
-		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "type", "type says %s but the file is %s", c.type, pr.found);
+		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "type", "type says %s but the file is %s",
+		           c.type, pr.found);
 		goto out;
 	}
 	memset(m, 0, sizeof(*m));
@@ -270,7 +285,9 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 	snprintf(m->audio_codec, sizeof(m->audio_codec), "%s", pr.audio_codec);
 	snprintf(m->original_name, sizeof(m->original_name), "%s", c.original_name);
 	snprintf(m->title, sizeof(m->title), "%s",
-	         c.have_title ? c.title : c.original_name[0] ? c.original_name : "untitled");
+	         c.have_title       ? c.title :
+	         c.original_name[0] ? c.original_name :
+	                              "untitled");
 	m->size_bytes = (int64_t)c.file_bytes;
 	m->duration_ms = pr.duration_ms;
 	m->width = pr.width;
@@ -289,7 +306,8 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 		if (files_remove(cfg->media_root, m->path) != 0)
 			log_error("upload: cannot remove %s after a failed insert", m->path);
 		if (err == MERR_NOT_FOUND)
-			resp_error(resp, MERR_NOT_FOUND, NULL, "project %lld not found", (long long)project_id);
+			resp_error(resp, MERR_NOT_FOUND, NULL, "project %lld not found",
+			           (long long)project_id);
 		else if (err == MERR_UNAVAILABLE)
 			resp_error(resp, err, NULL, "the database is unavailable; try again shortly");
 		else

@@ -7,7 +7,8 @@
 
 int password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_LEN])
 {
-	return crypto_pwhash_str(out, pw, len, crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	return crypto_pwhash_str(out, pw, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                         crypto_pwhash_MEMLIMIT_INTERACTIVE);
 }
 
 bool password_verify(const char *hash, const char *pw, size_t len)

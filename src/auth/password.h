@@ -9,7 +9,8 @@
 #define PASSWORD_HASH_LEN crypto_pwhash_STRBYTES
 
 /* Hashes pw[0..len) into out. Returns 0, or -1 when memory for argon2id could not be had. */
-int password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_LEN]) __attribute__((warn_unused_result));
+int password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_LEN])
+        __attribute__((warn_unused_result));
 /* True when pw matches hash. */
 bool password_verify(const char *hash, const char *pw, size_t len);
 /* True when hash was made with other parameters than today's and should be replaced. */

@@ -60,7 +60,8 @@ static unsigned char *b64url_decode(const char *s, size_t n, size_t *outlen)
 
 	if (out == NULL)
 		return NULL;
-	if (sodium_base642bin(out, n, s, n, NULL, outlen, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	if (sodium_base642bin(out, n, s, n, NULL, outlen, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) !=
+	            0 ||
 	    end != s + n) {
 		free(out);
 		return NULL;
@@ -81,8 +82,9 @@ static struct json_object *parse_object(const unsigned char *s, size_t len)
 	if (tok == NULL)
 		return NULL;
 	o = json_tokener_parse_ex(tok, (const char *)s, (int)len);
-	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	                  json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object))) {
+	if (o != NULL &&
+	    (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len ||
+	     !json_object_is_type(o, json_type_object))) {
 		json_object_put(o);
 		o = NULL;
 	}
@@ -214,13 +216,20 @@ out:
 const char *token_status_message(enum token_status st)
 {
 	switch (st) {
-	case TOKEN_OK: return "valid";
-	case TOKEN_MALFORMED: return "malformed token";
-	case TOKEN_BAD_ALG: return "token algorithm not accepted";
-	case TOKEN_BAD_SIG: return "invalid token signature";
-	case TOKEN_EXPIRED: return "token expired";
-	case TOKEN_NOT_YET: return "token not valid yet";
-	case TOKEN_WRONG_TYPE: return "token is not a login token";
+	case TOKEN_OK:
+		return "valid";
+	case TOKEN_MALFORMED:
+		return "malformed token";
+	case TOKEN_BAD_ALG:
+		return "token algorithm not accepted";
+	case TOKEN_BAD_SIG:
+		return "invalid token signature";
+	case TOKEN_EXPIRED:
+		return "token expired";
+	case TOKEN_NOT_YET:
+		return "token not valid yet";
+	case TOKEN_WRONG_TYPE:
+		return "token is not a login token";
 	}
 	return "invalid token";
 }

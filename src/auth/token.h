@@ -7,8 +7,8 @@
 #include <time.h>
 
 #define TOKEN_MAX_LEN 4096
-#define TOKEN_JTI_LEN 32        /* 128 random bits, hex */
-#define TOKEN_LEEWAY 30         /* seconds of clock skew tolerated on exp, nbf and iat */
+#define TOKEN_JTI_LEN 32         /* 128 random bits, hex */
+#define TOKEN_LEEWAY 30          /* seconds of clock skew tolerated on exp, nbf and iat */
 #define TOKEN_TYPE_LOGIN "login" /* the "typ" claim: a token minted for another purpose never logs in */
 
 struct token_claims {
@@ -41,7 +41,8 @@ int token_create(const char *secret, int64_t user_id, time_t now, long long ttl,
  * may not be in the future, typ must be "login", sub must be a positive integer, jti 32 hex digits.
  * The blacklist is the caller's business. Fills claims only on TOKEN_OK.
  */
-enum token_status token_verify(const char *secret, const char *token, time_t now, struct token_claims *claims);
+enum token_status token_verify(const char *secret, const char *token, time_t now,
+                               struct token_claims *claims);
 /* A short sentence for a status, safe to return to the client. */
 const char *token_status_message(enum token_status st);
 

@@ -37,6 +37,7 @@ struct cfg_key {
 	const char *help;
 };
 
+/* clang-format off */
 #define S(f, d, sec, h) { #f, CFG_STR, offsetof(struct config, f), d, 0, 0, sec, h }
 #define I(f, d, lo, hi, h) { #f, CFG_INT, offsetof(struct config, f), d, lo, hi, false, h }
 
@@ -77,6 +78,7 @@ static const struct cfg_key cfg_keys[] = {
 
 #undef S
 #undef I
+/* clang-format on */
 
 static char **cfg_str(struct config *c, const struct cfg_key *k)
 {
@@ -99,8 +101,8 @@ static const struct cfg_key *cfg_find(const char *name, size_t len)
 }
 
 /* Sets key k from value; origin names where the value came from, for the message. */
-static int cfg_set(struct config *c, const struct cfg_key *k, const char *value, const char *origin, char *err,
-                   size_t errlen)
+static int cfg_set(struct config *c, const struct cfg_key *k, const char *value, const char *origin,
+                   char *err, size_t errlen)
 {
 	char *end, *dup;
 	long long v;
@@ -123,8 +125,8 @@ static int cfg_set(struct config *c, const struct cfg_key *k, const char *value,
 		errno = 0;
 		v = strtoll(value, &end, 10);
 		if (errno != 0 || end == value || *end != '\0' || v < k->min || v > k->max) {
-			snprintf(err, errlen, "%s: %s must be an integer from %lld to %lld (got \"%.40s\")", origin,
-			         k->name, k->min, k->max, value);
+			snprintf(err, errlen, "%s: %s must be an integer from %lld to %lld (got \"%.40s\")",
+			         origin, k->name, k->min, k->max, value);
 			return -1;
 		}
 		*cfg_int(c, k) = v;
@@ -135,8 +137,8 @@ static int cfg_set(struct config *c, const struct cfg_key *k, const char *value,
 		else if (strcmp(value, "direct") == 0)
 			c->stream_mode = STREAM_DIRECT;
 		else {
-			snprintf(err, errlen, "%s: %s must be x-sendfile or direct (got \"%.40s\")", origin, k->name,
-			         value);
+			snprintf(err, errlen, "%s: %s must be x-sendfile or direct (got \"%.40s\")", origin,
+			         k->name, value);
 			return -1;
 		}
 		return 0;
@@ -151,7 +153,8 @@ int config_defaults(struct config *c)
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++)
-		if (cfg_keys[i].def && cfg_set(c, &cfg_keys[i], cfg_keys[i].def, "default", err, sizeof(err)) != 0)
+		if (cfg_keys[i].def &&
+		    cfg_set(c, &cfg_keys[i], cfg_keys[i].def, "default", err, sizeof(err)) != 0)
 			return -1;
 	return 0;
 }
@@ -200,8 +203,8 @@ int config_parse(struct config *c, const char *text, const char *name, char *err
 		}
 		k = cfg_find(ks, (size_t)(ke - ks));
 		if (k == NULL) {
-			snprintf(err, errlen, "%s: unknown setting \"%.*s\"", origin, (int)(ke - ks > 64 ? 64 : ke - ks),
-			         ks);
+			snprintf(err, errlen, "%s: unknown setting \"%.*s\"", origin,
+			         (int)(ke - ks > 64 ? 64 : ke - ks), ks);
 			goto out;
 		}
 		buf_reset(&val);
@@ -211,7 +214,7 @@ int config_parse(struct config *c, const char *text, const char *name, char *err
 		}
 		if (cfg_set(c, k, val.data, origin, err, errlen) != 0)
 			goto out;
-	next:
+next:
 		line = nl ? nl + 1 : end;
 		if (nl == NULL)
 			break;
@@ -316,7 +319,8 @@ static bool empty(const char *s)
 int config_check(const struct config *c, unsigned need, char *err, size_t errlen)
 {
 	if ((need & CONFIG_NEED_DB) && empty(c->database_url)) {
-		snprintf(err, errlen, "database_url is not set (DATABASE_URL or database_url in the config file)");
+		snprintf(err, errlen,
+		         "database_url is not set (DATABASE_URL or database_url in the config file)");
 		return -1;
 	}
 	if ((need & CONFIG_NEED_REDIS) && empty(c->redis_url)) {
@@ -325,7 +329,8 @@ int config_check(const struct config *c, unsigned need, char *err, size_t errlen
 	}
 	if (need & CONFIG_NEED_JWT) {
 		if (empty(c->jwt_secret)) {
-			snprintf(err, errlen, "jwt_secret is not set (JWT_SECRET or jwt_secret in the config file)");
+			snprintf(err, errlen,
+			         "jwt_secret is not set (JWT_SECRET or jwt_secret in the config file)");
 			return -1;
 		}
 		if (strlen(c->jwt_secret) < 32) {
@@ -441,7 +446,8 @@ void config_print(const struct config *c, FILE *out)
 			snprintf(masked, sizeof(masked), "%lld", *cfg_int(mc, k));
 			break;
 		case CFG_MODE:
-			snprintf(masked, sizeof(masked), "%s", c->stream_mode == STREAM_DIRECT ? "direct" : "x-sendfile");
+			snprintf(masked, sizeof(masked), "%s",
+			         c->stream_mode == STREAM_DIRECT ? "direct" : "x-sendfile");
 			break;
 		}
 		fprintf(out, "%-24s = %-40s # %s: %s\n", k->name, masked, env, k->help);

@@ -62,15 +62,16 @@ int config_defaults(struct config *c) __attribute__((warn_unused_result));
  * Returns 0, or -1 with one line naming the offending setting in err.
  */
 int config_parse(struct config *c, const char *text, const char *name, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 int config_apply_env(struct config *c, char *err, size_t errlen) __attribute__((warn_unused_result));
 /*
  * The whole start-up sequence: defaults, the file (MEDIAD_CONFIG, else the compiled-in default,
  * which may be absent), the environment, then checks for what need requires.
  */
-int config_load(struct config *c, unsigned need, char *err, size_t errlen) __attribute__((warn_unused_result));
+int config_load(struct config *c, unsigned need, char *err, size_t errlen)
+        __attribute__((warn_unused_result));
 int config_check(const struct config *c, unsigned need, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 /* Prints every setting as "key = value  # ENV", secrets masked. */
 void config_print(const struct config *c, FILE *out);
 /* Masks the password in a URL or conninfo string into out. */

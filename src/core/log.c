@@ -88,6 +88,6 @@ void log_request(const char *rid, const char *method, const char *path, int stat
 	log_time_rfc3339(ts, sizeof(ts));
 	log_sanitize(m, sizeof(m), method);
 	log_sanitize(p, sizeof(p), path);
-	fprintf(stderr, "%s %s[%ld] access rid=%s %s %s %d %.3fms\n", ts, log_prog, (long)getpid(), rid, m,
-	        p, status, ms);
+	fprintf(stderr, "%s %s[%ld] access rid=%s %s %s %d %.3fms\n", ts, log_prog, (long)getpid(), rid, m, p,
+	        status, ms);
 }

@@ -45,10 +45,10 @@ struct json_object *http_json_body_optional(struct http_request *req, struct htt
  * bounds. Strings must be valid UTF-8; their length bounds are in characters (code points),
  * max_bytes bounds their size. *out points into obj.
  */
-int jget_string(struct json_object *obj, const char *field, unsigned flags, size_t min_chars, size_t max_chars,
-                size_t max_bytes, const char **out, struct verr *e);
-int jget_int(struct json_object *obj, const char *field, unsigned flags, int64_t min, int64_t max, int64_t *out,
-             struct verr *e);
+int jget_string(struct json_object *obj, const char *field, unsigned flags, size_t min_chars,
+                size_t max_chars, size_t max_bytes, const char **out, struct verr *e);
+int jget_int(struct json_object *obj, const char *field, unsigned flags, int64_t min, int64_t max,
+             int64_t *out, struct verr *e);
 int jget_bool(struct json_object *obj, const char *field, unsigned flags, bool *out, struct verr *e);
 /* Refuses any key of obj that is not in allowed (NULL-terminated). */
 int jcheck_keys(struct json_object *obj, const char *const *allowed, struct verr *e);

@@ -40,17 +40,17 @@ struct app;
 struct http_request {
 	struct app *app;
 	const struct http_io *io;
-	const char *method;          /* REQUEST_METHOD */
-	char path[HTTP_MAX_PATH];    /* percent-decoded path, without the query string */
-	const char *query_string;    /* raw, "" when absent */
-	struct query query;          /* parsed query_string */
-	struct route_params params;  /* :name values from the matched pattern */
+	const char *method;         /* REQUEST_METHOD */
+	char path[HTTP_MAX_PATH];   /* percent-decoded path, without the query string */
+	const char *query_string;   /* raw, "" when absent */
+	struct query query;         /* parsed query_string */
+	struct route_params params; /* :name values from the matched pattern */
 	char request_id[17];
-	int64_t user_id;             /* set by the auth middleware for routes that need a user */
-	char token_jti[33];          /* the verified login token's id and expiry (for logout) */
+	int64_t user_id;    /* set by the auth middleware for routes that need a user */
+	char token_jti[33]; /* the verified login token's id and expiry (for logout) */
 	int64_t token_exp;
 	bool body_consumed;
-	uint64_t body_read;          /* bytes of body read so far */
+	uint64_t body_read; /* bytes of body read so far */
 };
 
 /* A CGI variable (e.g. "REMOTE_ADDR", "HTTP_AUTHORIZATION") or NULL. */

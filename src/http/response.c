@@ -55,7 +55,8 @@ void resp_json(struct http_response *resp, int status, struct json_object *obj)
 		resp_error(resp, MERR_INTERNAL, NULL, "out of memory");
 		return;
 	}
-	s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+	                                      &len);
 	if (s == NULL || buf_append(&resp->body, s, len) != 0 || buf_putc(&resp->body, '\n') != 0) {
 		json_object_put(obj);
 		resp_error(resp, MERR_INTERNAL, NULL, "out of memory");
@@ -86,7 +87,8 @@ void resp_error(struct http_response *resp, enum merr e, const char *field, cons
 		json_object_object_add(o, "message", json_object_new_string(msg));
 		if (field != NULL)
 			json_object_object_add(o, "field", json_object_new_string(field));
-		s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+		s = json_object_to_json_string_length(
+		        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 		if (s != NULL)
 			buf_append(&resp->body, s, len);
 		buf_putc(&resp->body, '\n');

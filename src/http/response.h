@@ -16,8 +16,8 @@ struct http_response {
 	char content_type[128]; /* "" sends no Content-Type */
 	struct buf headers;     /* "Name: value\r\n" lines, without Status, Content-Type, Content-Length */
 	struct buf body;
-	bool head_only;     /* HEAD request: send headers and Content-Length, no body */
-	bool headers_sent;  /* streaming mode: headers are out, only raw body writes follow */
+	bool head_only;    /* HEAD request: send headers and Content-Length, no body */
+	bool headers_sent; /* streaming mode: headers are out, only raw body writes follow */
 	bool client_gone;
 };
 
@@ -25,7 +25,7 @@ void http_response_init(struct http_response *resp, bool head_only);
 void http_response_free(struct http_response *resp);
 /* Adds a header line. Name and value must not hold CR or LF (enforced: such a header is dropped). */
 void resp_header(struct http_response *resp, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 /* Replaces the body with obj serialised; takes ownership of obj (NULL is an out-of-memory 500). */
 void resp_json(struct http_response *resp, int status, struct json_object *obj);
 /*
@@ -33,7 +33,7 @@ void resp_json(struct http_response *resp, int status, struct json_object *obj);
  * Replaces the body and content type; headers already added (Allow, Retry-After) stay.
  */
 void resp_error(struct http_response *resp, enum merr e, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 /* Writes status, headers and body to the client. Returns 0, or -1 when the client is gone. */
 int resp_send(struct http_request *req, struct http_response *resp);
 /* Streaming: sends status and headers now (with the given Content-Length, or none when < 0). */

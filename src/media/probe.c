@@ -875,7 +875,7 @@ int probe_file(const char *ffprobe_path, const char *path, int timeout_s, struct
 		} else {
 			pid = -1;
 			probe_why(why, whylen, "could not get ffprobe's exit status: %s", strerror(errno));
-		rc = -2;
+			rc = -2;
 			goto out;
 		}
 	}

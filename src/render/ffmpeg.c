@@ -46,7 +46,8 @@ int ffrun_start(struct ffrun *r, const char *const *argv, int64_t total_us)
 		posix_spawnattr_setsigdefault(&attr, &all);
 	}
 	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setflags(&attr,
+	                         POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	/* posix_spawn does not modify argv; its prototype predates const. */
 	rc = posix_spawnp(&r->pid, argv[0], &fa, &attr, (char *const *)(uintptr_t)argv, ffmpeg_env);
 	posix_spawn_file_actions_destroy(&fa);
@@ -180,9 +181,10 @@ size_t ffmpeg_reason(const char *err, size_t len, const char *media_root, char *
 			p += 5;
 			continue;
 		}
-		if (c == '/' && (p == line || p[-1] == ' ' || p[-1] == '\'' || p[-1] == '"' || p[-1] == ':')) {
-			if (rootlen > 0 && (size_t)(le - p) > rootlen && memcmp(p, media_root, rootlen) == 0 &&
-			    p[rootlen] == '/') {
+		if (c == '/' &&
+		    (p == line || p[-1] == ' ' || p[-1] == '\'' || p[-1] == '"' || p[-1] == ':')) {
+			if (rootlen > 0 && (size_t)(le - p) > rootlen &&
+			    memcmp(p, media_root, rootlen) == 0 && p[rootlen] == '/') {
 				p += rootlen + 1; /* keep "uploads/..." relative to the media root */
 				continue;
 			}

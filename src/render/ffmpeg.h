@@ -13,13 +13,13 @@
 #define FFRUN_REASON_MAX 500
 
 struct ffrun {
-	pid_t pid;     /* -1 once reaped */
-	int out_fd;    /* -progress pipe:1; -1 at EOF */
-	int err_fd;    /* stderr; -1 at EOF */
+	pid_t pid;  /* -1 once reaped */
+	int out_fd; /* -progress pipe:1; -1 at EOF */
+	int err_fd; /* stderr; -1 at EOF */
 	struct progress prog;
 	char err[FFRUN_ERR_MAX];
 	size_t err_len;
-	int status;    /* waitpid status, valid once pid == -1 */
+	int status; /* waitpid status, valid once pid == -1 */
 };
 
 /*
@@ -27,7 +27,8 @@ struct ffrun {
  * process group, with a minimal environment (no secrets of ours). total_us is the expected output
  * length for progress (0: unknown). Returns 0, or an errno value.
  */
-int ffrun_start(struct ffrun *r, const char *const *argv, int64_t total_us) __attribute__((warn_unused_result));
+int ffrun_start(struct ffrun *r, const char *const *argv, int64_t total_us)
+        __attribute__((warn_unused_result));
 /* Reads what is ready on fd (r->out_fd or r->err_fd); closes it at EOF. */
 void ffrun_read(struct ffrun *r, int fd);
 /* Percent done 0-100 (100 only after "progress=end"). */

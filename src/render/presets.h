@@ -29,7 +29,8 @@ const char *preset_names(void);
  * lives in scratch (>= 256 bytes). argv[0] is ffmpeg. Returns the count, or -1 when p does not accept
  * kind. *total_us receives the expected output length for progress (0: unknown).
  */
-int preset_argv(const struct preset *p, const char *ffmpeg, const char *input, const char *kind, int64_t duration_ms,
-                const char *output, const char **argv, char *scratch, size_t scratchlen, int64_t *total_us);
+int preset_argv(const struct preset *p, const char *ffmpeg, const char *input, const char *kind,
+                int64_t duration_ms, const char *output, const char **argv, char *scratch, size_t scratchlen,
+                int64_t *total_us);
 
 #endif

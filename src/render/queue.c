@@ -90,7 +90,8 @@ int queue_reap_expired(struct db *db)
 	return n;
 }
 
-enum merr queue_claim(struct db *db, const char *owner, long long lease_s, int max_attempts, struct claimed_job *j)
+enum merr queue_claim(struct db *db, const char *owner, long long lease_s, int max_attempts,
+                      struct claimed_job *j)
 {
 	char lease[24], max[16];
 	const char *p[3] = { owner, lease, max };
@@ -142,8 +143,8 @@ static enum merr fenced(struct db *db, const char *stmt, const struct claimed_jo
 	return MERR_OK;
 }
 
-enum merr queue_heartbeat(struct db *db, const struct claimed_job *j, int progress, long long lease_s, bool *cancel,
-                          bool *lost)
+enum merr queue_heartbeat(struct db *db, const struct claimed_job *j, int progress, long long lease_s,
+                          bool *cancel, bool *lost)
 {
 	char pr[16], lease[24];
 
@@ -157,8 +158,17 @@ enum merr queue_complete(struct db *db, const struct claimed_job *j, struct medi
 {
 	char uid[24], pid[24], size[24], dur[24], w[24], h[24], mid[24];
 	const char *p[12] = {
-		uid, pid, m->title, m->kind, m->mime, m->path, size, m->duration_ms >= 0 ? dur : NULL,
-		m->width >= 0 ? w : NULL, m->height >= 0 ? h : NULL, m->video_codec[0] ? m->video_codec : NULL,
+		uid,
+		pid,
+		m->title,
+		m->kind,
+		m->mime,
+		m->path,
+		size,
+		m->duration_ms >= 0 ? dur : NULL,
+		m->width >= 0 ? w : NULL,
+		m->height >= 0 ? h : NULL,
+		m->video_codec[0] ? m->video_codec : NULL,
 		m->audio_codec[0] ? m->audio_codec : NULL,
 	};
 	enum merr err;
@@ -194,7 +204,8 @@ fail:
 	return err;
 }
 
-enum merr queue_fail(struct db *db, const struct claimed_job *j, const char *reason, bool retryable, bool *lost)
+enum merr queue_fail(struct db *db, const struct claimed_job *j, const char *reason, bool retryable,
+                     bool *lost)
 {
 	enum merr err;
 

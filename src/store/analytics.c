@@ -33,7 +33,8 @@ static int64_t num(PGresult *r, int row, int col)
 	return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-enum merr analytics_media(struct db *db, int64_t media_id, const char *from, const char *to, struct json_object **out)
+enum merr analytics_media(struct db *db, int64_t media_id, const char *from, const char *to,
+                          struct json_object **out)
 {
 	char mid[24];
 	const char *p[3] = { mid, from, to };
@@ -80,7 +81,10 @@ enum merr analytics_media(struct db *db, int64_t media_id, const char *from, con
 }
 
 static const struct col_spec event_cols[] = {
-	{ "id", COL_STR }, { "projectId", COL_INT }, { "eventType", COL_STR }, { "createdAt", COL_STR },
+	{ "id", COL_STR },
+	{ "projectId", COL_INT },
+	{ "eventType", COL_STR },
+	{ "createdAt", COL_STR },
 };
 
 enum merr analytics_event_insert(struct db *db, int64_t user_id, int64_t project_id, const char *type,

@@ -126,8 +126,8 @@ static enum merr db_map_error(PGresult *res)
 	return MERR_INTERNAL;
 }
 
-static PGresult *db_run(struct db *db, const char *name, const char *sql, int nparams, const char *const *params,
-                        enum merr *err)
+static PGresult *db_run(struct db *db, const char *name, const char *sql, int nparams,
+                        const char *const *params, enum merr *err)
 {
 	PGresult *res = NULL;
 	int attempt;

@@ -108,7 +108,8 @@ void files_new_name(const char *dir, const char *ext, char *out, size_t outlen)
 	gettimeofday(&tv, NULL);
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
-	snprintf(out, outlen, "%s/%lld-%s.%s", dir, (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000, hex, ext);
+	snprintf(out, outlen, "%s/%lld-%s.%s", dir, (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000, hex,
+	         ext);
 }
 
 bool files_rel_ok(const char *rel)
@@ -126,8 +127,8 @@ bool files_rel_ok(const char *rel)
 		return false;
 	for (i = 0; name[i] != '\0'; i++) {
 		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
 			return false;
 	}
 	return true;

@@ -17,9 +17,10 @@
 
 /* Column order of JOB_COLS in statements.c. */
 static const struct col_spec job_cols[] = {
-	{ "id", COL_STR },         { "state", COL_STR },        { "progress", COL_INT },   { "result", COL_STR },
-	{ "failedReason", COL_STR }, { "projectId", COL_INT },  { "preset", COL_STR },     { "attempts", COL_INT },
-	{ "createdAt", COL_STR },  { "startedAt", COL_STR },    { "finishedAt", COL_STR }, { "outputMediaId", COL_INT },
+	{ "id", COL_STR },        { "state", COL_STR },        { "progress", COL_INT },
+	{ "result", COL_STR },    { "failedReason", COL_STR }, { "projectId", COL_INT },
+	{ "preset", COL_STR },    { "attempts", COL_INT },     { "createdAt", COL_STR },
+	{ "startedAt", COL_STR }, { "finishedAt", COL_STR },   { "outputMediaId", COL_INT },
 };
 #define NJOB_COLS ((int)(sizeof(job_cols) / sizeof(job_cols[0])))
 
@@ -48,12 +49,13 @@ static void uuid4(char out[JOB_ID_LEN + 1])
 	randombytes_buf(b, sizeof(b));
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, JOB_ID_LEN + 1,
-	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
-	         b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	snprintf(out, JOB_ID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+	         b[14], b[15]);
 }
 
-enum merr jobs_pick_input(struct db *db, int64_t user_id, int64_t project_id, int64_t asset_id, struct job_input *in)
+enum merr jobs_pick_input(struct db *db, int64_t user_id, int64_t project_id, int64_t asset_id,
+                          struct job_input *in)
 {
 	char uid[24], pid[24], aid[24];
 	const char *p[3] = { pid, uid, asset_id > 0 ? aid : NULL };
@@ -149,9 +151,9 @@ enum merr jobs_cancel(struct db *db, int64_t user_id, const char *id)
 		return MERR_NOT_FOUND;
 	}
 	/* The statement reports the state the job was in before. */
-	err = strcmp(PQgetvalue(r, 0, 0), "waiting") == 0 || strcmp(PQgetvalue(r, 0, 0), "active") == 0
-	              ? MERR_OK
-	              : MERR_CONFLICT;
+	err = strcmp(PQgetvalue(r, 0, 0), "waiting") == 0 || strcmp(PQgetvalue(r, 0, 0), "active") == 0 ?
+	              MERR_OK :
+	              MERR_CONFLICT;
 	PQclear(r);
 	return err;
 }

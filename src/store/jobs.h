@@ -31,7 +31,7 @@ enum merr jobs_enqueue(struct db *db, int64_t user_id, int64_t project_id, const
                        char *output, size_t outlen) __attribute__((warn_unused_result));
 /* The job object of GET /jobs/:id; another user's job is MERR_NOT_FOUND. */
 enum merr jobs_get(struct db *db, int64_t user_id, const char *id, struct json_object **out)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 enum merr jobs_list(struct db *db, int64_t user_id, int64_t project_id, int64_t limit, int64_t offset,
                     struct json_object **items, int64_t *total) __attribute__((warn_unused_result));
 /*

@@ -279,7 +279,8 @@ enum merr kv_del(struct kv *kv, const char *key)
 	return MERR_OK;
 }
 
-enum merr kv_incr_window(struct kv *kv, const char *key, long long window_s, long long *count, long long *ttl_s)
+enum merr kv_incr_window(struct kv *kv, const char *key, long long window_s, long long *count,
+                         long long *ttl_s)
 {
 	char w[24];
 	redisReply *r;

@@ -31,7 +31,8 @@ enum merr kv_del(struct kv *kv, const char *key);
  * Fixed-window counter: INCR key, and on the first hit EXPIRE it window_s. *count gets the count
  * and *ttl_s the seconds left in the window.
  */
-enum merr kv_incr_window(struct kv *kv, const char *key, long long window_s, long long *count, long long *ttl_s);
+enum merr kv_incr_window(struct kv *kv, const char *key, long long window_s, long long *count,
+                         long long *ttl_s);
 
 /* HGET key field into out; *found false when either is missing. */
 enum merr kv_hget(struct kv *kv, const char *key, const char *field, struct buf *out, bool *found);

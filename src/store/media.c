@@ -15,15 +15,31 @@
 
 /* Column order of MEDIA_COLS in statements.c. */
 enum {
-	C_ID, C_USER, C_PROJECT, C_TITLE, C_KIND, C_MIME, C_PATH, C_SIZE, C_DUR, C_W, C_H, C_VC, C_AC, C_ORIG,
-	C_CREATED, C_MTIME, C__N
+	C_ID,
+	C_USER,
+	C_PROJECT,
+	C_TITLE,
+	C_KIND,
+	C_MIME,
+	C_PATH,
+	C_SIZE,
+	C_DUR,
+	C_W,
+	C_H,
+	C_VC,
+	C_AC,
+	C_ORIG,
+	C_CREATED,
+	C_MTIME,
+	C__N
 };
 
 static const struct col_spec media_cols[] = {
-	{ "id", COL_INT },          { "userId", COL_INT },     { "projectId", COL_INT },   { "title", COL_STR },
-	{ "kind", COL_STR },        { "mime", COL_STR },       { "path", COL_STR },        { "sizeBytes", COL_INT },
-	{ "durationMs", COL_INT },  { "width", COL_INT },      { "height", COL_INT },      { "videoCodec", COL_STR },
-	{ "audioCodec", COL_STR },  { "originalName", COL_STR }, { "createdAt", COL_STR },
+	{ "id", COL_INT },         { "userId", COL_INT },       { "projectId", COL_INT },
+	{ "title", COL_STR },      { "kind", COL_STR },         { "mime", COL_STR },
+	{ "path", COL_STR },       { "sizeBytes", COL_INT },    { "durationMs", COL_INT },
+	{ "width", COL_INT },      { "height", COL_INT },       { "videoCodec", COL_STR },
+	{ "audioCodec", COL_STR }, { "originalName", COL_STR }, { "createdAt", COL_STR },
 };
 
 static int64_t num_or(PGresult *r, int col, int64_t dflt)
@@ -73,9 +89,19 @@ enum merr media_insert(struct db *db, struct media *m)
 {
 	char uid[24], pid[24], size[24], dur[24], w[24], h[24];
 	const char *p[13] = {
-		uid, m->project_id > 0 ? pid : NULL, m->title, m->kind, m->mime, m->path, size,
-		opt_num(dur, sizeof(dur), m->duration_ms), opt_num(w, sizeof(w), m->width), opt_num(h, sizeof(h), m->height),
-		opt_str(m->video_codec), opt_str(m->audio_codec), opt_str(m->original_name),
+		uid,
+		m->project_id > 0 ? pid : NULL,
+		m->title,
+		m->kind,
+		m->mime,
+		m->path,
+		size,
+		opt_num(dur, sizeof(dur), m->duration_ms),
+		opt_num(w, sizeof(w), m->width),
+		opt_num(h, sizeof(h), m->height),
+		opt_str(m->video_codec),
+		opt_str(m->audio_codec),
+		opt_str(m->original_name),
 	};
 	enum merr err;
 	PGresult *r;
@@ -138,7 +164,8 @@ enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, int64_t
 	snprintf(pid, sizeof(pid), "%" PRId64, project_id);
 	snprintf(lim, sizeof(lim), "%" PRId64, limit);
 	snprintf(off, sizeof(off), "%" PRId64, offset);
-	return rowjson_list(db, "media_list", 4, "media_count", 2, p, media_cols, C_CREATED + 1, items, total);
+	return rowjson_list(db, "media_list", 4, "media_count", 2, p, media_cols, C_CREATED + 1, items,
+	                    total);
 }
 
 enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path)

@@ -16,7 +16,7 @@ struct media {
 	int64_t user_id;
 	int64_t project_id; /* 0 when the media belongs to no project */
 	char title[1024];
-	char kind[8];       /* image | video | audio */
+	char kind[8]; /* image | video | audio */
 	char mime[64];
 	char path[MEDIA_PATH_MAX]; /* relative to the media root: uploads/<name>.<ext> */
 	int64_t size_bytes;
@@ -27,20 +27,22 @@ struct media {
 	char audio_codec[32];
 	char original_name[256];
 	char created_at[32];
-	int64_t mtime;       /* created_at as a Unix time, for Last-Modified */
+	int64_t mtime; /* created_at as a Unix time, for Last-Modified */
 };
 
 /* Inserts m; fills m->id, created_at and mtime. */
 enum merr media_insert(struct db *db, struct media *m) __attribute__((warn_unused_result));
 /* The media id owned by user_id. Another user's media is MERR_NOT_FOUND. */
-enum merr media_get(struct db *db, int64_t user_id, int64_t id, struct media *m) __attribute__((warn_unused_result));
+enum merr media_get(struct db *db, int64_t user_id, int64_t id, struct media *m)
+        __attribute__((warn_unused_result));
 /* The media id whoever owns it: for stream links, where the signature is the authorisation. */
 enum merr media_get_any(struct db *db, int64_t id, struct media *m) __attribute__((warn_unused_result));
 /* Own media, newest first; project_id > 0 restricts to one project's assets. */
 enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, int64_t limit, int64_t offset,
                      struct json_object **items, int64_t *total) __attribute__((warn_unused_result));
 /* Deletes the row; path receives the file to remove (MEDIA_PATH_MAX bytes). */
-enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path) __attribute__((warn_unused_result));
+enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path)
+        __attribute__((warn_unused_result));
 /* The JSON shape of a media row (assets and /media share it). Caller owns it. */
 struct json_object *media_json(const struct media *m);
 

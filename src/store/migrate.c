@@ -118,8 +118,8 @@ int migrate_run(struct db *db, const char *dir, FILE *out)
 
 	for (i = 0; i < nnames; i++) {
 		const char *params[1] = { names[i] };
-		PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, params,
-		                           NULL, NULL, 0);
+		PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
+		                           params, NULL, NULL, 0);
 		bool done = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
 		bool failed = PQresultStatus(r) != PGRES_TUPLES_OK;
 
@@ -142,8 +142,8 @@ int migrate_run(struct db *db, const char *dir, FILE *out)
 			exec_ok(c, "ROLLBACK", "rollback");
 			goto out;
 		}
-		r = PQexecParams(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, params, NULL, NULL,
-		                 0);
+		r = PQexecParams(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, params,
+		                 NULL, NULL, 0);
 		failed = PQresultStatus(r) != PGRES_COMMAND_OK;
 		PQclear(r);
 		if (failed || !exec_ok(c, "COMMIT", "commit")) {

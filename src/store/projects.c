@@ -14,13 +14,14 @@
 
 /* The column order of PROJECT_COLS in statements.c. */
 static const struct col_spec project_cols[] = {
-	{ "id", COL_INT },          { "title", COL_STR },     { "description", COL_STR },
-	{ "userId", COL_INT },      { "createdAt", COL_STR }, { "updatedAt", COL_STR },
+	{ "id", COL_INT },     { "title", COL_STR },     { "description", COL_STR },
+	{ "userId", COL_INT }, { "createdAt", COL_STR }, { "updatedAt", COL_STR },
 };
 #define NPROJECT_COLS ((int)(sizeof(project_cols) / sizeof(project_cols[0])))
 
 /* Runs stmt and turns its single row into *out; no row is MERR_NOT_FOUND. */
-static enum merr one_project(struct db *db, const char *stmt, int n, const char *const *p, struct json_object **out)
+static enum merr one_project(struct db *db, const char *stmt, int n, const char *const *p,
+                             struct json_object **out)
 {
 	enum merr err;
 	PGresult *r = db_exec(db, stmt, n, p, &err);
@@ -73,8 +74,8 @@ enum merr projects_check_owner(struct db *db, int64_t user_id, int64_t id)
 	return err;
 }
 
-enum merr projects_list(struct db *db, int64_t user_id, int64_t limit, int64_t offset, struct json_object **items,
-                        int64_t *total)
+enum merr projects_list(struct db *db, int64_t user_id, int64_t limit, int64_t offset,
+                        struct json_object **items, int64_t *total)
 {
 	char uid[24], lim[24], off[24];
 	const char *p[3] = { uid, lim, off };
@@ -82,8 +83,8 @@ enum merr projects_list(struct db *db, int64_t user_id, int64_t limit, int64_t o
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
 	snprintf(lim, sizeof(lim), "%" PRId64, limit);
 	snprintf(off, sizeof(off), "%" PRId64, offset);
-	return rowjson_list(db, "projects_list", 3, "projects_count", 1, p, project_cols, NPROJECT_COLS, items,
-	                    total);
+	return rowjson_list(db, "projects_list", 3, "projects_count", 1, p, project_cols, NPROJECT_COLS,
+	                    items, total);
 }
 
 enum merr projects_update(struct db *db, int64_t user_id, int64_t id, const char *title, bool set_description,

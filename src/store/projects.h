@@ -19,20 +19,22 @@ struct json_object;
 enum merr projects_create(struct db *db, int64_t user_id, const char *title, const char *description,
                           struct json_object **out) __attribute__((warn_unused_result));
 enum merr projects_get(struct db *db, int64_t user_id, int64_t id, struct json_object **out)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 /* MERR_OK when the project exists and belongs to user_id. */
-enum merr projects_check_owner(struct db *db, int64_t user_id, int64_t id) __attribute__((warn_unused_result));
-enum merr projects_list(struct db *db, int64_t user_id, int64_t limit, int64_t offset, struct json_object **items,
-                        int64_t *total) __attribute__((warn_unused_result));
+enum merr projects_check_owner(struct db *db, int64_t user_id, int64_t id)
+        __attribute__((warn_unused_result));
+enum merr projects_list(struct db *db, int64_t user_id, int64_t limit, int64_t offset,
+                        struct json_object **items, int64_t *total) __attribute__((warn_unused_result));
 /* title NULL keeps the title; set_description false keeps the description (NULL clears it). */
 enum merr projects_update(struct db *db, int64_t user_id, int64_t id, const char *title, bool set_description,
-                          const char *description, struct json_object **out) __attribute__((warn_unused_result));
+                          const char *description, struct json_object **out)
+        __attribute__((warn_unused_result));
 /*
  * Deletes the project and, by cascade, its media rows and jobs, in one transaction. paths receives
  * the media-root-relative paths of the files those rows owned, NUL-separated, for the caller to
  * remove after the commit.
  */
 enum merr projects_delete(struct db *db, int64_t user_id, int64_t id, struct buf *paths)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 #endif

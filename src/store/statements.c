@@ -5,30 +5,32 @@
 
 #include "store/sqlfmt.h"
 
-#define PROJECT_COLS \
-	"id, title, description, user_id, " SQL_TS("created_at") ", " SQL_TS("updated_at")
-#define MEDIA_COLS \
+#define PROJECT_COLS "id, title, description, user_id, " SQL_TS("created_at") ", " SQL_TS("updated_at")
+#define MEDIA_COLS                                                                                   \
 	"id, user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, width, height, " \
-	"video_codec, audio_codec, original_name, " SQL_TS("created_at") ", " \
-	"extract(epoch FROM date_trunc('second', created_at))::bigint"
-#define JOB_COLS \
+	"video_codec, audio_codec, original_name, " SQL_TS(                                          \
+	        "created_at") ", "                                                                   \
+	                      "extract(epoch FROM date_trunc('second', created_at))::bigint"
+#define JOB_COLS                                                                                         \
 	"id::text, state, progress, CASE WHEN state = 'completed' THEN output_path END, failed_reason, " \
-	"project_id, preset, attempts, " SQL_TS("created_at") ", " SQL_TS("started_at") ", " \
-	SQL_TS("finished_at") ", output_media_id"
+	"project_id, preset, attempts, " SQL_TS("created_at") ", " SQL_TS("started_at") ", " SQL_TS(     \
+	        "finished_at") ", output_media_id"
 #define USER_COLS "id, email, password_hash, is_admin, " SQL_TS("created_at")
 
 const struct db_stmt store_statements[] = {
 	{ "schema_version", "SELECT coalesce(max(version), '') FROM schema_migrations", 0 },
 	/* users */
 	{ "users_create",
-	  "INSERT INTO users (email, password_hash, is_admin) VALUES ($1, $2, $3) RETURNING id, " SQL_TS("created_at"),
+	  "INSERT INTO users (email, password_hash, is_admin) VALUES ($1, $2, $3) RETURNING id, " SQL_TS(
+	          "created_at"),
 	  3 },
 	{ "users_by_email", "SELECT " USER_COLS " FROM users WHERE email = $1", 1 },
 	{ "users_by_id", "SELECT " USER_COLS " FROM users WHERE id = $1", 1 },
 	{ "users_set_hash", "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", 2 },
 	/* projects: every statement is scoped by user_id ($2 or $1) */
 	{ "projects_create",
-	  "INSERT INTO projects (user_id, title, description) VALUES ($1, $2, $3) RETURNING " PROJECT_COLS, 3 },
+	  "INSERT INTO projects (user_id, title, description) VALUES ($1, $2, $3) RETURNING " PROJECT_COLS,
+	  3 },
 	{ "projects_get", "SELECT " PROJECT_COLS " FROM projects WHERE id = $1 AND user_id = $2", 2 },
 	{ "projects_owned", "SELECT 1 FROM projects WHERE id = $1 AND user_id = $2", 2 },
 	{ "projects_lock", "SELECT 1 FROM projects WHERE id = $1 AND user_id = $2 FOR UPDATE", 2 },
@@ -51,7 +53,8 @@ const struct db_stmt store_statements[] = {
 	  "INSERT INTO media (user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, width, "
 	  "height, video_codec, audio_codec, original_name) "
 	  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
-	  "RETURNING id, " SQL_TS("created_at") ", extract(epoch FROM date_trunc('second', created_at))::bigint",
+	  "RETURNING id, " SQL_TS(
+	          "created_at") ", extract(epoch FROM date_trunc('second', created_at))::bigint",
 	  13 },
 	{ "media_get", "SELECT " MEDIA_COLS " FROM media WHERE id = $1 AND user_id = $2", 2 },
 	{ "media_get_any", "SELECT " MEDIA_COLS " FROM media WHERE id = $1", 1 },
@@ -91,7 +94,8 @@ const struct db_stmt store_statements[] = {
 	  "SELECT old.state, (SELECT pg_notify('render_cancel', id::text) FROM upd) FROM old",
 	  2 },
 	/* views and events: the aggregates are kept by triggers (schema/002_analytics.sql) */
-	{ "views_insert", "INSERT INTO views (media_id, ip) VALUES ($1, $2) RETURNING " SQL_TS("viewed_at"), 2 },
+	{ "views_insert", "INSERT INTO views (media_id, ip) VALUES ($1, $2) RETURNING " SQL_TS("viewed_at"),
+	  2 },
 	{ "views_per_day",
 	  "SELECT to_char(day, 'YYYY-MM-DD'), views FROM media_view_days WHERE media_id = $1 "
 	  "AND ($2::date IS NULL OR day >= $2::date) AND ($3::date IS NULL OR day <= $3::date) ORDER BY day",

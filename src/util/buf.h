@@ -22,7 +22,10 @@ struct buf {
 };
 
 extern char buf_empty[1];
-#define BUF_INIT { buf_empty, 0, 0, false }
+#define BUF_INIT                       \
+	{                              \
+		buf_empty, 0, 0, false \
+	}
 
 void buf_init(struct buf *b);
 /* Frees the memory and resets b to BUF_INIT. Safe on an initialised empty buffer. */

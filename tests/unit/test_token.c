@@ -14,7 +14,8 @@
 
 static void b64url(const char *in, size_t n, char *out, size_t outlen)
 {
-	sodium_bin2base64(out, outlen, (const unsigned char *)in, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(out, outlen, (const unsigned char *)in, n,
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 /* Builds header.payload.signature, signing with key (NULL: an empty signature part). */
@@ -42,7 +43,8 @@ static const char *HS = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 
 static void payload(char *out, size_t n, long long iat, long long exp, const char *typ)
 {
-	snprintf(out, n, "{\"sub\":\"7\",\"iat\":%lld,\"exp\":%lld,\"jti\":\"" JTI "\",\"typ\":\"%s\"}", iat, exp, typ);
+	snprintf(out, n, "{\"sub\":\"7\",\"iat\":%lld,\"exp\":%lld,\"jti\":\"" JTI "\",\"typ\":\"%s\"}", iat,
+	         exp, typ);
 }
 
 static enum token_status verify_crafted(const char *header, const char *pl, const char *key)
@@ -93,7 +95,8 @@ static void test_wrong_secret_is_bad_signature(void)
 	char tok[TOKEN_MAX_LEN];
 	struct token_claims c;
 
-	CU_ASSERT_FATAL(token_create("another-secret-another-secret-another", 1, NOW, 60, tok, sizeof(tok), NULL) == 0);
+	CU_ASSERT_FATAL(token_create("another-secret-another-secret-another", 1, NOW, 60, tok, sizeof(tok),
+	                             NULL) == 0);
 	CU_ASSERT_EQUAL(token_verify(SECRET, tok, NOW, &c), TOKEN_BAD_SIG);
 }
 
@@ -119,15 +122,17 @@ static void test_rs256_header_is_refused(void)
 
 static void test_missing_exp_is_malformed(void)
 {
-	CU_ASSERT_EQUAL(verify_crafted(HS, "{\"sub\":\"7\",\"iat\":1800000000,\"jti\":\"" JTI "\",\"typ\":\"login\"}",
-	                               SECRET),
-	                TOKEN_MALFORMED);
+	CU_ASSERT_EQUAL(
+	        verify_crafted(HS, "{\"sub\":\"7\",\"iat\":1800000000,\"jti\":\"" JTI "\",\"typ\":\"login\"}",
+	                       SECRET),
+	        TOKEN_MALFORMED);
 	/* exp as a string is not an exp. */
-	CU_ASSERT_EQUAL(verify_crafted(HS,
-	                               "{\"sub\":\"7\",\"iat\":1800000000,\"exp\":\"1900000000\",\"jti\":\"" JTI
-	                               "\",\"typ\":\"login\"}",
-	                               SECRET),
-	                TOKEN_MALFORMED);
+	CU_ASSERT_EQUAL(
+	        verify_crafted(HS,
+	                       "{\"sub\":\"7\",\"iat\":1800000000,\"exp\":\"1900000000\",\"jti\":\"" JTI
+	                       "\",\"typ\":\"login\"}",
+	                       SECRET),
+	        TOKEN_MALFORMED);
 }
 
 static void test_future_iat_and_nbf_are_refused(void)
@@ -138,11 +143,13 @@ static void test_future_iat_and_nbf_are_refused(void)
 	CU_ASSERT_EQUAL(verify_crafted(HS, pl, SECRET), TOKEN_NOT_YET);
 	payload(pl, sizeof(pl), NOW + 30, NOW + 3600, "login");
 	CU_ASSERT_EQUAL(verify_crafted(HS, pl, SECRET), TOKEN_OK);
-	CU_ASSERT_EQUAL(verify_crafted(HS,
-	                               "{\"sub\":\"7\",\"iat\":1800000000,\"nbf\":1800000100,\"exp\":1800003600,\"jti\":\"" JTI
-	                               "\",\"typ\":\"login\"}",
-	                               SECRET),
-	                TOKEN_NOT_YET);
+	CU_ASSERT_EQUAL(
+	        verify_crafted(
+	                HS,
+	                "{\"sub\":\"7\",\"iat\":1800000000,\"nbf\":1800000100,\"exp\":1800003600,\"jti\":\"" JTI
+	                "\",\"typ\":\"login\"}",
+	                SECRET),
+	        TOKEN_NOT_YET);
 }
 
 static void test_other_purpose_token_is_not_a_login(void)
@@ -151,7 +158,9 @@ static void test_other_purpose_token_is_not_a_login(void)
 
 	payload(pl, sizeof(pl), NOW, NOW + 60, "stream");
 	CU_ASSERT_EQUAL(verify_crafted(HS, pl, SECRET), TOKEN_WRONG_TYPE);
-	CU_ASSERT_EQUAL(verify_crafted(HS, "{\"sub\":\"7\",\"iat\":1800000000,\"exp\":1800003600,\"jti\":\"" JTI "\"}",
+	CU_ASSERT_EQUAL(verify_crafted(HS,
+	                               "{\"sub\":\"7\",\"iat\":1800000000,\"exp\":1800003600,\"jti\":\"" JTI
+	                               "\"}",
 	                               SECRET),
 	                TOKEN_WRONG_TYPE);
 }
@@ -174,8 +183,9 @@ static void test_tampered_payload_is_bad_signature(void)
 
 static void test_garbage_is_malformed(void)
 {
-	static const char *const bad[] = { "", "abc", "a.b", "a.b.c.d", "!!!.???.***", "..", "eyJhbGciOiJIUzI1NiJ9..",
-	                                   NULL };
+	static const char *const bad[] = {
+		"", "abc", "a.b", "a.b.c.d", "!!!.???.***", "..", "eyJhbGciOiJIUzI1NiJ9..", NULL
+	};
 	struct token_claims c;
 	size_t i;
 
