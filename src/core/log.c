@@ -38,7 +38,7 @@ void log_time_rfc3339(char *out, unsigned long outlen)
 	snprintf(out, outlen, "%s.%03ldZ", tmp, (long)(tv.tv_usec / 1000));
 }
 
-static void log_line(const char *level, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0))) void log_line(const char *level, const char *fmt, va_list ap)
 {
 	char ts[40];
 	char msg[1024];
