@@ -124,8 +124,9 @@ static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_
 		                 false, &lost);
 		return;
 	}
-	snprintf(sl->tmp, sizeof(sl->tmp), "%s/outputs/.tmp-%s-a%d.%s", s->cfg->media_root, j->id, j->attempt,
-	         preset_ext(p));
+	/* From claimed, not sl->job: the compiler cannot prove two members of *sl do not overlap. */
+	snprintf(sl->tmp, sizeof(sl->tmp), "%s/outputs/.tmp-%s-a%d.%s", s->cfg->media_root, claimed->id,
+	         claimed->attempt, preset_ext(p));
 	if (preset_argv(p, s->cfg->ffmpeg_path, in, j->input_kind, j->input_duration_ms, sl->tmp, argv,
 	                scratch, sizeof(scratch), &total_us) < 0) {
 		(void)queue_fail(s->db, j, "this preset cannot render that input", false, &lost);

@@ -3,23 +3,14 @@
 #include "config.h"
 
 #include <CUnit/Basic.h>
-#include <ctype.h>
-#include <curl/curl.h>
-#include <fcntl.h>
 #include <libpq-fe.h>
-#include <regex.h>
-#include <spawn.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "itest.h"
-
-extern char **environ;
 
 /* view_rate_limit's default: views per minute per (ip, media). */
 #define VIEW_LIMIT 30
@@ -30,175 +21,17 @@ static char tok_a[4096]; /* owner of everything below */
 static char tok_b[4096]; /* another user */
 static PGconn *db;       /* for views and events with explicit timestamps */
 
-static int run(const char *const argv[])
-{
-	pid_t pid;
-	int st;
-	posix_spawn_file_actions_t fa;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	/* posix_spawn does not modify argv; its prototype predates const. */
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	if (waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static struct json_object *member(struct json_object *o, const char *k)
-{
-	struct json_object *v = NULL;
-
-	if (o != NULL)
-		json_object_object_get_ex(o, k, &v);
-	return v;
-}
-
-/* An integer member, or -1 when it is missing or not an integer. */
-static long long jint(struct json_object *o, const char *k)
-{
-	struct json_object *v = member(o, k);
-
-	return v != NULL && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
-}
-
-static void login(char *tok, size_t n, const char *tag)
-{
-	char body[256];
-	struct itest_resp r;
-
-	snprintf(body, sizeof(body), "{\"email\":\"%s-%ld-%d@example.com\",\"password\":\"Password123\"}",
-	         tag, (long)time(NULL), (int)getpid());
-	CU_ASSERT_FATAL(itest_json("POST", "/auth/register", NULL, body, &r) == 0 && r.status == 201);
-	itest_resp_free(&r);
-	CU_ASSERT_FATAL(itest_json("POST", "/auth/login", NULL, body, &r) == 0 && r.status == 200);
-	CU_ASSERT_FATAL(itest_jstr(&r, "token") != NULL);
-	snprintf(tok, n, "%s", itest_jstr(&r, "token"));
-	itest_resp_free(&r);
-}
-
-static size_t on_data(char *p, size_t s, size_t n, void *ud)
-{
-	char **buf = ud;
-	size_t len = s * n, old = *buf ? strlen(*buf) : 0;
-	char *nb = realloc(*buf, old + len + 1);
-
-	if (nb == NULL)
-		return 0;
-	memcpy(nb + old, p, len);
-	nb[old + len] = '\0';
-	*buf = nb;
-	return len;
-}
-
-/*
- * Like itest_request, plus: the source address to connect from (CURLOPT_INTERFACE; NULL for the
- * default) and a multipart upload of file (NULL for none). Bodies here are text.
- */
-static int request(const char *method, const char *path, const char *const *headers, const char *body,
-                   const char *iface, const char *file, struct itest_resp *r)
-{
-	CURL *c = curl_easy_init();
-	curl_mime *mime = NULL;
-	struct curl_slist *hl = NULL;
-	char url[2048];
-	CURLcode cc;
-
-	memset(r, 0, sizeof(*r));
-	if (c == NULL)
-		return -1;
-	snprintf(url, sizeof(url), "%s%s", itest_base(), path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	for (; headers != NULL && *headers != NULL; headers++)
-		hl = curl_slist_append(hl, *headers);
-	hl = curl_slist_append(hl, "Expect:");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	if (file != NULL) {
-		curl_mimepart *part;
-
-		mime = curl_mime_init(c);
-		part = curl_mime_addpart(mime);
-		curl_mime_name(part, "file");
-		curl_mime_filedata(part, file);
-		curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-	} else if (body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-	}
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (iface != NULL)
-		curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	cc = curl_easy_perform(c);
-	if (cc == CURLE_OK) {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-		r->body_len = r->body ? strlen(r->body) : 0;
-		if (r->body_len > 0)
-			r->json = json_tokener_parse(r->body);
-	} else {
-		fprintf(stderr, "test_analytics: %s %s: %s\n", method, path, curl_easy_strerror(cc));
-	}
-	curl_slist_free_all(hl);
-	curl_mime_free(mime);
-	curl_easy_cleanup(c);
-	return cc == CURLE_OK ? 0 : -1;
-}
-
 /* Uploads tone.wav as tok through POST /media; returns the media id or -1. */
 static long long new_media(const char *tok)
 {
-	char auth[4200];
-	const char *h[] = { auth, NULL };
+	const struct itest_req q = { .method = "POST", .path = "/media", .token = tok, .file = wav };
 	struct itest_resp r;
 	long long id = -1;
 
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-	if (request("POST", "/media", h, NULL, NULL, wav, &r) == 0 && r.status == 201)
-		id = jint(r.json, "id");
+	if (itest_send(&q, &r) == 0 && r.status == 201)
+		id = itest_member_int(r.json, "id");
 	itest_resp_free(&r);
 	return id;
-}
-
-static void delete_media(const char *tok, long long id)
-{
-	char path[64];
-	struct itest_resp r;
-
-	snprintf(path, sizeof(path), "/media/%lld", id);
-	if (itest_json("DELETE", path, tok, NULL, &r) == 0)
-		CU_ASSERT_EQUAL(r.status, 204);
-	itest_resp_free(&r);
-}
-
-static long long new_project(const char *tok)
-{
-	struct itest_resp r;
-	long long id = -1;
-
-	if (itest_json("POST", "/projects", tok, "{\"title\":\"analytics\"}", &r) == 0 && r.status == 201)
-		id = jint(r.json, "id");
-	itest_resp_free(&r);
-	return id;
-}
-
-static void delete_project(const char *tok, long long id)
-{
-	char path[64];
-	struct itest_resp r;
-
-	snprintf(path, sizeof(path), "/projects/%lld", id);
-	if (itest_json("DELETE", path, tok, NULL, &r) == 0)
-		CU_ASSERT_EQUAL(r.status, 204);
-	itest_resp_free(&r);
 }
 
 /* The "expires=...&sig=..." query of a fresh stream link of A's media id, into out. */
@@ -227,23 +60,21 @@ static void link_query(long long id, char *out, size_t n)
 static long post_view(long long id, const char *query, const char *tok, const char *xff, const char *iface,
                       struct itest_resp *keep)
 {
-	char path[1024], auth[4200], fwd[256];
-	const char *h[3] = { NULL, NULL, NULL };
-	int nh = 0;
+	char path[1024], fwd[256];
+	const char *h[2] = { NULL, NULL };
+	/* An empty body: lighttpd wants a Content-Length on a POST. */
+	struct itest_req q = {
+		.method = "POST", .path = path, .headers = h, .token = tok, .body = "", .iface = iface
+	};
 	struct itest_resp r;
 	long st;
 
 	snprintf(path, sizeof(path), "/media/%lld/view%s%s", id, query ? "?" : "", query ? query : "");
-	if (tok != NULL) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-		h[nh++] = auth;
-	}
 	if (xff != NULL) {
 		snprintf(fwd, sizeof(fwd), "X-Forwarded-For: %s", xff);
-		h[nh++] = fwd;
+		h[0] = fwd;
 	}
-	/* An empty body: lighttpd wants a Content-Length on a POST. */
-	if (request("POST", path, h, "", iface, NULL, &r) != 0)
+	if (itest_send(&q, &r) != 0)
 		return -1;
 	st = r.status;
 	if (keep != NULL)
@@ -256,45 +87,7 @@ static long post_view(long long id, const char *query, const char *tok, const ch
 /* The "view" object of a 201 view answer, or NULL. */
 static struct json_object *view_of(const struct itest_resp *r)
 {
-	return member(r->json, "view");
-}
-
-static void assert_error(const struct itest_resp *r, long status, const char *code)
-{
-	CU_ASSERT_EQUAL(r->status, status);
-	CU_ASSERT_PTR_NOT_NULL(itest_jstr(r, "error"));
-	if (itest_jstr(r, "error") != NULL)
-		CU_ASSERT_STRING_EQUAL(itest_jstr(r, "error"), code);
-}
-
-/* Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+00:00)" (UTC); -1 if it is not that. */
-static time_t parse_rfc3339_utc(const char *s)
-{
-	struct tm tm;
-	int y, mo, d, h, mi, sec, used = 0;
-	const char *rest;
-
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
-	    used != 19)
-		return -1;
-	rest = s + used;
-	if (*rest == '.') {
-		rest++;
-		if (!isdigit((unsigned char)*rest))
-			return -1;
-		while (isdigit((unsigned char)*rest))
-			rest++;
-	}
-	if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	return timegm(&tm);
+	return itest_member(r->json, "view");
 }
 
 /* Today's UTC date, "YYYY-MM-DD". */
@@ -354,7 +147,7 @@ static long long total_views(long long id, const char *query)
 	long long n = -1;
 
 	if (get_analytics(id, query, tok_a, &r) == 200)
-		n = jint(r.json, "total_views");
+		n = itest_member_int(r.json, "total_views");
 	itest_resp_free(&r);
 	return n;
 }
@@ -363,10 +156,8 @@ static long long total_views(long long id, const char *query)
  * so a burst cannot straddle the boundary of a fixed per-minute window. */
 static void wait_minute_headroom(int need)
 {
-	struct timespec t = { 0, 200 * 1000 * 1000 };
-
 	while (60 - (int)(time(NULL) % 60) < need)
-		nanosleep(&t, NULL);
+		itest_sleep_ms(200);
 }
 
 /* Posts VIEW_LIMIT views of id from xff as A; asserts each was accepted. */
@@ -387,8 +178,8 @@ static void use_up_the_limit(long long id, const char *xff)
 
 static void test_setup_users(void)
 {
-	login(tok_a, sizeof(tok_a), "analytics-a");
-	login(tok_b, sizeof(tok_b), "analytics-b");
+	itest_login(tok_a, sizeof(tok_a), NULL, 0, "analytics-a");
+	itest_login(tok_b, sizeof(tok_b), NULL, 0, "analytics-b");
 }
 
 static void test_view_with_owner_token_is_201_with_the_view(void)
@@ -400,17 +191,17 @@ static void test_view_with_owner_token_is_201_with_the_view(void)
 
 	CU_ASSERT_FATAL(id > 0);
 	CU_ASSERT_EQUAL(post_view(id, NULL, tok_a, NULL, NULL, &r), 201);
-	ok = member(r.json, "ok");
+	ok = itest_member(r.json, "ok");
 	CU_ASSERT_TRUE(ok != NULL && json_object_is_type(ok, json_type_boolean) &&
 	               json_object_get_boolean(ok));
 	v = view_of(&r);
-	CU_ASSERT_EQUAL(jint(v, "mediaId"), id);
-	CU_ASSERT_PTR_NOT_NULL(member(v, "ip"));
-	at = parse_rfc3339_utc(json_object_get_string(member(v, "viewedAt")));
+	CU_ASSERT_EQUAL(itest_member_int(v, "mediaId"), id);
+	CU_ASSERT_PTR_NOT_NULL(itest_member(v, "ip"));
+	at = itest_parse_rfc3339_utc(json_object_get_string(itest_member(v, "viewedAt")));
 	CU_ASSERT_TRUE(at != -1 && at >= now - 60 && at <= now + 60);
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(total_views(id, NULL), 1);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_view_with_stream_signature_and_no_token_is_201(void)
@@ -422,9 +213,9 @@ static void test_view_with_stream_signature_and_no_token_is_201(void)
 	CU_ASSERT_FATAL(id > 0);
 	link_query(id, q, sizeof(q));
 	CU_ASSERT_EQUAL(post_view(id, q, NULL, NULL, NULL, &r), 201);
-	CU_ASSERT_EQUAL(jint(view_of(&r), "mediaId"), id);
+	CU_ASSERT_EQUAL(itest_member_int(view_of(&r), "mediaId"), id);
 	itest_resp_free(&r);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_view_without_token_or_signature_is_401(void)
@@ -434,10 +225,10 @@ static void test_view_without_token_or_signature_is_401(void)
 
 	CU_ASSERT_FATAL(id > 0);
 	CU_ASSERT_EQUAL(post_view(id, NULL, NULL, NULL, NULL, &r), 401);
-	assert_error(&r, 401, "unauthorized");
+	itest_assert_error(&r, 401, "unauthorized");
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(total_views(id, NULL), 0);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_view_with_tampered_signature_is_403(void)
@@ -452,10 +243,10 @@ static void test_view_with_tampered_signature_is_403(void)
 	CU_ASSERT_FATAL(sig != NULL && strlen(sig) > 20);
 	sig[14] = sig[14] == 'A' ? 'B' : 'A';
 	CU_ASSERT_EQUAL(post_view(id, q, NULL, NULL, NULL, &r), 403);
-	assert_error(&r, 403, "forbidden");
+	itest_assert_error(&r, 403, "forbidden");
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(total_views(id, NULL), 0);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_view_with_link_of_another_media_is_403(void)
@@ -467,11 +258,11 @@ static void test_view_with_link_of_another_media_is_403(void)
 	CU_ASSERT_FATAL(id > 0 && other > 0);
 	link_query(other, q, sizeof(q));
 	CU_ASSERT_EQUAL(post_view(id, q, NULL, NULL, NULL, &r), 403);
-	assert_error(&r, 403, "forbidden");
+	itest_assert_error(&r, 403, "forbidden");
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(total_views(id, NULL), 0);
-	delete_media(tok_a, id);
-	delete_media(tok_a, other);
+	itest_delete_media(tok_a, id);
+	itest_delete_media(tok_a, other);
 }
 
 static void test_view_with_another_users_token_is_404(void)
@@ -481,10 +272,10 @@ static void test_view_with_another_users_token_is_404(void)
 
 	CU_ASSERT_FATAL(id > 0);
 	CU_ASSERT_EQUAL(post_view(id, NULL, tok_b, NULL, NULL, &r), 404);
-	assert_error(&r, 404, "not_found");
+	itest_assert_error(&r, 404, "not_found");
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(total_views(id, NULL), 0);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_view_behind_trusted_proxy_logs_forwarded_client(void)
@@ -496,10 +287,10 @@ static void test_view_behind_trusted_proxy_logs_forwarded_client(void)
 	CU_ASSERT_FATAL(id > 0);
 	/* From 127.0.0.1, lighttpd's address, which the harness trusts. */
 	CU_ASSERT_EQUAL(post_view(id, NULL, tok_a, "203.0.113.9", NULL, &r), 201);
-	ip = member(view_of(&r), "ip");
+	ip = itest_member(view_of(&r), "ip");
 	CU_ASSERT_TRUE(ip != NULL && strcmp(json_object_get_string(ip), "203.0.113.9") == 0);
 	itest_resp_free(&r);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_view_from_untrusted_address_ignores_forwarded_for(void)
@@ -511,12 +302,12 @@ static void test_view_from_untrusted_address_ignores_forwarded_for(void)
 	CU_ASSERT_FATAL(id > 0);
 	/* REMOTE_ADDR 127.0.0.2 is not a trusted proxy: its X-Forwarded-For is a lie to ignore. */
 	CU_ASSERT_EQUAL(post_view(id, NULL, tok_a, "203.0.113.9", "127.0.0.2", &r), 201);
-	ip = member(view_of(&r), "ip");
+	ip = itest_member(view_of(&r), "ip");
 	CU_ASSERT_TRUE(ip != NULL && strcmp(json_object_get_string(ip), "127.0.0.2") == 0);
 	if (ip != NULL && strcmp(json_object_get_string(ip), "127.0.0.2") != 0)
 		fprintf(stderr, "\n  view from 127.0.0.2 logged ip %s\n", json_object_get_string(ip));
 	itest_resp_free(&r);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_view_over_the_limit_is_429_with_rate_limit_headers(void)
@@ -530,7 +321,7 @@ static void test_view_over_the_limit_is_429_with_rate_limit_headers(void)
 	wait_minute_headroom(20);
 	use_up_the_limit(id, "198.51.100.1");
 	CU_ASSERT_EQUAL(post_view(id, NULL, tok_a, "198.51.100.1", NULL, &r), 429);
-	assert_error(&r, 429, "rate_limited");
+	itest_assert_error(&r, 429, "rate_limited");
 	CU_ASSERT_TRUE(itest_header(&r, "Retry-After", v, sizeof(v)));
 	n = strtol(v, NULL, 10);
 	CU_ASSERT_TRUE(n >= 1 && n <= 60);
@@ -544,7 +335,7 @@ static void test_view_over_the_limit_is_429_with_rate_limit_headers(void)
 	itest_resp_free(&r);
 	/* The refused view was not counted. */
 	CU_ASSERT_EQUAL(total_views(id, NULL), VIEW_LIMIT);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_limit_of_one_ip_leaves_another_ip_alone(void)
@@ -556,7 +347,7 @@ static void test_limit_of_one_ip_leaves_another_ip_alone(void)
 	use_up_the_limit(id, "198.51.100.2");
 	CU_ASSERT_EQUAL(post_view(id, NULL, tok_a, "198.51.100.2", NULL, NULL), 429);
 	CU_ASSERT_EQUAL(post_view(id, NULL, tok_a, "198.51.100.3", NULL, NULL), 201);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_limit_of_one_media_leaves_another_media_alone(void)
@@ -568,8 +359,8 @@ static void test_limit_of_one_media_leaves_another_media_alone(void)
 	use_up_the_limit(id, "198.51.100.4");
 	CU_ASSERT_EQUAL(post_view(id, NULL, tok_a, "198.51.100.4", NULL, NULL), 429);
 	CU_ASSERT_EQUAL(post_view(other, NULL, tok_a, "198.51.100.4", NULL, NULL), 201);
-	delete_media(tok_a, id);
-	delete_media(tok_a, other);
+	itest_delete_media(tok_a, id);
+	itest_delete_media(tok_a, other);
 }
 
 /* ---- GET /media/:id/analytics ----------------------------------------------------------------------- */
@@ -581,11 +372,11 @@ static void test_analytics_of_another_users_media_is_404(void)
 
 	CU_ASSERT_FATAL(id > 0);
 	CU_ASSERT_EQUAL(get_analytics(id, NULL, tok_b, &r), 404);
-	CU_ASSERT_PTR_NULL(member(r.json, "total_views"));
+	CU_ASSERT_PTR_NULL(itest_member(r.json, "total_views"));
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(get_analytics(id, NULL, NULL, &r), 401);
 	itest_resp_free(&r);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 /*
@@ -614,9 +405,9 @@ static void test_views_per_day_are_utc_days_in_ascending_order(void)
 	CU_ASSERT_FATAL(id > 0);
 	insert_three_days(id);
 	CU_ASSERT_EQUAL_FATAL(get_analytics(id, NULL, tok_a, &r), 200);
-	CU_ASSERT_EQUAL(jint(r.json, "total_views"), 4);
-	CU_ASSERT_EQUAL(jint(r.json, "unique_ips"), 3);
-	days = member(r.json, "views_per_day");
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "total_views"), 4);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "unique_ips"), 3);
+	days = itest_member(r.json, "views_per_day");
 	CU_ASSERT_FATAL(days != NULL && json_object_is_type(days, json_type_object));
 	CU_ASSERT_EQUAL(json_object_object_length(days), 3);
 	json_object_object_foreach(days, k, v)
@@ -634,7 +425,7 @@ static void test_views_per_day_are_utc_days_in_ascending_order(void)
 	p21 = strstr(r.body, "\"2024-03-01\"");
 	CU_ASSERT_TRUE(p19 != NULL && p20 != NULL && p21 != NULL && p19 < p20 && p20 < p21);
 	itest_resp_free(&r);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_range_limits_days_views_and_unique_ips(void)
@@ -647,21 +438,21 @@ static void test_range_limits_days_views_and_unique_ips(void)
 	insert_three_days(id);
 	/* Feb 28th-29th: 3 views; ips .1 (both days, counted once) and .2. */
 	CU_ASSERT_EQUAL_FATAL(get_analytics(id, "from=2024-02-28&to=2024-02-29", tok_a, &r), 200);
-	CU_ASSERT_EQUAL(jint(r.json, "total_views"), 3);
-	CU_ASSERT_EQUAL(jint(r.json, "unique_ips"), 2);
-	days = member(r.json, "views_per_day");
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "total_views"), 3);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "unique_ips"), 2);
+	days = itest_member(r.json, "views_per_day");
 	CU_ASSERT_EQUAL(json_object_object_length(days), 2);
-	CU_ASSERT_EQUAL(jint(days, "2024-02-28"), 1);
-	CU_ASSERT_EQUAL(jint(days, "2024-02-29"), 2);
-	CU_ASSERT_PTR_NULL(member(days, "2024-03-01"));
+	CU_ASSERT_EQUAL(itest_member_int(days, "2024-02-28"), 1);
+	CU_ASSERT_EQUAL(itest_member_int(days, "2024-02-29"), 2);
+	CU_ASSERT_PTR_NULL(itest_member(days, "2024-03-01"));
 	itest_resp_free(&r);
 	/* One day: March 1st alone. */
 	CU_ASSERT_EQUAL_FATAL(get_analytics(id, "from=2024-03-01&to=2024-03-01", tok_a, &r), 200);
-	CU_ASSERT_EQUAL(jint(r.json, "total_views"), 1);
-	CU_ASSERT_EQUAL(jint(r.json, "unique_ips"), 1);
-	CU_ASSERT_EQUAL(json_object_object_length(member(r.json, "views_per_day")), 1);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "total_views"), 1);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "unique_ips"), 1);
+	CU_ASSERT_EQUAL(json_object_object_length(itest_member(r.json, "views_per_day")), 1);
 	itest_resp_free(&r);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_bad_dates_are_400(void)
@@ -690,7 +481,7 @@ static void test_bad_dates_are_400(void)
 		CU_ASSERT_EQUAL(r.status, 400);
 		itest_resp_free(&r);
 	}
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_answer_is_served_from_the_cache(void)
@@ -703,7 +494,7 @@ static void test_answer_is_served_from_the_cache(void)
 	/* Raw SQL does not drop the cached answer: still 1. */
 	insert_view(id, "10.0.0.2", "2024-02-29T11:00:00Z");
 	CU_ASSERT_EQUAL(total_views(id, NULL), 1);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_posted_view_drops_the_cached_answer(void)
@@ -715,7 +506,7 @@ static void test_posted_view_drops_the_cached_answer(void)
 	CU_ASSERT_EQUAL(total_views(id, NULL), 1); /* warms the cache */
 	CU_ASSERT_EQUAL(post_view(id, NULL, tok_a, NULL, NULL, NULL), 201);
 	CU_ASSERT_EQUAL(total_views(id, NULL), 2);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 static void test_posted_view_drops_cached_ranged_answers_too(void)
@@ -731,7 +522,7 @@ static void test_posted_view_drops_cached_ranged_answers_too(void)
 	today_utc(today);
 	snprintf(q, sizeof(q), "from=%s&to=%s", today, today);
 	CU_ASSERT_EQUAL(total_views(id, q), 1);
-	delete_media(tok_a, id);
+	itest_delete_media(tok_a, id);
 }
 
 /* ---- POST /analytics and GET /projects/:id/analytics -------------------------------------------------- */
@@ -769,28 +560,17 @@ static long long events_total(long long id)
 	long long n = -1;
 
 	if (get_project_analytics(id, tok_a, &r) == 200) {
-		struct json_object *t = member(r.json, "totals");
-		n = jint(t, "play") + jint(t, "click") + jint(t, "impression");
+		struct json_object *t = itest_member(r.json, "totals");
+		n = itest_member_int(t, "play") + itest_member_int(t, "click") +
+		    itest_member_int(t, "impression");
 	}
 	itest_resp_free(&r);
 	return n;
 }
 
-static bool is_uuid(const char *s)
-{
-	regex_t rx;
-	bool ok;
-
-	regcomp(&rx, "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-	        REG_EXTENDED | REG_NOSUB);
-	ok = s != NULL && regexec(&rx, s, 0, NULL, 0) == 0;
-	regfree(&rx);
-	return ok;
-}
-
 static void test_event_is_recorded_with_201(void)
 {
-	long long pid = new_project(tok_a);
+	long long pid = itest_new_project(tok_a, "analytics", NULL);
 	char body[128];
 	struct itest_resp r;
 	struct json_object *ev;
@@ -800,15 +580,15 @@ static void test_event_is_recorded_with_201(void)
 	snprintf(body, sizeof(body), "{\"projectId\":%lld,\"eventType\":\"click\"}", pid);
 	CU_ASSERT_EQUAL(post_event(tok_a, body, &r), 201);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "message") ? itest_jstr(&r, "message") : "", "Event recorded");
-	ev = member(r.json, "event");
-	CU_ASSERT_TRUE(is_uuid(json_object_get_string(member(ev, "id"))));
-	CU_ASSERT_EQUAL(jint(ev, "projectId"), pid);
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(member(ev, "eventType")), "click");
-	at = parse_rfc3339_utc(json_object_get_string(member(ev, "createdAt")));
+	ev = itest_member(r.json, "event");
+	CU_ASSERT_TRUE(itest_matches(json_object_get_string(itest_member(ev, "id")), ITEST_UUID_RE));
+	CU_ASSERT_EQUAL(itest_member_int(ev, "projectId"), pid);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(itest_member(ev, "eventType")), "click");
+	at = itest_parse_rfc3339_utc(json_object_get_string(itest_member(ev, "createdAt")));
 	CU_ASSERT_TRUE(at != -1 && at >= now - 60 && at <= now + 60);
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(events_total(pid), 1);
-	delete_project(tok_a, pid);
+	itest_delete_project(tok_a, pid);
 }
 
 static void test_wrongly_typed_event_fields_are_4xx_and_record_nothing(void)
@@ -832,7 +612,7 @@ static void test_wrongly_typed_event_fields_are_4xx_and_record_nothing(void)
 		{ "{\"projectId\":99999999999999999999", ",\"eventType\":\"play\"}" }, /* past int64 */
 		{ "[", "]" },
 	};
-	long long pid = new_project(tok_a);
+	long long pid = itest_new_project(tok_a, "analytics", NULL);
 	char body[256];
 	struct itest_resp r;
 
@@ -847,36 +627,36 @@ static void test_wrongly_typed_event_fields_are_4xx_and_record_nothing(void)
 		itest_resp_free(&r);
 	}
 	CU_ASSERT_EQUAL(events_total(pid), 0);
-	delete_project(tok_a, pid);
+	itest_delete_project(tok_a, pid);
 }
 
 static void test_event_for_a_missing_project_is_404(void)
 {
-	long long pid = new_project(tok_a);
+	long long pid = itest_new_project(tok_a, "analytics", NULL);
 	char body[128];
 	struct itest_resp r;
 
 	CU_ASSERT_FATAL(pid > 0);
-	delete_project(tok_a, pid);
+	itest_delete_project(tok_a, pid);
 	snprintf(body, sizeof(body), "{\"projectId\":%lld,\"eventType\":\"play\"}", pid);
 	CU_ASSERT_EQUAL(post_event(tok_a, body, &r), 404);
-	assert_error(&r, 404, "not_found");
+	itest_assert_error(&r, 404, "not_found");
 	itest_resp_free(&r);
 }
 
 static void test_event_for_another_users_project_is_404_and_records_nothing(void)
 {
-	long long pid = new_project(tok_a);
+	long long pid = itest_new_project(tok_a, "analytics", NULL);
 	char body[128];
 	struct itest_resp r;
 
 	CU_ASSERT_FATAL(pid > 0);
 	snprintf(body, sizeof(body), "{\"projectId\":%lld,\"eventType\":\"play\"}", pid);
 	CU_ASSERT_EQUAL(post_event(tok_b, body, &r), 404);
-	assert_error(&r, 404, "not_found");
+	itest_assert_error(&r, 404, "not_found");
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(events_total(pid), 0);
-	delete_project(tok_a, pid);
+	itest_delete_project(tok_a, pid);
 }
 
 static void test_event_without_body_or_with_broken_json_is_400(void)
@@ -900,7 +680,7 @@ static void test_event_without_body_or_with_broken_json_is_400(void)
 
 static void test_event_without_token_is_401(void)
 {
-	long long pid = new_project(tok_a);
+	long long pid = itest_new_project(tok_a, "analytics", NULL);
 	char body[128];
 	struct itest_resp r;
 
@@ -909,12 +689,12 @@ static void test_event_without_token_is_401(void)
 	CU_ASSERT_EQUAL(post_event(NULL, body, &r), 401);
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(events_total(pid), 0);
-	delete_project(tok_a, pid);
+	itest_delete_project(tok_a, pid);
 }
 
 static void test_project_analytics_totals_and_utc_days(void)
 {
-	long long pid = new_project(tok_a);
+	long long pid = itest_new_project(tok_a, "analytics", NULL);
 	char body[128], today[11];
 	const char *types[] = { "play", "play", "impression" };
 	struct itest_resp r;
@@ -931,37 +711,37 @@ static void test_project_analytics_totals_and_utc_days(void)
 	}
 	today_utc(today);
 	CU_ASSERT_EQUAL_FATAL(get_project_analytics(pid, tok_a, &r), 200);
-	CU_ASSERT_EQUAL(jint(r.json, "projectId"), pid);
-	t = member(r.json, "totals");
-	CU_ASSERT_EQUAL(jint(t, "play"), 3);
-	CU_ASSERT_EQUAL(jint(t, "click"), 2);
-	CU_ASSERT_EQUAL(jint(t, "impression"), 1);
-	days = member(r.json, "per_day");
-	d19 = member(days, "2024-02-28");
-	d20 = member(days, "2024-02-29");
-	dt = member(days, today);
-	CU_ASSERT_EQUAL(jint(d19, "play"), 1);
-	CU_ASSERT_EQUAL(jint(d19, "click"), 0);
-	CU_ASSERT_EQUAL(jint(d19, "impression"), 0);
-	CU_ASSERT_EQUAL(jint(d20, "play"), 0);
-	CU_ASSERT_EQUAL(jint(d20, "click"), 2);
-	CU_ASSERT_EQUAL(jint(dt, "play"), 2);
-	CU_ASSERT_EQUAL(jint(dt, "impression"), 1);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "projectId"), pid);
+	t = itest_member(r.json, "totals");
+	CU_ASSERT_EQUAL(itest_member_int(t, "play"), 3);
+	CU_ASSERT_EQUAL(itest_member_int(t, "click"), 2);
+	CU_ASSERT_EQUAL(itest_member_int(t, "impression"), 1);
+	days = itest_member(r.json, "per_day");
+	d19 = itest_member(days, "2024-02-28");
+	d20 = itest_member(days, "2024-02-29");
+	dt = itest_member(days, today);
+	CU_ASSERT_EQUAL(itest_member_int(d19, "play"), 1);
+	CU_ASSERT_EQUAL(itest_member_int(d19, "click"), 0);
+	CU_ASSERT_EQUAL(itest_member_int(d19, "impression"), 0);
+	CU_ASSERT_EQUAL(itest_member_int(d20, "play"), 0);
+	CU_ASSERT_EQUAL(itest_member_int(d20, "click"), 2);
+	CU_ASSERT_EQUAL(itest_member_int(dt, "play"), 2);
+	CU_ASSERT_EQUAL(itest_member_int(dt, "impression"), 1);
 	CU_ASSERT_EQUAL(json_object_object_length(days), 3);
 	itest_resp_free(&r);
-	delete_project(tok_a, pid);
+	itest_delete_project(tok_a, pid);
 }
 
 static void test_project_analytics_of_another_users_project_is_404(void)
 {
-	long long pid = new_project(tok_a);
+	long long pid = itest_new_project(tok_a, "analytics", NULL);
 	struct itest_resp r;
 
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(get_project_analytics(pid, tok_b, &r), 404);
-	CU_ASSERT_PTR_NULL(member(r.json, "totals"));
+	CU_ASSERT_PTR_NULL(itest_member(r.json, "totals"));
 	itest_resp_free(&r);
-	delete_project(tok_a, pid);
+	itest_delete_project(tok_a, pid);
 }
 
 /* ---- suite ---------------------------------------------------------------------------------------- */
@@ -988,7 +768,7 @@ static int suite_init(void)
 			"ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
 			wav,      NULL
 		};
-		if (run(a) != 0)
+		if (itest_run(a) != 0)
 			return -1;
 	}
 	return 0;
@@ -1008,10 +788,8 @@ static int suite_clean(void)
 int main(void)
 {
 	CU_pSuite s;
-	int rc;
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (CU_initialize_registry() != CUE_SUCCESS)
+	if (itest_init() != 0)
 		return 1;
 	s = CU_add_suite("analytics", suite_init, suite_clean);
 	CU_add_test(s, "two users register and log in", test_setup_users);
@@ -1057,7 +835,5 @@ int main(void)
 	CU_add_test(s, "project analytics: totals and UTC days", test_project_analytics_totals_and_utc_days);
 	CU_add_test(s, "project analytics of another user's project is 404",
 	            test_project_analytics_of_another_users_project_is_404);
-	rc = itest_run_all();
-	curl_global_cleanup();
-	return rc;
+	return itest_run_all();
 }

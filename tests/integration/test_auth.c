@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <CUnit/Basic.h>
-#include <curl/curl.h>
 #include <hiredis/hiredis.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -47,20 +46,6 @@ static long post_creds(const char *path, const char *email, const char *pw, stru
 	if (itest_json("POST", path, NULL, body, r) != 0)
 		return -1;
 	return r->status;
-}
-
-/* Registers and logs in a new user; returns the token in tok. */
-static void new_login(char *tok, size_t n)
-{
-	char email[128];
-	struct itest_resp r;
-
-	unique_email(email, sizeof(email), "login");
-	CU_ASSERT_FATAL(post_creds("/auth/register", email, "Password123", &r) == 201);
-	itest_resp_free(&r);
-	CU_ASSERT_FATAL(post_creds("/auth/login", email, "Password123", &r) == 200);
-	snprintf(tok, n, "%s", itest_jstr(&r, "token"));
-	itest_resp_free(&r);
 }
 
 static long get_me(const char *auth_header)
@@ -236,7 +221,7 @@ static void test_bearer_any_case_and_bare_token_are_accepted(void)
 {
 	char tok[4096], h[4200];
 
-	new_login(tok, sizeof(tok));
+	itest_login(tok, sizeof(tok), NULL, 0, "login");
 	snprintf(h, sizeof(h), "Authorization: Bearer %s", tok);
 	CU_ASSERT_EQUAL(get_me(h), 200);
 	snprintf(h, sizeof(h), "Authorization: bEaReR %s", tok);
@@ -295,14 +280,14 @@ static void test_logout_revokes_the_token(void)
 {
 	char tok[4096], h[4200];
 
-	new_login(tok, sizeof(tok));
+	itest_login(tok, sizeof(tok), NULL, 0, "login");
 	snprintf(h, sizeof(h), "Authorization: Bearer %s", tok);
 	CU_ASSERT_EQUAL(get_me(h), 200);
 	CU_ASSERT_EQUAL(logout_with("POST", tok), 200);
 	CU_ASSERT_EQUAL(get_me(h), 401);
 	CU_ASSERT_EQUAL(logout_with("POST", tok), 401);
 	/* GET works as well (the document names no method). */
-	new_login(tok, sizeof(tok));
+	itest_login(tok, sizeof(tok), NULL, 0, "login");
 	CU_ASSERT_EQUAL(logout_with("GET", tok), 200);
 	snprintf(h, sizeof(h), "Authorization: Bearer %s", tok);
 	CU_ASSERT_EQUAL(get_me(h), 401);
@@ -389,7 +374,7 @@ static void test_redis_down_makes_protected_routes_503(void)
 {
 	char tok[4096], h[4200];
 
-	new_login(tok, sizeof(tok));
+	itest_login(tok, sizeof(tok), NULL, 0, "login");
 	snprintf(h, sizeof(h), "Authorization: Bearer %s", tok);
 	CU_ASSERT_FATAL(itest_run_tool("redis-stop") == 0);
 	CU_ASSERT_EQUAL(get_me(h), 503);
@@ -401,12 +386,10 @@ static void test_redis_down_makes_protected_routes_503(void)
 int main(void)
 {
 	CU_pSuite s;
-	int rc;
 
 	if (sodium_init() < 0)
 		return 1;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (read_secret() != 0 || CU_initialize_registry() != CUE_SUCCESS)
+	if (read_secret() != 0 || itest_init() != 0)
 		return 1;
 	s = CU_add_suite("auth", NULL, NULL);
 	CU_add_test(s, "register answers the seed shape and normalises the email",
@@ -425,7 +408,5 @@ int main(void)
 	CU_add_test(s, "login limit per IP and email is 429", test_login_limit_per_ip_and_email_is_429);
 	CU_add_test(s, "login limit per IP is 429", test_login_limit_per_ip_is_429);
 	CU_add_test(s, "Redis down makes protected routes 503", test_redis_down_makes_protected_routes_503);
-	rc = itest_run_all();
-	curl_global_cleanup();
-	return rc;
+	return itest_run_all();
 }

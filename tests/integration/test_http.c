@@ -3,7 +3,7 @@
 #include "config.h"
 
 #include <CUnit/Basic.h>
-#include <curl/curl.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "itest.h"
@@ -138,8 +138,7 @@ int main(void)
 {
 	CU_pSuite s;
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (CU_initialize_registry() != CUE_SUCCESS)
+	if (itest_init() != 0)
 		return 1;
 	s = CU_add_suite("http", NULL, NULL);
 	CU_add_test(s, "healthz answers ok with both stores", test_healthz_answers_ok_with_both_stores);
@@ -152,9 +151,5 @@ int main(void)
 	CU_add_test(s, "form body is 415", test_form_body_is_415);
 	/* Last: it restarts PostgreSQL. */
 	CU_add_test(s, "healthz follows postgres down and up", test_healthz_follows_postgres_down_and_up);
-	{
-		int rc = itest_run_all();
-		curl_global_cleanup();
-		return rc;
-	}
+	return itest_run_all();
 }

@@ -2,50 +2,18 @@
 #include "config.h"
 
 #include <CUnit/Basic.h>
-#include <arpa/inet.h>
-#include <curl/curl.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <regex.h>
-#include <spawn.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "itest.h"
-
-extern char **environ;
 
 static char dir[256];     /* fixtures made by ffmpeg at test time */
 static char tok_a[4096];  /* two users */
 static char tok_b[4096];
 static char uploads[512]; /* MEDIA_ROOT/uploads */
-
-static int run(const char *const argv[])
-{
-	pid_t pid;
-	int st;
-	posix_spawn_file_actions_t fa;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", 0, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", 0, 0);
-	/* posix_spawn does not modify argv; its prototype predates const. */
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	if (waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void fixture(char *out, size_t n, const char *name)
 {
@@ -70,7 +38,7 @@ static int make_fixtures(void)
 		const char *b[] = { "ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1",
 		              "-pix_fmt", "yuv420p", "-c:v", "libx264", mp4, NULL };
 		const char *c[] = { "ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", wav, NULL };
-		if (run(a) != 0 || run(b) != 0 || run(c) != 0)
+		if (itest_run(a) != 0 || itest_run(b) != 0 || itest_run(c) != 0)
 			return -1;
 	}
 	f = fopen(txt, "w");
@@ -97,124 +65,39 @@ static void remove_fixtures(void)
 /* Entries in MEDIA_ROOT/uploads, temporary ones included. */
 static int count_uploads(void)
 {
-	DIR *d = opendir(uploads);
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
+	return itest_dir_count(uploads, NULL);
 }
 
-static void login(char *tok, size_t n, const char *tag)
-{
-	char body[256];
-	struct itest_resp r;
-
-	snprintf(body, sizeof(body), "{\"email\":\"%s-%ld-%d@example.com\",\"password\":\"Password123\"}", tag,
-	         (long)time(NULL), (int)getpid());
-	CU_ASSERT_FATAL(itest_json("POST", "/auth/register", NULL, body, &r) == 0 && r.status == 201);
-	itest_resp_free(&r);
-	CU_ASSERT_FATAL(itest_json("POST", "/auth/login", NULL, body, &r) == 0 && r.status == 200);
-	snprintf(tok, n, "%s", itest_jstr(&r, "token"));
-	itest_resp_free(&r);
-}
-
+/* A project of tok's user with a description, so a PATCH that clears it has something to clear. */
 static long long new_project(const char *tok, const char *title)
 {
-	char body[256];
-	struct itest_resp r;
-	struct json_object *id;
-	long long v = -1;
-
-	snprintf(body, sizeof(body), "{\"title\":\"%s\",\"description\":\"d\"}", title);
-	if (itest_json("POST", "/projects", tok, body, &r) == 0 && r.status == 201 &&
-	    json_object_object_get_ex(r.json, "id", &id))
-		v = json_object_get_int64(id);
-	itest_resp_free(&r);
-	return v;
+	return itest_new_project(tok, title, "d");
 }
 
-static size_t on_body(char *p, size_t s, size_t n, void *ud)
-{
-	struct itest_resp *r = ud;
-	size_t len = s * n;
-	char *nb = realloc(r->body, r->body_len + len + 1);
-
-	if (nb == NULL)
-		return 0;
-	memcpy(nb + r->body_len, p, len);
-	r->body = nb;
-	r->body_len += len;
-	nb[r->body_len] = '\0';
-	return len;
-}
-
-/* POSTs a multipart upload of file (as filename) in field to path; extra is an optional
- * name=value text field. */
+/* POSTs a multipart upload of file (as filename; NULL: its own name) in field to path as tok;
+ * extra is an optional name=value text field. Returns the status (-1: transport error). */
 static long upload(const char *tok, const char *path, const char *field, const char *file, const char *filename,
                    const char *extra_name, const char *extra_value, struct itest_resp *r)
 {
-	CURL *c = curl_easy_init();
-	curl_mime *mime = curl_mime_init(c);
-	curl_mimepart *part;
-	struct curl_slist *h = NULL;
-	char url[512], auth[4200];
+	const struct itest_req q = { .method = "POST",
+		                     .path = path,
+		                     .token = tok,
+		                     .file = file,
+		                     .field = field,
+		                     .filename = filename,
+		                     .extra_name = extra_name,
+		                     .extra_value = extra_value };
 
-	memset(r, 0, sizeof(*r));
-	part = curl_mime_addpart(mime);
-	curl_mime_name(part, field);
-	curl_mime_filedata(part, file);
-	if (filename != NULL)
-		curl_mime_filename(part, filename);
-	if (extra_name != NULL) {
-		part = curl_mime_addpart(mime);
-		curl_mime_name(part, extra_name);
-		curl_mime_data(part, extra_value, CURL_ZERO_TERMINATED);
-	}
-	snprintf(url, sizeof(url), "%s%s", itest_base(), path);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-	h = curl_slist_append(h, auth);
-	h = curl_slist_append(h, "Expect:");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	if (r->body != NULL)
-		r->json = json_tokener_parse(r->body);
-	curl_slist_free_all(h);
-	curl_mime_free(mime);
-	curl_easy_cleanup(c);
-	return r->status;
+	return itest_send(&q, r) == 0 ? r->status : -1;
 }
 
-static struct json_object *member(struct json_object *o, const char *k)
-{
-	struct json_object *v = NULL;
-
-	if (o != NULL)
-		json_object_object_get_ex(o, k, &v);
-	return v;
-}
-
+/* Whether p is a name mediad made for an upload: "uploads/<ms>-<8 hex>.<ext>". */
 static bool path_is_generated(const char *p, const char *ext)
 {
 	char re[128];
-	regex_t rx;
-	bool ok;
 
 	snprintf(re, sizeof(re), "^uploads/[0-9]{13}-[0-9a-f]{8}\\.%s$", ext);
-	regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
-	ok = p != NULL && regexec(&rx, p, 0, NULL, 0) == 0;
-	regfree(&rx);
-	return ok;
+	return itest_matches(p, re);
 }
 
 static off_t file_size(const char *rel)
@@ -237,7 +120,7 @@ static void test_project_crud_is_owner_scoped(void)
 	CU_ASSERT_FATAL(itest_json("GET", path, tok_a, NULL, &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "title"), "first project");
-	CU_ASSERT_PTR_NOT_NULL(member(r.json, "userId"));
+	CU_ASSERT_PTR_NOT_NULL(itest_member(r.json, "userId"));
 	CU_ASSERT_PTR_NOT_NULL(itest_jstr(&r, "createdAt"));
 	CU_ASSERT_PTR_NOT_NULL(itest_jstr(&r, "updatedAt"));
 	itest_resp_free(&r);
@@ -250,7 +133,7 @@ static void test_project_crud_is_owner_scoped(void)
 	CU_ASSERT_FATAL(itest_json("PATCH", path, tok_a, "{\"title\":\"renamed\",\"description\":null}", &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "title"), "renamed");
-	CU_ASSERT_TRUE(member(r.json, "description") == NULL);
+	CU_ASSERT_TRUE(itest_member(r.json, "description") == NULL);
 	itest_resp_free(&r);
 	CU_ASSERT_FATAL(itest_json("DELETE", path, tok_b, NULL, &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 404);
@@ -295,15 +178,16 @@ static void test_pagination(void)
 		CU_ASSERT_FATAL(new_project(tok_b, "page") > 0);
 	CU_ASSERT_FATAL(itest_json("GET", "/projects?limit=2", tok_b, NULL, &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 200);
-	items = member(r.json, "items");
+	items = itest_member(r.json, "items");
 	CU_ASSERT_EQUAL(json_object_array_length(items), 2);
-	total = json_object_get_int64(member(r.json, "total"));
+	total = json_object_get_int64(itest_member(r.json, "total"));
 	CU_ASSERT_TRUE(total >= 3);
-	CU_ASSERT_EQUAL(json_object_get_int64(member(r.json, "limit")), 2);
+	CU_ASSERT_EQUAL(json_object_get_int64(itest_member(r.json, "limit")), 2);
 	itest_resp_free(&r);
 	CU_ASSERT_FATAL(itest_json("GET", "/projects?limit=2&offset=2", tok_b, NULL, &r) == 0);
-	CU_ASSERT_EQUAL((long long)json_object_array_length(member(r.json, "items")), total - 2 > 2 ? 2 : total - 2);
-	CU_ASSERT_EQUAL(json_object_get_int64(member(r.json, "offset")), 2);
+	CU_ASSERT_EQUAL((long long)json_object_array_length(itest_member(r.json, "items")),
+	                total - 2 > 2 ? 2 : total - 2);
+	CU_ASSERT_EQUAL(json_object_get_int64(itest_member(r.json, "offset")), 2);
 	itest_resp_free(&r);
 	CU_ASSERT_FATAL(itest_json("GET", "/projects?limit=0", tok_b, NULL, &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 400);
@@ -331,14 +215,15 @@ static void test_png_mp4_wav_uploads_are_probed(void)
 	CU_ASSERT_EQUAL(upload(tok_a, path, "asset", png, NULL, NULL, NULL, &r), 201);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "message"), "File uploaded");
 	CU_ASSERT_TRUE(path_is_generated(itest_jstr(&r, "path"), "png"));
-	asset = member(r.json, "asset");
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(member(asset, "kind")), "image");
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(member(asset, "mime")), "image/png");
-	CU_ASSERT_EQUAL(json_object_get_int64(member(asset, "width")), 64);
-	CU_ASSERT_EQUAL(json_object_get_int64(member(asset, "height")), 48);
-	CU_ASSERT_EQUAL(json_object_get_int64(member(asset, "projectId")), pid);
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(member(asset, "originalName")), "red.png");
-	CU_ASSERT_EQUAL(file_size(itest_jstr(&r, "path")), json_object_get_int64(member(asset, "sizeBytes")));
+	asset = itest_member(r.json, "asset");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(itest_member(asset, "kind")), "image");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(itest_member(asset, "mime")), "image/png");
+	CU_ASSERT_EQUAL(json_object_get_int64(itest_member(asset, "width")), 64);
+	CU_ASSERT_EQUAL(json_object_get_int64(itest_member(asset, "height")), 48);
+	CU_ASSERT_EQUAL(json_object_get_int64(itest_member(asset, "projectId")), pid);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(itest_member(asset, "originalName")), "red.png");
+	CU_ASSERT_EQUAL(file_size(itest_jstr(&r, "path")),
+	                json_object_get_int64(itest_member(asset, "sizeBytes")));
 	itest_resp_free(&r);
 	/* "file" is accepted as the field name too. */
 	CU_ASSERT_EQUAL(upload(tok_a, path, "file", wav, NULL, NULL, NULL, &r), 201);
@@ -347,9 +232,9 @@ static void test_png_mp4_wav_uploads_are_probed(void)
 	CU_ASSERT_EQUAL(upload(tok_a, "/media", "file", mp4, NULL, "title", "My clip", &r), 201);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "kind"), "video");
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "title"), "My clip");
-	CU_ASSERT_EQUAL(json_object_get_int64(member(r.json, "width")), 160);
-	CU_ASSERT_TRUE(json_object_get_int64(member(r.json, "durationMs")) >= 900 &&
-	               json_object_get_int64(member(r.json, "durationMs")) <= 1100);
+	CU_ASSERT_EQUAL(json_object_get_int64(itest_member(r.json, "width")), 160);
+	CU_ASSERT_TRUE(json_object_get_int64(itest_member(r.json, "durationMs")) >= 900 &&
+	               json_object_get_int64(itest_member(r.json, "durationMs")) <= 1100);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "videoCodec"), "h264");
 	CU_ASSERT_TRUE(path_is_generated(itest_jstr(&r, "path"), "mp4"));
 	itest_resp_free(&r);
@@ -405,11 +290,12 @@ static void test_hostile_file_name_is_stored_safely(void)
 	snprintf(path, sizeof(path), "/projects/%lld/assets", pid);
 	CU_ASSERT_EQUAL(upload(tok_a, path, "asset", png, "../../etc/passwd", NULL, NULL, &r), 201);
 	CU_ASSERT_TRUE(path_is_generated(itest_jstr(&r, "path"), "png"));
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(member(member(r.json, "asset"), "originalName")), "passwd");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(itest_member(itest_member(r.json, "asset"), "originalName")),
+	                       "passwd");
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(upload(tok_a, path, "asset", png, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.png", NULL, NULL, &r),
 	                201);
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(member(member(r.json, "asset"), "originalName")),
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(itest_member(itest_member(r.json, "asset"), "originalName")),
 	                       "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.png");
 	itest_resp_free(&r);
 }
@@ -454,20 +340,14 @@ static void test_over_cap_upload_is_413_and_leaves_nothing(void)
 
 static void test_aborted_upload_leaves_nothing(void)
 {
-	struct sockaddr_in sa;
 	char req[8192], chunk[65536], path[64];
-	const char *base = itest_base(), *port = strrchr(base, ':');
 	long long pid = new_project(tok_a, "abort");
 	int before = count_uploads(), fd, i, n;
 	bool clean = false;
 
 	snprintf(path, sizeof(path), "/projects/%lld/assets", pid);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)strtol(port + 1, NULL, 10));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	CU_ASSERT_FATAL(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	fd = itest_connect(0);
+	CU_ASSERT_FATAL(fd >= 0);
 	n = snprintf(req, sizeof(req),
 	             "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
 	             "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 10485760\r\n\r\n"
@@ -480,10 +360,9 @@ static void test_aborted_upload_leaves_nothing(void)
 	close(fd);
 	/* mediad sees the abort as a read error and removes its temporary file: poll for that. */
 	for (i = 0; i < 100 && !clean; i++) {
-		struct timespec t = { 0, 100 * 1000 * 1000 };
 		clean = count_uploads() == before;
 		if (!clean)
-			nanosleep(&t, NULL);
+			itest_sleep_ms(100);
 	}
 	CU_ASSERT_TRUE(clean);
 	CU_ASSERT_TRUE(itest_wait_status("/healthz", 200, 5000));
@@ -497,13 +376,13 @@ static void test_media_list_get_delete_removes_file(void)
 
 	fixture(wav, sizeof(wav), "tone.wav");
 	CU_ASSERT_FATAL(upload(tok_b, "/media", "file", wav, NULL, NULL, NULL, &r) == 201);
-	id = json_object_get_int64(member(r.json, "id"));
+	id = json_object_get_int64(itest_member(r.json, "id"));
 	snprintf(rel, sizeof(rel), "%s", itest_jstr(&r, "path"));
 	itest_resp_free(&r);
 	CU_ASSERT_TRUE(file_size(rel) > 0);
 	CU_ASSERT_FATAL(itest_json("GET", "/media", tok_b, NULL, &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 200);
-	CU_ASSERT_TRUE(json_object_array_length(member(r.json, "items")) >= 1);
+	CU_ASSERT_TRUE(json_object_array_length(itest_member(r.json, "items")) >= 1);
 	itest_resp_free(&r);
 	snprintf(path, sizeof(path), "/media/%lld", id);
 	CU_ASSERT_FATAL(itest_json("GET", path, tok_a, NULL, &r) == 0);
@@ -537,7 +416,7 @@ static void test_project_delete_removes_its_files(void)
 		CU_ASSERT_TRUE(file_size(rel[i]) > 0);
 	}
 	CU_ASSERT_FATAL(itest_json("GET", path, tok_a, NULL, &r) == 0);
-	CU_ASSERT_EQUAL(json_object_get_int64(member(r.json, "total")), 2);
+	CU_ASSERT_EQUAL(json_object_get_int64(itest_member(r.json, "total")), 2);
 	itest_resp_free(&r);
 	snprintf(path, sizeof(path), "/projects/%lld", pid);
 	CU_ASSERT_FATAL(itest_json("DELETE", path, tok_a, NULL, &r) == 0);
@@ -563,17 +442,15 @@ static int suite_clean(void)
 
 static void test_setup_users(void)
 {
-	login(tok_a, sizeof(tok_a), "media-a");
-	login(tok_b, sizeof(tok_b), "media-b");
+	itest_login(tok_a, sizeof(tok_a), NULL, 0, "media-a");
+	itest_login(tok_b, sizeof(tok_b), NULL, 0, "media-b");
 }
 
 int main(void)
 {
 	CU_pSuite s;
-	int rc;
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (CU_initialize_registry() != CUE_SUCCESS)
+	if (itest_init() != 0)
 		return 1;
 	s = CU_add_suite("media", suite_init, suite_clean);
 	CU_add_test(s, "two users register and log in", test_setup_users);
@@ -590,7 +467,5 @@ int main(void)
 	CU_add_test(s, "aborted upload leaves nothing", test_aborted_upload_leaves_nothing);
 	CU_add_test(s, "media list, get, delete removes the file", test_media_list_get_delete_removes_file);
 	CU_add_test(s, "project delete removes its files", test_project_delete_removes_its_files);
-	rc = itest_run_all();
-	curl_global_cleanup();
-	return rc;
+	return itest_run_all();
 }

@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <CUnit/Basic.h>
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -23,13 +22,6 @@ extern char **environ;
 
 static char sock_path[108];
 static pid_t master = -1;
-
-static void pause_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&t, NULL);
-}
 
 static int fcgi_connect(void)
 {
@@ -128,33 +120,16 @@ out:
 	return rc;
 }
 
+/* itest_proc_scan's test for children_of: ud points to the parent's pid. */
+static bool is_child_of(const struct itest_proc *p, void *ud)
+{
+	return p->ppid == *(const pid_t *)ud;
+}
+
 /* The pids whose parent is ppid. */
 static int children_of(pid_t ppid, pid_t *out, int max)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL && n < max) {
-		char p[300], buf[512], *rp;
-		FILE *f;
-		long pp;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
-		f = fopen(p, "r");
-		if (f == NULL)
-			continue;
-		if (fgets(buf, sizeof(buf), f) != NULL && (rp = strrchr(buf, ')')) != NULL &&
-		    sscanf(rp + 2, "%*c %ld", &pp) == 1 && pp == (long)ppid)
-			out[n++] = (pid_t)strtol(de->d_name, NULL, 10);
-		fclose(f);
-	}
-	closedir(d);
-	return n;
+	return itest_proc_scan(is_child_of, &ppid, out, max);
 }
 
 /* True when pid's kernel wait channel names a sleep (it is inside the slow request). */
@@ -196,7 +171,7 @@ static int start_pool(void)
 
 		if (fd >= 0 && fcgi_read(fd, out, sizeof(out)) == 0 && strstr(out, "Status: 200") != NULL)
 			return 0;
-		pause_ms(100);
+		itest_sleep_ms(100);
 	}
 	return -1;
 }
@@ -221,7 +196,7 @@ static void test_master_restarts_a_killed_worker(void)
 	CU_ASSERT_FATAL(n == 2);
 	CU_ASSERT_FATAL(kill(kids[0], SIGKILL) == 0);
 	for (i = 0; i < 50 && !replaced; i++) {
-		pause_ms(100);
+		itest_sleep_ms(100);
 		m = children_of(master, again, 8);
 		replaced = m == 2 && again[0] != kids[0] && again[1] != kids[0];
 	}
@@ -243,7 +218,7 @@ static void test_sigterm_finishes_the_request_in_flight(void)
 		for (int k = 0; k < n; k++)
 			in_flight = in_flight || sleeping_in_request(kids[k]);
 		if (!in_flight)
-			pause_ms(20);
+			itest_sleep_ms(20);
 	}
 	CU_ASSERT_FATAL(in_flight);
 	CU_ASSERT_FATAL(kill(master, SIGTERM) == 0);
@@ -252,7 +227,7 @@ static void test_sigterm_finishes_the_request_in_flight(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"slept_ms\":1500"));
 	/* The master exits once its workers have, with status 0, in bounded time. */
 	for (i = 0; i < 100 && waitpid(master, &st, WNOHANG) == 0; i++)
-		pause_ms(50);
+		itest_sleep_ms(50);
 	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	if (i < 100)
 		master = -1;
@@ -268,7 +243,7 @@ int main(void)
 	CU_pSuite s;
 	int rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
+	if (itest_init() != 0)
 		return 1;
 	if (start_pool() != 0) {
 		fprintf(stderr, "test_pool: mediad --listen did not come up\n");

@@ -11,13 +11,10 @@
  * spawner. libpq (DATABASE_URL) is used for bulk assertions and for cleaning up between tests.
  */
 #include <CUnit/Basic.h>
-#include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <limits.h>
-#include <regex.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -66,65 +63,6 @@ static char png_job[UUID_LEN + 1];
 
 /* ---- small helpers --------------------------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&t, NULL);
-}
-
-static struct json_object *member(struct json_object *o, const char *k)
-{
-	struct json_object *v = NULL;
-
-	if (o != NULL)
-		json_object_object_get_ex(o, k, &v);
-	return v;
-}
-
-/* True when o has member k and it is JSON null. */
-static bool member_null(struct json_object *o, const char *k)
-{
-	struct json_object *v = NULL;
-
-	return o != NULL && json_object_object_get_ex(o, k, &v) && v == NULL;
-}
-
-static const char *mstr(struct json_object *o, const char *k)
-{
-	struct json_object *v = member(o, k);
-
-	return v != NULL && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-/* An integer member, or -1 when missing or not an integer. */
-static long long mint(struct json_object *o, const char *k)
-{
-	struct json_object *v = member(o, k);
-
-	return v != NULL && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
-}
-
-static bool matches(const char *s, const char *re)
-{
-	regex_t rx;
-	bool ok;
-
-	if (s == NULL || regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
-		return false;
-	ok = regexec(&rx, s, 0, NULL, 0) == 0;
-	regfree(&rx);
-	return ok;
-}
-
 /* Finds the first job UUID in s and copies it into out; false when there is none. */
 static bool find_uuid(const char *s, char out[UUID_LEN + 1])
 {
@@ -151,61 +89,10 @@ static bool find_uuid(const char *s, char out[UUID_LEN + 1])
 /* A reason fit for a client: no absolute path (a '/' that starts a word and has another '/'). */
 static bool has_abs_path(const char *s)
 {
-	return matches(s, "(^|[^A-Za-z0-9._~-])/[A-Za-z0-9._~-]+/");
+	return itest_matches(s, "(^|[^A-Za-z0-9._~-])/[A-Za-z0-9._~-]+/");
 }
 
 /* ---- child processes ------------------------------------------------------------------------- */
-
-/* Runs argv (PATH lookup) with stdout into out (may be NULL) and stderr to /dev/null. */
-static int run_capture(const char *const argv[], char *out, size_t outlen)
-{
-	posix_spawn_file_actions_t fa;
-	int p[2], st;
-	size_t len = 0;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	/* posix_spawn does not modify argv; its prototype predates const. */
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	for (;;) {
-		char sink[4096];
-		ssize_t n;
-
-		if (out != NULL && len + 1 < outlen)
-			n = read(p[0], out + len, outlen - 1 - len);
-		else
-			n = read(p[0], sink, sizeof(sink));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (out != NULL && len + 1 < outlen)
-			len += (size_t)n;
-	}
-	close(p[0]);
-	if (out != NULL && outlen > 0)
-		out[len] = '\0';
-	if (waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int run(const char *const argv[])
-{
-	return run_capture(argv, NULL, 0);
-}
 
 /*
  * Our environment with over ("KEY=value" strings, NULL-terminated) replacing or adding entries.
@@ -280,7 +167,7 @@ static int spawner_start(const char *const *args, const char *const *over)
 /* Waits up to timeout_ms for spawner i to exit; returns its wait status, or -1 if it still runs. */
 static int spawner_wait(int i, int timeout_ms)
 {
-	long long until = now_ms() + timeout_ms;
+	long long until = itest_now_ms() + timeout_ms;
 	int st;
 
 	if (spawners[i].pid <= 0)
@@ -292,9 +179,9 @@ static int spawner_wait(int i, int timeout_ms)
 			spawners[i].pid = 0;
 			return st;
 		}
-		if (r < 0 || now_ms() > until)
+		if (r < 0 || itest_now_ms() > until)
 			return -1;
-		pause_ms(20);
+		itest_sleep_ms(20);
 	}
 }
 
@@ -333,52 +220,31 @@ static int spawner_once(const char *const *over, const char *concurrency)
 	return st;
 }
 
+/* itest_proc_scan's test for fake_procs: our fake running, or a zombie of it under one of our spawners. */
+static bool is_our_fake(const struct itest_proc *p, void *ud)
+{
+	char path[64], exe[PATH_MAX];
+	ssize_t len;
+	bool ours = false;
+
+	(void)ud;
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)p->pid);
+	len = readlink(path, exe, sizeof(exe) - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		return strcmp(exe, fake) == 0;
+	}
+	/* A zombie has no exe: match its name and parent instead. */
+	if (strcmp(p->comm, "fake-ffmpeg") == 0 && p->state == 'Z')
+		for (int i = 0; i < nspawners; i++)
+			ours = ours || (spawners[i].pid > 0 && spawners[i].pid == p->ppid);
+	return ours;
+}
+
 /* Pids of live processes running our fake ffmpeg, and zombies of it left to one of our spawners. */
 static int fake_procs(pid_t *pids, int max)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		char p[64], exe[PATH_MAX], statline[512];
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-		ssize_t len;
-		bool ours = false;
-
-		if (end == de->d_name || *end != '\0')
-			continue;
-		snprintf(p, sizeof(p), "/proc/%ld/exe", pid);
-		len = readlink(p, exe, sizeof(exe) - 1);
-		if (len > 0) {
-			exe[len] = '\0';
-			ours = strcmp(exe, fake) == 0;
-		} else {
-			/* A zombie has no exe: match its name and parent instead. */
-			FILE *f;
-			snprintf(p, sizeof(p), "/proc/%ld/stat", pid);
-			f = fopen(p, "re");
-			if (f != NULL && fgets(statline, sizeof(statline), f) != NULL) {
-				char *rp = strrchr(statline, ')');
-				int ppid = 0;
-				char state = 0;
-				if (strstr(statline, "(fake-ffmpeg)") != NULL && rp != NULL &&
-				    sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && state == 'Z')
-					for (int i = 0; i < nspawners; i++)
-						ours = ours ||
-						       (spawners[i].pid > 0 && spawners[i].pid == ppid);
-			}
-			if (f != NULL)
-				fclose(f);
-		}
-		if (ours && n < max)
-			pids[n++] = (pid_t)pid;
-	}
-	closedir(d);
-	return n;
+	return itest_proc_scan(is_our_fake, NULL, pids, max);
 }
 
 /* ---- the fake's control file and log ---------------------------------------------------------- */
@@ -466,12 +332,12 @@ static int runs_of(const char *uuid)
 /* Waits until the fake has started job uuid; false after timeout_ms. */
 static bool wait_run_started(const char *uuid, int timeout_ms)
 {
-	long long until = now_ms() + timeout_ms;
+	long long until = itest_now_ms() + timeout_ms;
 
 	while (runs_of(uuid) == 0) {
-		if (now_ms() > until)
+		if (itest_now_ms() > until)
 			return false;
-		pause_ms(20);
+		itest_sleep_ms(20);
 	}
 	return true;
 }
@@ -479,109 +345,40 @@ static bool wait_run_started(const char *uuid, int timeout_ms)
 /* Entries of MEDIA_ROOT/outputs whose name holds uuid (temporary names included). */
 static int outputs_of(const char *uuid)
 {
-	DIR *d = opendir(outputs);
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		n += strstr(de->d_name, uuid) != NULL;
-	closedir(d);
-	return n;
+	return itest_dir_count(outputs, uuid);
 }
 
 /* ---- the API ----------------------------------------------------------------------------------- */
 
-static void login(char *tok, size_t n, char *email, size_t elen, const char *tag)
-{
-	char body[512];
-	struct itest_resp r;
-
-	snprintf(email, elen, "%s-%ld-%d@example.com", tag, (long)time(NULL), (int)getpid());
-	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"Password123\"}", email);
-	CU_ASSERT_FATAL(itest_json("POST", "/auth/register", NULL, body, &r) == 0 && r.status == 201);
-	itest_resp_free(&r);
-	CU_ASSERT_FATAL(itest_json("POST", "/auth/login", NULL, body, &r) == 0 && r.status == 200);
-	CU_ASSERT_FATAL(itest_jstr(&r, "token") != NULL);
-	snprintf(tok, n, "%s", itest_jstr(&r, "token"));
-	itest_resp_free(&r);
-}
-
-static long long new_project(const char *tok, const char *title)
-{
-	char body[256];
-	struct itest_resp r;
-	long long v = -1;
-
-	snprintf(body, sizeof(body), "{\"title\":\"%s\"}", title);
-	if (itest_json("POST", "/projects", tok, body, &r) == 0 && r.status == 201)
-		v = mint(r.json, "id");
-	itest_resp_free(&r);
-	return v;
-}
-
-static size_t on_body(char *p, size_t s, size_t n, void *ud)
-{
-	struct itest_resp *r = ud;
-	size_t len = s * n;
-	char *nb = realloc(r->body, r->body_len + len + 1);
-
-	if (nb == NULL)
-		return 0;
-	memcpy(nb + r->body_len, p, len);
-	r->body = nb;
-	r->body_len += len;
-	nb[r->body_len] = '\0';
-	return len;
-}
-
 /* Uploads fixture name as an asset of project pid; returns the asset id and its path in rel. */
 static long long upload_asset(const char *tok, long long pid, const char *name, char *rel, size_t rlen)
 {
-	CURL *c = curl_easy_init();
-	curl_mime *mime = curl_mime_init(c);
-	curl_mimepart *part = curl_mime_addpart(mime);
-	struct curl_slist *h = NULL;
+	char path[64], file[512];
+	const struct itest_req q = {
+		.method = "POST", .path = path, .token = tok, .file = file, .field = "asset"
+	};
 	struct itest_resp r;
-	char url[512], auth[4200], file[512];
 	long long id = -1;
 
-	memset(&r, 0, sizeof(r));
 	snprintf(file, sizeof(file), "%s/%s", fixtures, name);
-	curl_mime_name(part, "asset");
-	curl_mime_filedata(part, file);
-	snprintf(url, sizeof(url), "%s/projects/%lld/assets", itest_base(), pid);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-	h = curl_slist_append(h, auth);
-	h = curl_slist_append(h, "Expect:");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-	if (r.body != NULL)
-		r.json = json_tokener_parse(r.body);
+	snprintf(path, sizeof(path), "/projects/%lld/assets", pid);
+	(void)itest_send(&q, &r);
 	if (r.status == 201) {
-		id = mint(member(r.json, "asset"), "id");
+		id = itest_member_int(itest_member(r.json, "asset"), "id");
 		if (rel != NULL)
-			snprintf(rel, rlen, "%s", mstr(r.json, "path") ? mstr(r.json, "path") : "");
+			snprintf(rel, rlen, "%s",
+			         itest_member_str(r.json, "path") ? itest_member_str(r.json, "path") : "");
 	} else {
 		fprintf(stderr, "test_render: upload of %s: %ld %s\n", name, r.status, r.body ? r.body : "");
 	}
 	itest_resp_free(&r);
-	curl_slist_free_all(h);
-	curl_mime_free(mime);
-	curl_easy_cleanup(c);
 	return id;
 }
 
 /* A project of user A holding one asset made from fixture name. */
 static long long project_with(const char *name, long long *asset, char *rel, size_t rlen)
 {
-	long long pid = new_project(tok_a, name), aid;
+	long long pid = itest_new_project(tok_a, name, NULL), aid;
 
 	CU_ASSERT_FATAL(pid > 0);
 	aid = upload_asset(tok_a, pid, name, rel, rlen);
@@ -641,18 +438,18 @@ static bool terminal(const char *state)
  */
 static bool wait_job(const char *uuid, int timeout_ms, struct itest_resp *r)
 {
-	long long until = now_ms() + timeout_ms;
+	long long until = itest_now_ms() + timeout_ms;
 
 	for (;;) {
 		if (get_job(tok_a, uuid, r) == 0 && r->status == 200 && terminal(itest_jstr(r, "state")))
 			return true;
-		if (now_ms() > until) {
+		if (itest_now_ms() > until) {
 			fprintf(stderr, "test_render: job %s not finished after %d ms: %s\n", uuid,
 			        timeout_ms, r->body ? r->body : "(no answer)");
 			return false;
 		}
 		itest_resp_free(r);
-		pause_ms(50);
+		itest_sleep_ms(50);
 	}
 }
 
@@ -707,7 +504,7 @@ static struct json_object *probe(const char *rel)
 		               NULL };
 
 	snprintf(file, sizeof(file), "%s/%s", media_root, rel);
-	if (run_capture(argv, out, sizeof(out)) != 0)
+	if (itest_run_capture(argv, out, sizeof(out)) != 0)
 		return NULL;
 	return json_tokener_parse(out);
 }
@@ -715,12 +512,12 @@ static struct json_object *probe(const char *rel)
 /* The first stream of type kind ("video", "audio") in a probe, or NULL. */
 static struct json_object *stream_of(struct json_object *p, const char *kind)
 {
-	struct json_object *streams = member(p, "streams");
+	struct json_object *streams = itest_member(p, "streams");
 	size_t n = streams ? json_object_array_length(streams) : 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *s = json_object_array_get_idx(streams, i);
-		const char *t = mstr(s, "codec_type");
+		const char *t = itest_member_str(s, "codec_type");
 		if (t != NULL && strcmp(t, kind) == 0)
 			return s;
 	}
@@ -729,7 +526,7 @@ static struct json_object *stream_of(struct json_object *p, const char *kind)
 
 static double probe_duration(struct json_object *p)
 {
-	const char *d = mstr(member(p, "format"), "duration");
+	const char *d = itest_member_str(itest_member(p, "format"), "duration");
 
 	return d ? strtod(d, NULL) : -1.0;
 }
@@ -780,7 +577,7 @@ static int make_fixtures(void)
 			"ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
 			wav,      NULL
 		};
-		if (run(a) != 0 || run(b) != 0 || run(c) != 0) {
+		if (itest_run(a) != 0 || itest_run(b) != 0 || itest_run(c) != 0) {
 			fprintf(stderr, "test_render: ffmpeg could not make the fixtures\n");
 			return -1;
 		}
@@ -823,7 +620,7 @@ static int install_fake(void)
 	snprintf(fake, sizeof(fake), "%s/fake-ffmpeg", work);
 	snprintf(fake_log, sizeof(fake_log), "%s/fake.log", work);
 	snprintf(fake_record, sizeof(fake_record), "%s/fake.record", work);
-	if (run(cp) != 0 || chmod(fake, 0755) != 0)
+	if (itest_run(cp) != 0 || chmod(fake, 0755) != 0)
 		return -1;
 	return 0;
 }
@@ -944,8 +741,8 @@ static char ffmpeg_env[PATH_MAX + 16];
 
 static void test_setup_users(void)
 {
-	login(tok_a, sizeof(tok_a), email_a, sizeof(email_a), "render-a");
-	login(tok_b, sizeof(tok_b), email_b, sizeof(email_b), "render-b");
+	itest_login(tok_a, sizeof(tok_a), email_a, sizeof(email_a), "render-a");
+	itest_login(tok_b, sizeof(tok_b), email_b, sizeof(email_b), "render-b");
 	snprintf(ffmpeg_env, sizeof(ffmpeg_env), "FFMPEG_PATH=%s", fake);
 }
 
@@ -960,7 +757,7 @@ static void test_enqueue_answers_202_and_job_is_waiting(void)
 	/* No body: the project's newest asset (the WAV) and the mp4 preset. */
 	CU_ASSERT_FATAL(enqueue(tok_a, pid, NULL, uuid, &r) == 202);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "message"), "Render job enqueued");
-	CU_ASSERT_TRUE(matches(uuid, "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"));
+	CU_ASSERT_TRUE(itest_matches(uuid, ITEST_UUID_RE));
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "inputFile"), wav);
 	snprintf(want, sizeof(want), "outputs/%s-rendered.mp4", uuid);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "outputFile"), want);
@@ -970,17 +767,17 @@ static void test_enqueue_answers_202_and_job_is_waiting(void)
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "id"), uuid);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "state"), "waiting");
-	CU_ASSERT_EQUAL(mint(r.json, "progress"), 0);
-	CU_ASSERT_TRUE(member_null(r.json, "result"));
-	CU_ASSERT_TRUE(member_null(r.json, "failedReason"));
-	CU_ASSERT_EQUAL(mint(r.json, "projectId"), pid);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "progress"), 0);
+	CU_ASSERT_TRUE(itest_member_null(r.json, "result"));
+	CU_ASSERT_TRUE(itest_member_null(r.json, "failedReason"));
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "projectId"), pid);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "preset"), "mp4");
-	CU_ASSERT_EQUAL(mint(r.json, "attempts"), 0);
-	CU_ASSERT_TRUE(
-	        matches(itest_jstr(&r, "createdAt"), "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z$"));
-	CU_ASSERT_TRUE(member_null(r.json, "startedAt"));
-	CU_ASSERT_TRUE(member_null(r.json, "finishedAt"));
-	CU_ASSERT_TRUE(member_null(r.json, "outputMediaId"));
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "attempts"), 0);
+	CU_ASSERT_TRUE(itest_matches(itest_jstr(&r, "createdAt"),
+	                             "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z$"));
+	CU_ASSERT_TRUE(itest_member_null(r.json, "startedAt"));
+	CU_ASSERT_TRUE(itest_member_null(r.json, "finishedAt"));
+	CU_ASSERT_TRUE(itest_member_null(r.json, "outputMediaId"));
 	itest_resp_free(&r);
 
 	/* An explicit asset and preset. */
@@ -992,10 +789,12 @@ static void test_enqueue_answers_202_and_job_is_waiting(void)
 	snprintf(path, sizeof(path), "/projects/%lld/jobs?limit=1", pid);
 	CU_ASSERT_FATAL(itest_json("GET", path, tok_a, NULL, &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 200);
-	CU_ASSERT_EQUAL(mint(r.json, "total"), 2);
-	CU_ASSERT_EQUAL(mint(r.json, "limit"), 1);
-	CU_ASSERT_EQUAL(mint(r.json, "offset"), 0);
-	CU_ASSERT_EQUAL(member(r.json, "items") ? json_object_array_length(member(r.json, "items")) : 99, 1);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "total"), 2);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "limit"), 1);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "offset"), 0);
+	CU_ASSERT_EQUAL(
+	        itest_member(r.json, "items") ? json_object_array_length(itest_member(r.json, "items")) : 99,
+	        1);
 	itest_resp_free(&r);
 }
 
@@ -1003,10 +802,10 @@ static void test_enqueue_refuses_bad_requests(void)
 {
 	char uuid[UUID_LEN + 1], body[128];
 	struct itest_resp r;
-	long long empty = new_project(tok_a, "empty"), asset, other_asset, b_asset;
+	long long empty = itest_new_project(tok_a, "empty", NULL), asset, other_asset, b_asset;
 	long long pid = project_with("still.png", &asset, NULL, 0);
 	long long other = project_with("still.png", &other_asset, NULL, 0);
-	long long b_pid = new_project(tok_b, "b's");
+	long long b_pid = itest_new_project(tok_b, "b's", NULL);
 	long st;
 
 	(void)other;
@@ -1096,7 +895,7 @@ static void test_cancel_waiting_job_is_immediate_and_never_runs(void)
 	CU_ASSERT_EQUAL(runs_of(uuid), 0);
 	CU_ASSERT_FATAL(get_job(tok_a, uuid, &r) == 0);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "state"), "cancelled");
-	CU_ASSERT_EQUAL(mint(r.json, "attempts"), 0);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "attempts"), 0);
 	itest_resp_free(&r);
 }
 
@@ -1114,12 +913,12 @@ static void render_real(long long pid, const char *body, char uuid[UUID_LEN + 1]
 	expect_job(uuid, "completed", 5000, &r);
 	snprintf(want, sizeof(want), "outputs/%s-rendered.%s", uuid, ext);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "result"), want);
-	CU_ASSERT_EQUAL(mint(r.json, "progress"), 100);
-	CU_ASSERT_EQUAL(mint(r.json, "attempts"), 1);
-	CU_ASSERT_TRUE(member_null(r.json, "failedReason"));
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "progress"), 100);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "attempts"), 1);
+	CU_ASSERT_TRUE(itest_member_null(r.json, "failedReason"));
 	CU_ASSERT_PTR_NOT_NULL(itest_jstr(&r, "startedAt"));
 	CU_ASSERT_PTR_NOT_NULL(itest_jstr(&r, "finishedAt"));
-	CU_ASSERT_TRUE(mint(r.json, "outputMediaId") > 0);
+	CU_ASSERT_TRUE(itest_member_int(r.json, "outputMediaId") > 0);
 	snprintf(result, rlen, "%s", itest_jstr(&r, "result") ? itest_jstr(&r, "result") : "");
 	itest_resp_free(&r);
 	/* The temporary name is gone; only the final file holds the job's id. */
@@ -1137,10 +936,10 @@ static void test_real_png_becomes_5s_h264_mp4(void)
 	CU_ASSERT_FATAL(p != NULL);
 	v = stream_of(p, "video");
 	CU_ASSERT_FATAL(v != NULL);
-	CU_ASSERT_STRING_EQUAL(mstr(v, "codec_name"), "h264");
-	CU_ASSERT_STRING_EQUAL(mstr(v, "pix_fmt"), "yuv420p");
-	CU_ASSERT_EQUAL(mint(v, "width"), 320);
-	CU_ASSERT_EQUAL(mint(v, "height"), 240);
+	CU_ASSERT_STRING_EQUAL(itest_member_str(v, "codec_name"), "h264");
+	CU_ASSERT_STRING_EQUAL(itest_member_str(v, "pix_fmt"), "yuv420p");
+	CU_ASSERT_EQUAL(itest_member_int(v, "width"), 320);
+	CU_ASSERT_EQUAL(itest_member_int(v, "height"), 240);
 	CU_ASSERT_TRUE(probe_duration(p) >= 4.9 && probe_duration(p) <= 5.1);
 	if (!(probe_duration(p) >= 4.9 && probe_duration(p) <= 5.1))
 		fprintf(stderr, "test_render: PNG render lasts %.3f s\n", probe_duration(p));
@@ -1160,11 +959,11 @@ static void test_real_mp4_becomes_h264_aac_mp4(void)
 	v = stream_of(p, "video");
 	a = stream_of(p, "audio");
 	CU_ASSERT_FATAL(v != NULL && a != NULL);
-	CU_ASSERT_STRING_EQUAL(mstr(v, "codec_name"), "h264");
-	CU_ASSERT_STRING_EQUAL(mstr(v, "pix_fmt"), "yuv420p");
-	CU_ASSERT_EQUAL(mint(v, "width"), 640);
-	CU_ASSERT_EQUAL(mint(v, "height"), 360);
-	CU_ASSERT_STRING_EQUAL(mstr(a, "codec_name"), "aac");
+	CU_ASSERT_STRING_EQUAL(itest_member_str(v, "codec_name"), "h264");
+	CU_ASSERT_STRING_EQUAL(itest_member_str(v, "pix_fmt"), "yuv420p");
+	CU_ASSERT_EQUAL(itest_member_int(v, "width"), 640);
+	CU_ASSERT_EQUAL(itest_member_int(v, "height"), 360);
+	CU_ASSERT_STRING_EQUAL(itest_member_str(a, "codec_name"), "aac");
 	CU_ASSERT_TRUE(probe_duration(p) >= 1.85 && probe_duration(p) <= 2.15);
 	json_object_put(p);
 }
@@ -1181,8 +980,8 @@ static void test_real_wav_becomes_mp4_with_video_and_aac(void)
 	v = stream_of(p, "video");
 	a = stream_of(p, "audio");
 	CU_ASSERT_FATAL(v != NULL && a != NULL);
-	CU_ASSERT_STRING_EQUAL(mstr(v, "codec_name"), "h264");
-	CU_ASSERT_STRING_EQUAL(mstr(a, "codec_name"), "aac");
+	CU_ASSERT_STRING_EQUAL(itest_member_str(v, "codec_name"), "h264");
+	CU_ASSERT_STRING_EQUAL(itest_member_str(a, "codec_name"), "aac");
 	CU_ASSERT_TRUE(probe_duration(p) >= 2.8 && probe_duration(p) <= 3.2);
 	if (!(probe_duration(p) >= 2.8 && probe_duration(p) <= 3.2))
 		fprintf(stderr, "test_render: WAV render lasts %.3f s (input 3 s)\n", probe_duration(p));
@@ -1201,9 +1000,9 @@ static void test_real_thumbnail_of_mp4_is_320_wide_jpeg(void)
 	CU_ASSERT_FATAL(p != NULL);
 	v = stream_of(p, "video");
 	CU_ASSERT_FATAL(v != NULL);
-	CU_ASSERT_STRING_EQUAL(mstr(v, "codec_name"), "mjpeg");
-	CU_ASSERT_EQUAL(mint(v, "width"), 320);
-	CU_ASSERT_EQUAL(mint(v, "height"), 180);
+	CU_ASSERT_STRING_EQUAL(itest_member_str(v, "codec_name"), "mjpeg");
+	CU_ASSERT_EQUAL(itest_member_int(v, "width"), 320);
+	CU_ASSERT_EQUAL(itest_member_int(v, "height"), 180);
 	json_object_put(p);
 }
 
@@ -1218,7 +1017,7 @@ static void test_render_output_is_media_with_working_stream_link(void)
 
 	CU_ASSERT_FATAL(png_job[0] != '\0');
 	CU_ASSERT_FATAL(get_job(tok_a, png_job, &r) == 0 && r.status == 200);
-	mid = mint(r.json, "outputMediaId");
+	mid = itest_member_int(r.json, "outputMediaId");
 	snprintf(result, sizeof(result), "%s", itest_jstr(&r, "result") ? itest_jstr(&r, "result") : "");
 	itest_resp_free(&r);
 	CU_ASSERT_FATAL(mid > 0);
@@ -1337,26 +1136,26 @@ static void test_progress_moves_and_is_100_when_completed(void)
 	fake_mode("mode=slow\nsteps=15\nstep_ms=200\nduration_us=5000000\ncopy=%s\nlog=%s\n", copy, fake_log);
 	CU_ASSERT_FATAL(spawner_start(args, FAKE_ENV(NULL)) >= 0);
 	enqueue_ok(pid, NULL, uuid);
-	until = now_ms() + 20000;
+	until = itest_now_ms() + 20000;
 	for (;;) {
 		const char *state;
 		long long p;
 
 		CU_ASSERT_FATAL(get_job(tok_a, uuid, &r) == 0 && r.status == 200);
 		state = itest_jstr(&r, "state");
-		p = mint(r.json, "progress");
+		p = itest_member_int(r.json, "progress");
 		if (p > 0 && p < 100)
 			between++;
 		if (p < last)
 			went_back++;
 		last = (int)p;
-		if (terminal(state) || now_ms() > until)
+		if (terminal(state) || itest_now_ms() > until)
 			break;
 		itest_resp_free(&r);
-		pause_ms(50);
+		itest_sleep_ms(50);
 	}
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "state"), "completed");
-	CU_ASSERT_EQUAL(mint(r.json, "progress"), 100);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "progress"), 100);
 	itest_resp_free(&r);
 	CU_ASSERT_TRUE(between >= 1);
 	CU_ASSERT_EQUAL(went_back, 0);
@@ -1375,9 +1174,9 @@ static void test_rejected_input_fails_at_once_with_clean_reason(void)
 	enqueue_ok(pid, NULL, uuid);
 	CU_ASSERT_EQUAL(spawner_once(FAKE_ENV(NULL), "1"), 0);
 	expect_job(uuid, "failed", 5000, &r);
-	CU_ASSERT_EQUAL(mint(r.json, "attempts"), 1);
-	CU_ASSERT_TRUE(member_null(r.json, "result"));
-	CU_ASSERT_TRUE(member_null(r.json, "outputMediaId"));
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "attempts"), 1);
+	CU_ASSERT_TRUE(itest_member_null(r.json, "result"));
+	CU_ASSERT_TRUE(itest_member_null(r.json, "outputMediaId"));
 	reason = itest_jstr(&r, "failedReason");
 	CU_ASSERT_FATAL(reason != NULL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "Invalid data"));
@@ -1406,14 +1205,14 @@ static void test_crash_is_retried_until_max_attempts_then_fails(void)
 	enqueue_ok(pid, NULL, uuid);
 	expect_job(uuid, "failed", 20000, &r);
 	max = sql_count("SELECT max_attempts FROM render_jobs WHERE id = $1::uuid", uuid);
-	CU_ASSERT_EQUAL(mint(r.json, "attempts"), max);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "attempts"), max);
 	/* The spawner's RENDER_MAX_ATTEMPTS is the limit it retries up to. */
-	CU_ASSERT_EQUAL(mint(r.json, "attempts"), 2);
-	if (mint(r.json, "attempts") != 2)
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "attempts"), 2);
+	if (itest_member_int(r.json, "attempts") != 2)
 		fprintf(stderr,
 		        "test_render: RENDER_MAX_ATTEMPTS=2 for the spawner, yet %lld attempts (job's max_attempts "
 		        "%lld)\n",
-		        mint(r.json, "attempts"), max);
+		        itest_member_int(r.json, "attempts"), max);
 	reason = itest_jstr(&r, "failedReason");
 	CU_ASSERT_PTR_NOT_NULL(reason);
 	CU_ASSERT_FALSE(reason != NULL && has_abs_path(reason));
@@ -1460,14 +1259,14 @@ static void test_timeout_terms_then_kills_and_fails(void)
 	fprintf(stderr, "  failedReason: \"%s\"\n", reason ? reason : "(null)");
 	/* A timeout is retryable: it fails once the attempts are used up (the retry count is the crash
 	 * test's business). */
-	attempts = mint(r.json, "attempts");
+	attempts = itest_member_int(r.json, "attempts");
 	CU_ASSERT_EQUAL(attempts,
 	                sql_count("SELECT max_attempts FROM render_jobs WHERE id = $1::uuid", uuid));
 	itest_resp_free(&r);
 	/* Gone, and reaped: no live fake and no zombie of it under our spawner. */
-	until = now_ms() + 2000;
-	while ((procs = fake_procs(left, 8)) > 0 && now_ms() < until)
-		pause_ms(50);
+	until = itest_now_ms() + 2000;
+	while ((procs = fake_procs(left, 8)) > 0 && itest_now_ms() < until)
+		itest_sleep_ms(50);
 	CU_ASSERT_EQUAL(procs, 0);
 	n = read_runs(runs, MAX_RUNS);
 	for (int i = 0; i < n; i++)
@@ -1498,7 +1297,7 @@ static void test_cancel_active_job_stops_ffmpeg_within_2s(void)
 	CU_ASSERT_EQUAL(fake_procs(left, 8), 1);
 	CU_ASSERT_TRUE(outputs_of(uuid) >= 1);
 	snprintf(path, sizeof(path), "/jobs/%s", uuid);
-	t0 = now_ms();
+	t0 = itest_now_ms();
 	CU_ASSERT_FATAL(itest_json("DELETE", path, tok_a, NULL, &r) == 0);
 	CU_ASSERT_TRUE(r.status == 200 || r.status == 202 || r.status == 204);
 	itest_resp_free(&r);
@@ -1509,22 +1308,22 @@ static void test_cancel_active_job_stops_ffmpeg_within_2s(void)
 		procs = fake_procs(left, 8);
 		files = outputs_of(uuid);
 		if ((state != NULL && strcmp(state, "cancelled") == 0 && procs == 0 && files == 0) ||
-		    now_ms() > until) {
-			took = now_ms() - t0;
+		    itest_now_ms() > until) {
+			took = itest_now_ms() - t0;
 			break;
 		}
 		itest_resp_free(&r);
-		pause_ms(25);
+		itest_sleep_ms(25);
 	}
 	fprintf(stderr, "  after %lld ms: state %s, %d fake process(es), %d output file(s)\n", took,
 	        state ? state : "(none)", procs, files);
 	CU_ASSERT_STRING_EQUAL(state, "cancelled");
-	CU_ASSERT_TRUE(member_null(r.json, "result"));
+	CU_ASSERT_TRUE(itest_member_null(r.json, "result"));
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(procs, 0);
 	CU_ASSERT_EQUAL(files, 0);
 	/* And it stays cancelled: not retried, not overwritten by a late "completed". */
-	pause_ms(1500);
+	itest_sleep_ms(1500);
 	CU_ASSERT_FATAL(get_job(tok_a, uuid, &r) == 0);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "state"), "cancelled");
 	itest_resp_free(&r);
@@ -1580,12 +1379,12 @@ static void test_two_spawners_run_50_jobs_exactly_once(void)
 	CU_ASSERT_FATAL(s1 >= 0 && s2 >= 0);
 	for (int i = 0; i < 50; i++)
 		enqueue_ok(pid, NULL, uuids[i]);
-	until = now_ms() + 90000;
+	until = itest_now_ms() + 90000;
 	while ((done = sql_count("SELECT count(*) FROM render_jobs WHERE project_id = $1::bigint AND "
 	                         "state IN ('completed', 'failed', 'cancelled')",
 	                         pidtxt)) < 50 &&
-	       now_ms() < until)
-		pause_ms(100);
+	       itest_now_ms() < until)
+		itest_sleep_ms(100);
 	CU_ASSERT_EQUAL_FATAL(done, 50);
 	CU_ASSERT_EQUAL(
 	        sql_count("SELECT count(*) FROM render_jobs WHERE project_id = $1::bigint AND state = "
@@ -1655,8 +1454,8 @@ static void test_killed_spawner_job_finishes_on_another_attempt(void)
 	s2 = spawner_start(a2, FAKE_ENV("RENDER_LEASE=5", NULL));
 	CU_ASSERT_FATAL(s2 >= 0);
 	expect_job(uuid, "completed", 40000, &r);
-	CU_ASSERT_EQUAL(mint(r.json, "attempts"), 2);
-	CU_ASSERT_EQUAL(mint(r.json, "progress"), 100);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "attempts"), 2);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "progress"), 100);
 	itest_resp_free(&r);
 	n = read_runs(runs, MAX_RUNS);
 	for (int i = 0; i < n; i++)
@@ -1688,13 +1487,14 @@ static void test_sigterm_releases_running_job_to_another_spawner(void)
 	CU_ASSERT_FATAL(s1 >= 0);
 	enqueue_ok(pid, NULL, first);
 	CU_ASSERT_FATAL(wait_run_started(first, 10000));
-	t0 = now_ms();
+	t0 = itest_now_ms();
 	CU_ASSERT_FATAL(kill(spawners[s1].pid, SIGTERM) == 0);
-	pause_ms(300);
+	itest_sleep_ms(300);
 	/* Enqueued while it stops: it must not claim this one. */
 	enqueue_ok(pid, NULL, second);
 	st = spawner_wait(s1, 30000);
-	fprintf(stderr, "  the spawner exited %.1f s after SIGTERM\n", (double)(now_ms() - t0) / 1000.0);
+	fprintf(stderr, "  the spawner exited %.1f s after SIGTERM\n",
+	        (double)(itest_now_ms() - t0) / 1000.0);
 	CU_ASSERT_FATAL(st != -1);
 	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	CU_ASSERT_EQUAL(fake_procs(left, 8), 0);
@@ -1703,7 +1503,7 @@ static void test_sigterm_releases_running_job_to_another_spawner(void)
 	itest_resp_free(&r);
 	CU_ASSERT_FATAL(get_job(tok_a, second, &r) == 0);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "state"), "waiting");
-	CU_ASSERT_EQUAL(mint(r.json, "attempts"), 0);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "attempts"), 0);
 	itest_resp_free(&r);
 	CU_ASSERT_EQUAL(runs_of(second), 0);
 
@@ -1733,7 +1533,7 @@ static void test_once_runs_ready_jobs_and_exits_0(void)
 	for (int i = 0; i < 3; i++) {
 		CU_ASSERT_FATAL(get_job(tok_a, uuids[i], &r) == 0);
 		CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "state"), "completed");
-		CU_ASSERT_EQUAL(mint(r.json, "attempts"), 1);
+		CU_ASSERT_EQUAL(itest_member_int(r.json, "attempts"), 1);
 		itest_resp_free(&r);
 		CU_ASSERT_EQUAL(runs_of(uuids[i]), 1);
 	}
@@ -1744,14 +1544,13 @@ int main(void)
 	CU_pSuite s;
 	int rc;
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (itest_init() != 0)
+		return 1;
 	/* Here, not as the suite's init: CUnit does not count a failed suite init as a failure. */
 	if (suite_init() != 0) {
 		fprintf(stderr, "test_render: set-up failed\n");
 		return 1;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
 	s = CU_add_suite_with_setup_and_teardown("render", NULL, NULL, test_setup, test_teardown);
 	CU_add_test(s, "two users register and log in", test_setup_users);
 	CU_add_test(s, "enqueue answers 202 and the job is waiting",
@@ -1788,6 +1587,5 @@ int main(void)
 	CU_add_test(s, "--once runs the ready jobs and exits 0", test_once_runs_ready_jobs_and_exits_0);
 	rc = itest_run_all();
 	suite_clean();
-	curl_global_cleanup();
 	return rc;
 }

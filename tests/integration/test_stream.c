@@ -2,32 +2,23 @@
 #include "config.h"
 
 #include <CUnit/Basic.h>
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <curl/curl.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
-#include <spawn.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "auth/signlink.h"
 #include "itest.h"
-
-extern char **environ;
 
 /* Bytes mediad writes per chunk in direct mode: ranges are checked across this boundary. */
 #define DIRECT_CHUNK 65536
@@ -50,26 +41,6 @@ static unsigned char *tone; /* tone.wav: a little over one direct-mode chunk */
 static size_t tone_len;
 static struct media m_tone;  /* tone.wav uploaded by A, shared by the read-only tests */
 static struct media m_other; /* another upload of A, for links used on the wrong media */
-
-static int run(const char *const argv[])
-{
-	pid_t pid;
-	int st;
-	posix_spawn_file_actions_t fa;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	/* posix_spawn does not modify argv; its prototype predates const. */
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	if (waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void fixture(char *out, size_t n, const char *name)
 {
@@ -96,13 +67,6 @@ static unsigned char *slurp(const char *path, size_t *len)
 	return p;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000 * 1000 };
-
-	nanosleep(&t, NULL);
-}
-
 /* The link key, made from the stream_key line of the harness's mediad.conf as mediad makes it. */
 static int read_link_key(void)
 {
@@ -125,98 +89,26 @@ static int read_link_key(void)
 	return 0;
 }
 
-static void login(char *tok, size_t n, const char *tag)
-{
-	char body[256];
-	struct itest_resp r;
-
-	snprintf(body, sizeof(body), "{\"email\":\"%s-%ld-%d@example.com\",\"password\":\"Password123\"}",
-	         tag, (long)time(NULL), (int)getpid());
-	CU_ASSERT_FATAL(itest_json("POST", "/auth/register", NULL, body, &r) == 0 && r.status == 201);
-	itest_resp_free(&r);
-	CU_ASSERT_FATAL(itest_json("POST", "/auth/login", NULL, body, &r) == 0 && r.status == 200);
-	CU_ASSERT_FATAL(itest_jstr(&r, "token") != NULL);
-	snprintf(tok, n, "%s", itest_jstr(&r, "token"));
-	itest_resp_free(&r);
-}
-
-static struct json_object *member(struct json_object *o, const char *k)
-{
-	struct json_object *v = NULL;
-
-	if (o != NULL)
-		json_object_object_get_ex(o, k, &v);
-	return v;
-}
-
-static size_t on_body(char *p, size_t s, size_t n, void *ud)
-{
-	struct itest_resp *r = ud;
-	size_t len = s * n;
-	char *nb = realloc(r->body, r->body_len + len + 1);
-
-	if (nb == NULL)
-		return 0;
-	memcpy(nb + r->body_len, p, len);
-	r->body = nb;
-	r->body_len += len;
-	nb[r->body_len] = '\0';
-	return len;
-}
-
 /* POST /media with file in the "file" field as tok. Returns the status; fills m on 201. */
 static long upload(const char *tok, const char *file, struct media *m)
 {
-	CURL *c = curl_easy_init();
-	curl_mime *mime = curl_mime_init(c);
-	curl_mimepart *part = curl_mime_addpart(mime);
-	struct curl_slist *h = NULL;
+	const struct itest_req q = { .method = "POST", .path = "/media", .token = tok, .file = file };
 	struct itest_resp r;
-	char url[512], auth[4200];
 	long st;
 
-	memset(&r, 0, sizeof(r));
 	memset(m, 0, sizeof(*m));
-	curl_mime_name(part, "file");
-	curl_mime_filedata(part, file);
-	snprintf(url, sizeof(url), "%s/media", itest_base());
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-	h = curl_slist_append(h, auth);
-	h = curl_slist_append(h, "Expect:");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-	if (r.body != NULL)
-		r.json = json_tokener_parse(r.body);
+	(void)itest_send(&q, &r);
 	if (r.status == 201) {
-		m->id = json_object_get_int64(member(r.json, "id"));
+		m->id = json_object_get_int64(itest_member(r.json, "id"));
 		snprintf(m->mime, sizeof(m->mime), "%s",
 		         itest_jstr(&r, "mime") ? itest_jstr(&r, "mime") : "");
-		m->size = json_object_get_int64(member(r.json, "sizeBytes"));
+		m->size = json_object_get_int64(itest_member(r.json, "sizeBytes"));
 	}
 	if (r.status != 201)
 		fprintf(stderr, "\n  POST /media %s -> %ld %s\n", file, r.status, r.body ? r.body : "");
 	st = r.status;
-	curl_slist_free_all(h);
-	curl_mime_free(mime);
-	curl_easy_cleanup(c);
 	itest_resp_free(&r);
 	return st;
-}
-
-static void delete_media(const char *tok, long long id)
-{
-	char path[64];
-	struct itest_resp r;
-
-	snprintf(path, sizeof(path), "/media/%lld", id);
-	if (itest_json("DELETE", path, tok, NULL, &r) == 0)
-		CU_ASSERT_EQUAL(r.status, 204);
-	itest_resp_free(&r);
 }
 
 /*
@@ -301,45 +193,6 @@ static int header_count(const struct itest_resp *r, const char *name)
 	return n;
 }
 
-/* Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+00:00)" (UTC); -1 if it is not that. */
-static time_t parse_rfc3339_utc(const char *s)
-{
-	struct tm tm;
-	int y, mo, d, h, mi, sec, used = 0;
-	const char *rest;
-
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
-	    used != 19)
-		return -1;
-	rest = s + used;
-	if (*rest == '.') {
-		rest++;
-		if (!isdigit((unsigned char)*rest))
-			return -1;
-		while (isdigit((unsigned char)*rest))
-			rest++;
-	}
-	if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	return timegm(&tm);
-}
-
-/* Asserts r is the JSON error code with the given status. */
-static void assert_error(const struct itest_resp *r, long status, const char *code)
-{
-	CU_ASSERT_EQUAL(r->status, status);
-	CU_ASSERT_PTR_NOT_NULL(itest_jstr(r, "error"));
-	if (itest_jstr(r, "error") != NULL)
-		CU_ASSERT_STRING_EQUAL(itest_jstr(r, "error"), code);
-}
-
 /* GET rel with a Range header; asserts 206 with exactly bytes [start, end] of tone.wav. */
 static void assert_range(const char *range, size_t start, size_t end)
 {
@@ -385,6 +238,24 @@ static bool environ_has(long pid, const char *want)
 	return found;
 }
 
+/* itest_proc_scan's test for mediad_pids: ud is the "MEDIAD_CONFIG=..." entry to look for. */
+static bool is_our_mediad(const struct itest_proc *p, void *ud)
+{
+	char path[64], argv0[PATH_MAX], real[PATH_MAX];
+	FILE *f;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)p->pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	len = fread(argv0, 1, sizeof(argv0) - 1, f);
+	fclose(f);
+	argv0[len] = '\0'; /* cmdline is NUL-separated: this keeps argv[0] */
+	return len > 0 && realpath(argv0, real) != NULL && strcmp(real, mediad_real) == 0 &&
+	       environ_has(p->pid, ud);
+}
+
 /*
  * The pids (up to max) of this stack's mediad responders: processes whose argv[0] is the built
  * mediad and whose MEDIAD_CONFIG is ours (other stacks may run the same binary meanwhile).
@@ -392,35 +263,11 @@ static bool environ_has(long pid, const char *want)
 static int mediad_pids(pid_t *out, int max)
 {
 	char cfg[PATH_MAX + 32];
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
+	int n;
 
-	if (d == NULL)
-		return 0;
 	snprintf(cfg, sizeof(cfg), "MEDIAD_CONFIG=%s", getenv("MEDIAD_CONFIG"));
-	while ((de = readdir(d)) != NULL && n < max) {
-		char path[300], argv0[PATH_MAX], real[PATH_MAX];
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-		FILE *f;
-		size_t len;
-
-		if (*end != '\0' || pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-		f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		len = fread(argv0, 1, sizeof(argv0) - 1, f);
-		fclose(f);
-		argv0[len] = '\0'; /* cmdline is NUL-separated: this keeps argv[0] */
-		if (len > 0 && realpath(argv0, real) != NULL && strcmp(real, mediad_real) == 0 &&
-		    environ_has(pid, cfg))
-			out[n++] = (pid_t)pid;
-	}
-	closedir(d);
-	return n;
+	n = itest_proc_scan(is_our_mediad, cfg, out, max);
+	return n < 0 ? 0 : n;
 }
 
 /* Whether pid has a descriptor open on a file under MEDIA_ROOT. */
@@ -467,28 +314,6 @@ static pid_t mediad_holder(int *seen)
 	return 0;
 }
 
-/* Parent pid of pid (lighttpd for a responder), or 0. */
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-	long ppid = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* "pid (comm) state ppid ...": comm may hold spaces, so start after the last ')'. */
-	p = strrchr(buf, ')');
-	if (p == NULL || sscanf(p + 1, " %*c %ld", &ppid) != 1)
-		return 0;
-	return (pid_t)ppid;
-}
-
 /*
  * Opens a raw connection, sends GET rel and reads at least want bytes of the answer (status line
  * included), then stops reading: the server is left blocked on a client that no longer reads.
@@ -496,24 +321,15 @@ static pid_t parent_of(pid_t pid)
  */
 static int stalled_download(const char *rel, size_t want)
 {
-	const char *base = itest_base(), *port = strrchr(base, ':');
-	struct sockaddr_in sa;
 	char req[2048], buf[16384];
-	int fd, rcvbuf = 4096, n, waited = 0;
+	int fd, n, waited = 0;
 	size_t got = 0;
 	bool ok200 = false;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)strtol(port + 1, NULL, 10));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
+	/* A small window: little sits in our buffers, the rest waits at the server. */
+	fd = itest_connect(4096);
 	if (fd < 0)
 		return -1;
-	/* A small window before connecting: little sits in our buffers, the rest waits at the server. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		goto fail;
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
 	             rel);
 	if (write(fd, req, (size_t)n) != n)
@@ -555,8 +371,8 @@ static void test_setup_users_and_media(void)
 {
 	char wav[300];
 
-	login(tok_a, sizeof(tok_a), "stream-a");
-	login(tok_b, sizeof(tok_b), "stream-b");
+	itest_login(tok_a, sizeof(tok_a), NULL, 0, "stream-a");
+	itest_login(tok_b, sizeof(tok_b), NULL, 0, "stream-b");
 	fixture(wav, sizeof(wav), "tone.wav");
 	CU_ASSERT_FATAL(upload(tok_a, wav, &m_tone) == 201);
 	CU_ASSERT_FATAL(upload(tok_a, wav, &m_other) == 201);
@@ -586,7 +402,7 @@ static void test_stream_url_is_signed_link_under_public_base(void)
 	CU_ASSERT_TRUE(expires >= (long long)now + 600 - 5 && expires <= (long long)now + 600 + 5);
 	at = itest_jstr(&r, "expiresAt");
 	CU_ASSERT_PTR_NOT_NULL(at);
-	CU_ASSERT_EQUAL((long long)parse_rfc3339_utc(at), expires);
+	CU_ASSERT_EQUAL((long long)itest_parse_rfc3339_utc(at), expires);
 	itest_resp_free(&r);
 }
 
@@ -607,7 +423,7 @@ static void test_stream_url_without_token_is_401(void)
 
 	snprintf(path, sizeof(path), "/media/%lld/stream-url", m_tone.id);
 	CU_ASSERT_FATAL(itest_request("GET", path, NULL, NULL, 0, &r) == 0);
-	assert_error(&r, 401, "unauthorized");
+	itest_assert_error(&r, 401, "unauthorized");
 	itest_resp_free(&r);
 }
 
@@ -692,7 +508,7 @@ static void test_missing_or_malformed_link_parameters_are_403(void)
 		CU_ASSERT_FATAL(fetch("GET", paths[i], NULL, &r) == 0);
 		if (r.status != 403)
 			fprintf(stderr, "\n  GET %s -> %ld (want 403)\n", paths[i], r.status);
-		assert_error(&r, 403, "forbidden");
+		itest_assert_error(&r, 403, "forbidden");
 		itest_resp_free(&r);
 	}
 }
@@ -708,7 +524,7 @@ static void test_tampered_signature_is_403(void)
 	/* A middle character: every bit of it is MAC, none is padding. */
 	sig[4 + 10] = sig[4 + 10] == 'A' ? 'B' : 'A';
 	CU_ASSERT_FATAL(fetch("GET", rel, NULL, &r) == 0);
-	assert_error(&r, 403, "forbidden");
+	itest_assert_error(&r, 403, "forbidden");
 	itest_resp_free(&r);
 }
 
@@ -724,7 +540,7 @@ static void test_changed_expiry_is_403(void)
 	snprintf(path, sizeof(path), "/media/%lld/stream?expires=%lld&sig=%s", m_tone.id,
 	         strtoll(exp_s, NULL, 10) + 86400, sig);
 	CU_ASSERT_FATAL(fetch("GET", path, NULL, &r) == 0);
-	assert_error(&r, 403, "forbidden");
+	itest_assert_error(&r, 403, "forbidden");
 	itest_resp_free(&r);
 }
 
@@ -738,7 +554,7 @@ static void test_link_of_another_media_is_403(void)
 	                query_param(rel, "sig", sig, sizeof(sig)));
 	snprintf(path, sizeof(path), "/media/%lld/stream?expires=%s&sig=%s", m_tone.id, exp_s, sig);
 	CU_ASSERT_FATAL(fetch("GET", path, NULL, &r) == 0);
-	assert_error(&r, 403, "forbidden");
+	itest_assert_error(&r, 403, "forbidden");
 	itest_resp_free(&r);
 }
 
@@ -758,7 +574,7 @@ static void test_expired_signed_link_is_410(void)
 	CU_ASSERT_FATAL(signlink_sign(link_key, m_tone.id, now - 3600, sig, sizeof(sig)) == 0);
 	snprintf(path, sizeof(path), "/media/%lld/stream?expires=%lld&sig=%s", m_tone.id, now - 3600, sig);
 	CU_ASSERT_FATAL(fetch("GET", path, NULL, &r) == 0);
-	assert_error(&r, 410, "gone");
+	itest_assert_error(&r, 410, "gone");
 	itest_resp_free(&r);
 }
 
@@ -859,7 +675,7 @@ static void test_multi_range_on_a_small_file_gets_the_whole_file_every_time(void
 		        last);
 	CU_ASSERT_EQUAL(whole, tries);
 	free(bytes);
-	delete_media(tok_a, m.id);
+	itest_delete_media(tok_a, m.id);
 }
 
 static void test_if_none_match_with_the_etag_is_304(void)
@@ -930,20 +746,22 @@ static void test_aborted_download_leaves_no_descriptor_in_mediad(void)
 		for (waited = 0; waited < WAIT_MS && holder == 0; waited += 100) {
 			holder = mediad_holder(NULL);
 			if (holder == 0)
-				sleep_ms(100);
+				itest_sleep_ms(100);
 		}
 		CU_ASSERT_FATAL(holder != 0);
 	} else {
 		pid_t pids[256];
 		int n = mediad_pids(pids, 256);
+		struct itest_proc responder;
 		bool lighttpd_holds = false;
 
 		CU_ASSERT_FATAL(n > 0);
-		lighttpd = parent_of(pids[0]);
+		/* The responder's parent is the web server that spawned it. */
+		lighttpd = itest_proc_read(pids[0], &responder) ? responder.ppid : 0;
 		for (waited = 0; waited < WAIT_MS && !lighttpd_holds; waited += 100) {
 			lighttpd_holds = lighttpd > 0 && holds_media_file(lighttpd);
 			if (!lighttpd_holds)
-				sleep_ms(100);
+				itest_sleep_ms(100);
 		}
 		/* The web server is the one sending the file... */
 		CU_ASSERT_TRUE(lighttpd_holds);
@@ -956,20 +774,20 @@ static void test_aborted_download_leaves_no_descriptor_in_mediad(void)
 	for (waited = 0; waited < WAIT_MS; waited += 100) {
 		if (mediad_holder(NULL) == 0)
 			break;
-		sleep_ms(100);
+		itest_sleep_ms(100);
 	}
 	CU_ASSERT_EQUAL(mediad_holder(NULL), 0);
 	/* The responder that was sending survived the broken pipe (it was not killed by SIGPIPE). */
 	if (holder != 0)
 		CU_ASSERT_EQUAL(kill(holder, 0), 0);
 	CU_ASSERT_TRUE(itest_wait_status("/healthz", 200, 5000));
-	delete_media(tok_a, m.id);
+	itest_delete_media(tok_a, m.id);
 }
 
 static void test_teardown_media(void)
 {
-	delete_media(tok_a, m_tone.id);
-	delete_media(tok_a, m_other.id);
+	itest_delete_media(tok_a, m_tone.id);
+	itest_delete_media(tok_a, m_other.id);
 }
 
 /* ---- suite -------------------------------------------------------------------------------------- */
@@ -1018,7 +836,7 @@ static int suite_init(void)
 			"ffmpeg", "-nostdin", "-y",  "-f", "lavfi", "-i", "sine=frequency=440:duration=0.3",
 			"-ac",    "1",        small, NULL
 		};
-		if (run(a) != 0 || run(b) != 0 || run(c) != 0)
+		if (itest_run(a) != 0 || itest_run(b) != 0 || itest_run(c) != 0)
 			return -1;
 	}
 	tone = slurp(wav, &tone_len);
@@ -1043,12 +861,10 @@ static int suite_clean(void)
 int main(void)
 {
 	CU_pSuite s;
-	int rc;
 
 	/* A test that aborts a download must not die of the server's side of it. */
 	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (CU_initialize_registry() != CUE_SUCCESS)
+	if (itest_init() != 0)
 		return 1;
 	s = CU_add_suite(getenv("MEDIAD_STREAM_MODE") && strcmp(getenv("MEDIAD_STREAM_MODE"), "direct") == 0 ?
 	                         "stream (direct)" :
@@ -1087,7 +903,5 @@ int main(void)
 	CU_add_test(s, "aborted download leaves no descriptor in mediad",
 	            test_aborted_download_leaves_no_descriptor_in_mediad);
 	CU_add_test(s, "the shared media are deleted", test_teardown_media);
-	rc = itest_run_all();
-	curl_global_cleanup();
-	return rc;
+	return itest_run_all();
 }
