@@ -139,14 +139,19 @@ static void test_bad_bodies_get_4xx_naming_the_problem(void)
 		{ "application/json", "{\"password\":\"Password123\"}", "email", 400 },
 		{ "application/json", "{\"email\":\"a@example.com\"}", "password", 400 },
 		{ "application/json", "{\"email\":12,\"password\":\"Password123\"}", "email", 400 },
-		{ "application/json", "{\"email\":\"a@example.com\",\"password\":12345678}", "password", 400 },
-		{ "application/json", "{\"email\":\"a@example.com\",\"password\":\"short\"}", "password", 400 },
-		{ "application/json", "{\"email\":\"not-an-email\",\"password\":\"Password123\"}", "email", 400 },
+		{ "application/json", "{\"email\":\"a@example.com\",\"password\":12345678}", "password",
+		  400 },
+		{ "application/json", "{\"email\":\"a@example.com\",\"password\":\"short\"}", "password",
+		  400 },
+		{ "application/json", "{\"email\":\"not-an-email\",\"password\":\"Password123\"}", "email",
+		  400 },
 		/* Invalid UTF-8 is refused by the JSON parser already: the body is malformed. */
-		{ "application/json", "{\"email\":\"a@example.com\",\"password\":\"Pass\xff\xfeword123\"}", NULL, 400 },
+		{ "application/json", "{\"email\":\"a@example.com\",\"password\":\"Pass\xff\xfeword123\"}",
+		  NULL, 400 },
 		{ "application/json", "{\"email\":\"a@example.com\",", NULL, 400 },
 		{ "application/json", "", NULL, 400 },
-		{ "application/x-www-form-urlencoded", "email=a%40example.com&password=Password123", NULL, 415 },
+		{ "application/x-www-form-urlencoded", "email=a%40example.com&password=Password123", NULL,
+		  415 },
 		{ NULL, "{\"email\":\"a@example.com\",\"password\":\"Password123\"}", NULL, 415 },
 	};
 	size_t i;
@@ -157,14 +162,15 @@ static void test_bad_bodies_get_4xx_naming_the_problem(void)
 		struct itest_resp r;
 
 		snprintf(ct, sizeof(ct), "Content-Type: %s", cases[i].ctype ? cases[i].ctype : "");
-		CU_ASSERT_FATAL(itest_request("POST", "/auth/register", cases[i].ctype ? h : NULL, cases[i].body,
-		                              strlen(cases[i].body), &r) == 0);
+		CU_ASSERT_FATAL(itest_request("POST", "/auth/register", cases[i].ctype ? h : NULL,
+		                              cases[i].body, strlen(cases[i].body), &r) == 0);
 		if (r.status != cases[i].status)
 			fprintf(stderr, "case %zu: got %ld %s\n", i, r.status, r.body);
 		CU_ASSERT_EQUAL(r.status, cases[i].status);
 		CU_ASSERT_PTR_NOT_NULL(itest_jstr(&r, "message"));
 		if (cases[i].field != NULL)
-			CU_ASSERT_TRUE(itest_jstr(&r, "field") && strcmp(itest_jstr(&r, "field"), cases[i].field) == 0);
+			CU_ASSERT_TRUE(itest_jstr(&r, "field") &&
+			               strcmp(itest_jstr(&r, "field"), cases[i].field) == 0);
 		itest_resp_free(&r);
 	}
 }
@@ -237,24 +243,25 @@ static void test_forged_tokens_are_401(void)
 	char pl[512];
 	const char *jti = "0123456789abcdef0123456789abcdef";
 
-	snprintf(pl, sizeof(pl), "{\"sub\":\"1\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"%s\",\"typ\":\"login\"}", now,
-	         now + 600, jti);
+	snprintf(pl, sizeof(pl), "{\"sub\":\"1\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"%s\",\"typ\":\"login\"}",
+	         now, now + 600, jti);
 	/* Control: the same claims, properly signed, are accepted (user 1 exists: tests register first). */
 	CU_ASSERT_EQUAL(me_with_crafted("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", pl, secret), 200);
 	CU_ASSERT_EQUAL(me_with_crafted("{\"alg\":\"none\",\"typ\":\"JWT\"}", pl, NULL), 401);
 	CU_ASSERT_EQUAL(me_with_crafted("{\"alg\":\"RS256\",\"typ\":\"JWT\"}", pl, secret), 401);
-	CU_ASSERT_EQUAL(me_with_crafted("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", pl, "wrong-secret-wrong-secret-wrong-secret"),
+	CU_ASSERT_EQUAL(me_with_crafted("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", pl,
+	                                "wrong-secret-wrong-secret-wrong-secret"),
 	                401);
 	/* Expired, correctly signed. */
-	snprintf(pl, sizeof(pl), "{\"sub\":\"1\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"%s\",\"typ\":\"login\"}", now - 7200,
-	         now - 3600, jti);
+	snprintf(pl, sizeof(pl), "{\"sub\":\"1\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"%s\",\"typ\":\"login\"}",
+	         now - 7200, now - 3600, jti);
 	CU_ASSERT_EQUAL(me_with_crafted("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", pl, secret), 401);
 	/* No exp, correctly signed. */
 	snprintf(pl, sizeof(pl), "{\"sub\":\"1\",\"iat\":%ld,\"jti\":\"%s\",\"typ\":\"login\"}", now, jti);
 	CU_ASSERT_EQUAL(me_with_crafted("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", pl, secret), 401);
 	/* A token of another purpose, correctly signed. */
-	snprintf(pl, sizeof(pl), "{\"sub\":\"1\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"%s\",\"typ\":\"stream\"}", now,
-	         now + 600, jti);
+	snprintf(pl, sizeof(pl), "{\"sub\":\"1\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"%s\",\"typ\":\"stream\"}",
+	         now, now + 600, jti);
 	CU_ASSERT_EQUAL(me_with_crafted("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", pl, secret), 401);
 }
 
@@ -318,9 +325,10 @@ static void test_forged_or_expired_logout_writes_nothing(void)
 	long long before = redis_revoked_count();
 
 	CU_ASSERT_FATAL(before >= 0);
-	snprintf(pl, sizeof(pl),
-	         "{\"sub\":\"1\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"fedcba9876543210fedcba9876543210\",\"typ\":\"login\"}",
-	         now - 7200, now - 3600);
+	snprintf(
+	        pl, sizeof(pl),
+	        "{\"sub\":\"1\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"fedcba9876543210fedcba9876543210\",\"typ\":\"login\"}",
+	        now - 7200, now - 3600);
 	craft("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", pl, secret, tok, sizeof(tok));
 	CU_ASSERT_EQUAL(logout_with("POST", tok), 401);
 	craft("{\"alg\":\"none\"}", pl, NULL, tok, sizeof(tok));
@@ -346,7 +354,8 @@ static void test_login_limit_per_ip_and_email_is_429(void)
 	CU_ASSERT_FATAL(itest_request("POST", "/auth/login", h, body, strlen(body), &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 429);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "error"), "rate_limited");
-	CU_ASSERT_TRUE(itest_header(&r, "Retry-After", retry, sizeof(retry)) && atoi(retry) >= 1 && atoi(retry) <= 60);
+	CU_ASSERT_TRUE(itest_header(&r, "Retry-After", retry, sizeof(retry)) && atoi(retry) >= 1 &&
+	               atoi(retry) <= 60);
 	itest_resp_free(&r);
 }
 
@@ -359,12 +368,14 @@ static void test_login_limit_per_ip_is_429(void)
 
 	/* 100 attempts with different emails from one address pass the per-email limit. */
 	for (i = 0; i < 100; i++) {
-		snprintf(body, sizeof(body), "{\"email\":\"ip%d-%u@example.com\",\"password\":\"WrongPassword\"}", i, uniq);
+		snprintf(body, sizeof(body),
+		         "{\"email\":\"ip%d-%u@example.com\",\"password\":\"WrongPassword\"}", i, uniq);
 		CU_ASSERT_FATAL(itest_request("POST", "/auth/login", h, body, strlen(body), &r) == 0);
 		CU_ASSERT_EQUAL(r.status, 401);
 		itest_resp_free(&r);
 	}
-	snprintf(body, sizeof(body), "{\"email\":\"ip-last-%u@example.com\",\"password\":\"WrongPassword\"}", uniq);
+	snprintf(body, sizeof(body), "{\"email\":\"ip-last-%u@example.com\",\"password\":\"WrongPassword\"}",
+	         uniq);
 	CU_ASSERT_FATAL(itest_request("POST", "/auth/login", h, body, strlen(body), &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 429);
 	itest_resp_free(&r);
@@ -404,7 +415,8 @@ int main(void)
 	            test_bearer_any_case_and_bare_token_are_accepted);
 	CU_add_test(s, "forged tokens are 401", test_forged_tokens_are_401);
 	CU_add_test(s, "logout revokes the token", test_logout_revokes_the_token);
-	CU_add_test(s, "forged or expired logout writes nothing", test_forged_or_expired_logout_writes_nothing);
+	CU_add_test(s, "forged or expired logout writes nothing",
+	            test_forged_or_expired_logout_writes_nothing);
 	CU_add_test(s, "login limit per IP and email is 429", test_login_limit_per_ip_and_email_is_429);
 	CU_add_test(s, "login limit per IP is 429", test_login_limit_per_ip_is_429);
 	CU_add_test(s, "Redis down makes protected routes 503", test_redis_down_makes_protected_routes_503);

@@ -78,7 +78,8 @@ static void test_body_over_cap_is_413(void)
 
 static void test_malformed_json_is_400(void)
 {
-	static const char *const bodies[] = { "{\"name\":", "not json", "[1,2]", "{\"name\":\"x\"} trailing", "" };
+	static const char *const bodies[] = { "{\"name\":", "not json", "[1,2]", "{\"name\":\"x\"} trailing",
+		                              "" };
 	size_t i;
 
 	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {

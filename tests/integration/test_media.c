@@ -10,8 +10,8 @@
 
 #include "itest.h"
 
-static char dir[256];     /* fixtures made by ffmpeg at test time */
-static char tok_a[4096];  /* two users */
+static char dir[256];    /* fixtures made by ffmpeg at test time */
+static char tok_a[4096]; /* two users */
 static char tok_b[4096];
 static char uploads[512]; /* MEDIA_ROOT/uploads */
 
@@ -33,11 +33,29 @@ static int make_fixtures(void)
 	fixture(wav, sizeof(wav), "tone.wav");
 	fixture(txt, sizeof(txt), "text.png");
 	{
-		const char *a[] = { "ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "color=c=red:s=64x48:d=1", "-frames:v", "1",
-		              png, NULL };
-		const char *b[] = { "ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1",
-		              "-pix_fmt", "yuv420p", "-c:v", "libx264", mp4, NULL };
-		const char *c[] = { "ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", wav, NULL };
+		const char *a[] = {
+			"ffmpeg",    "-nostdin", "-y", "-f", "lavfi", "-i", "color=c=red:s=64x48:d=1",
+			"-frames:v", "1",        png,  NULL
+		};
+		const char *b[] = { "ffmpeg",
+			            "-nostdin",
+			            "-y",
+			            "-f",
+			            "lavfi",
+			            "-i",
+			            "testsrc=size=160x120:rate=10",
+			            "-t",
+			            "1",
+			            "-pix_fmt",
+			            "yuv420p",
+			            "-c:v",
+			            "libx264",
+			            mp4,
+			            NULL };
+		const char *c[] = {
+			"ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
+			wav,      NULL
+		};
 		if (itest_run(a) != 0 || itest_run(b) != 0 || itest_run(c) != 0)
 			return -1;
 	}
@@ -76,8 +94,9 @@ static long long new_project(const char *tok, const char *title)
 
 /* POSTs a multipart upload of file (as filename; NULL: its own name) in field to path as tok;
  * extra is an optional name=value text field. Returns the status (-1: transport error). */
-static long upload(const char *tok, const char *path, const char *field, const char *file, const char *filename,
-                   const char *extra_name, const char *extra_value, struct itest_resp *r)
+static long upload(const char *tok, const char *path, const char *field, const char *file,
+                   const char *filename, const char *extra_name, const char *extra_value,
+                   struct itest_resp *r)
 {
 	const struct itest_req q = { .method = "POST",
 		                     .path = path,
@@ -130,7 +149,8 @@ static void test_project_crud_is_owner_scoped(void)
 	CU_ASSERT_FATAL(itest_json("PATCH", path, tok_b, "{\"title\":\"stolen\"}", &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 404);
 	itest_resp_free(&r);
-	CU_ASSERT_FATAL(itest_json("PATCH", path, tok_a, "{\"title\":\"renamed\",\"description\":null}", &r) == 0);
+	CU_ASSERT_FATAL(
+	        itest_json("PATCH", path, tok_a, "{\"title\":\"renamed\",\"description\":null}", &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "title"), "renamed");
 	CU_ASSERT_TRUE(itest_member(r.json, "description") == NULL);
@@ -142,8 +162,8 @@ static void test_project_crud_is_owner_scoped(void)
 
 static void test_project_validation(void)
 {
-	static const char *const bad[] = { "{}", "{\"title\":\"\"}", "{\"title\":5}", "{\"title\":\"x\",\"description\":7}",
-	                                   NULL };
+	static const char *const bad[] = { "{}", "{\"title\":\"\"}", "{\"title\":5}",
+		                           "{\"title\":\"x\",\"description\":7}", NULL };
 	char big[6000];
 	struct itest_resp r;
 
@@ -153,9 +173,10 @@ static void test_project_validation(void)
 		itest_resp_free(&r);
 	}
 	memset(big, 'x', 201);
-	snprintf(big, sizeof(big), "{\"title\":\"%.*s\"}", 201,
-	         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	snprintf(
+	        big, sizeof(big), "{\"title\":\"%.*s\"}", 201,
+	        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
 	CU_ASSERT_FATAL(itest_json("POST", "/projects", tok_a, big, &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 400);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "field"), "title");
@@ -290,13 +311,16 @@ static void test_hostile_file_name_is_stored_safely(void)
 	snprintf(path, sizeof(path), "/projects/%lld/assets", pid);
 	CU_ASSERT_EQUAL(upload(tok_a, path, "asset", png, "../../etc/passwd", NULL, NULL, &r), 201);
 	CU_ASSERT_TRUE(path_is_generated(itest_jstr(&r, "path"), "png"));
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(itest_member(itest_member(r.json, "asset"), "originalName")),
-	                       "passwd");
+	CU_ASSERT_STRING_EQUAL(
+	        json_object_get_string(itest_member(itest_member(r.json, "asset"), "originalName")),
+	        "passwd");
 	itest_resp_free(&r);
-	CU_ASSERT_EQUAL(upload(tok_a, path, "asset", png, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.png", NULL, NULL, &r),
-	                201);
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(itest_member(itest_member(r.json, "asset"), "originalName")),
-	                       "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.png");
+	CU_ASSERT_EQUAL(
+	        upload(tok_a, path, "asset", png, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.png", NULL, NULL, &r),
+	        201);
+	CU_ASSERT_STRING_EQUAL(
+	        json_object_get_string(itest_member(itest_member(r.json, "asset"), "originalName")),
+	        "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.png");
 	itest_resp_free(&r);
 }
 
@@ -458,12 +482,15 @@ int main(void)
 	CU_add_test(s, "project validation", test_project_validation);
 	CU_add_test(s, "pagination", test_pagination);
 	CU_add_test(s, "PNG, MP4 and WAV uploads are probed", test_png_mp4_wav_uploads_are_probed);
-	CU_add_test(s, "/media refuses images and a mismatched type", test_media_refuses_images_and_mismatched_type);
-	CU_add_test(s, "text renamed .png is 415 and leaves nothing", test_text_renamed_png_is_415_and_leaves_nothing);
+	CU_add_test(s, "/media refuses images and a mismatched type",
+	            test_media_refuses_images_and_mismatched_type);
+	CU_add_test(s, "text renamed .png is 415 and leaves nothing",
+	            test_text_renamed_png_is_415_and_leaves_nothing);
 	CU_add_test(s, "hostile file name is stored safely", test_hostile_file_name_is_stored_safely);
 	CU_add_test(s, "another user's project is 404 and leaves nothing",
 	            test_other_users_project_is_404_and_leaves_nothing);
-	CU_add_test(s, "over-cap upload is 413 and leaves nothing", test_over_cap_upload_is_413_and_leaves_nothing);
+	CU_add_test(s, "over-cap upload is 413 and leaves nothing",
+	            test_over_cap_upload_is_413_and_leaves_nothing);
 	CU_add_test(s, "aborted upload leaves nothing", test_aborted_upload_leaves_nothing);
 	CU_add_test(s, "media list, get, delete removes the file", test_media_list_get_delete_removes_file);
 	CU_add_test(s, "project delete removes its files", test_project_delete_removes_its_files);

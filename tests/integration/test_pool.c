@@ -75,8 +75,8 @@ static int fcgi_send(const char *uri)
 	n += put_pair(params + n, "SCRIPT_NAME", path);
 	n += put_pair(params + n, "QUERY_STRING", q ? q + 1 : "");
 	n += put_pair(params + n, "REMOTE_ADDR", "127.0.0.1");
-	if (put_record(fd, 1, begin, 8) != 0 || put_record(fd, 4, params, n) != 0 || put_record(fd, 4, NULL, 0) != 0 ||
-	    put_record(fd, 5, NULL, 0) != 0) {
+	if (put_record(fd, 1, begin, 8) != 0 || put_record(fd, 4, params, n) != 0 ||
+	    put_record(fd, 4, NULL, 0) != 0 || put_record(fd, 5, NULL, 0) != 0) {
 		close(fd);
 		return -1;
 	}
