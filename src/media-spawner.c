@@ -51,7 +51,8 @@ struct spawner {
 	int concurrency;
 	bool once;
 	bool stopping;
-	bool wake; /* claim now: a job was announced or a slot came free */
+	bool wake;   /* claim now: a job was announced or a slot came free */
+	bool failed; /* --once could not reach the database: exit non-zero so cron notices */
 	double stop_deadline;
 	struct slot slots[MAX_SLOTS];
 };
@@ -67,13 +68,17 @@ static double now_s(void)
 /* (Re)opens the LISTEN connection. Polling covers for it while it is down. */
 static void listen_ensure(struct spawner *s)
 {
+	char timeout[16];
+	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
+	const char *vals[] = { s->cfg->database_url, timeout, "media-spawner", NULL };
 	PGresult *r;
 
 	if (s->listen != NULL && PQstatus(s->listen) == CONNECTION_OK)
 		return;
 	if (s->listen != NULL)
 		PQfinish(s->listen);
-	s->listen = PQconnectdb(s->cfg->database_url);
+	snprintf(timeout, sizeof(timeout), "%lld", s->cfg->db_connect_timeout);
+	s->listen = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(s->listen) != CONNECTION_OK) {
 		PQfinish(s->listen);
 		s->listen = NULL;
@@ -160,8 +165,10 @@ static void claim_ready(struct spawner *s)
 		err = queue_claim(s->db, s->owner, s->cfg->render_lease, (int)s->cfg->render_max_attempts,
 		                  &j);
 		if (err != MERR_OK) {
-			if (err != MERR_NOT_FOUND)
+			if (err != MERR_NOT_FOUND) {
 				log_error("claim: %s", merr_code(err));
+				s->failed = true;
+			}
 			return;
 		}
 		slot_start(s, &s->slots[i], &j);
@@ -393,7 +400,8 @@ static int run(struct spawner *s)
 			timeout_ms = 1000; /* a child that exits with its pipes held open by a grandchild */
 		if (poll(pfd, (nfds_t)n, timeout_ms) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
-			break;
+			close(sfd);
+			return 1;
 		}
 		now = now_s();
 		for (i = 0; i < n; i++) {
@@ -427,7 +435,7 @@ static int run(struct spawner *s)
 		}
 	}
 	close(sfd);
-	return 0;
+	return s->once && s->failed ? 1 : 0;
 }
 
 static void usage(FILE *out)
@@ -493,6 +501,20 @@ int main(int argc, char **argv)
 		return 78;
 	}
 	s.cfg = &cfg;
+	{
+		const char *dirs[] = { "", "/uploads", "/outputs" };
+		char d[FILES_PATH_MAX];
+
+		for (c = 0; c < 3; c++) {
+			snprintf(d, sizeof(d), "%s%s", cfg.media_root, dirs[c]);
+			if (mkdir(d, 0750) != 0 && errno != EEXIST) {
+				fprintf(stderr, "media-spawner: media_root: cannot create %.300s: %s\n", d,
+				        strerror(errno));
+				config_free(&cfg);
+				return 78;
+			}
+		}
+	}
 	if (conc < 0)
 		conc = cfg.render_concurrency > 0 ? cfg.render_concurrency : sysconf(_SC_NPROCESSORS_ONLN);
 	s.concurrency = (int)(conc < 1 ? 1 : conc > MAX_SLOTS ? MAX_SLOTS : conc);

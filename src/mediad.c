@@ -25,6 +25,7 @@
 #include "http/fcgi_io.h"
 #include "store/db.h"
 #include "store/kv.h"
+#include "store/files.h"
 #include "store/statements.h"
 
 #define MEDIAD_MAX_WORKERS 256
@@ -57,6 +58,42 @@ static void install_stop_handler(void)
 /* Serves requests on listen_fd until asked to stop. Returns the process exit code. */
 static struct cidr_list trusted_proxies;
 
+#define NEED_ALL (CONFIG_NEED_DB | CONFIG_NEED_REDIS | CONFIG_NEED_JWT | CONFIG_NEED_MEDIA)
+
+/*
+ * Loads and checks everything a worker needs before any is started: the settings, the trusted
+ * proxy list, a parsable redis_url, and the media folders (made if missing). Returns 0, or -1 with
+ * one line in err. cfg must be freed with config_free either way.
+ */
+static int startup_load(struct config *cfg, struct cidr_list *trusted, char *err, size_t errlen)
+{
+	char sub[FILES_PATH_MAX];
+	struct kv *probe;
+	const char *dirs[] = { "", "/uploads", "/outputs" };
+	size_t i;
+
+	if (config_load(cfg, NEED_ALL, err, errlen) != 0)
+		return -1;
+	if (clientip_parse_trusted(cfg->trusted_proxies, trusted, sub, sizeof(sub)) != 0) {
+		snprintf(err, errlen, "trusted_proxies: %.400s", sub);
+		return -1;
+	}
+	probe = kv_new(cfg->redis_url, (int)cfg->redis_timeout_ms, sub, sizeof(sub));
+	if (probe == NULL) {
+		snprintf(err, errlen, "%.400s", sub);
+		return -1;
+	}
+	kv_free(probe);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(sub, sizeof(sub), "%s%s", cfg->media_root, dirs[i]);
+		if (mkdir(sub, 0750) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "media_root: cannot create %.300s: %s", sub, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int worker_run(const struct config *cfg, int listen_fd)
 {
 	struct app app = { cfg, &trusted_proxies, NULL, NULL, { 0 } };
@@ -66,6 +103,8 @@ static int worker_run(const struct config *cfg, int listen_fd)
 	int rc = 1;
 
 	install_stop_handler();
+	/* A hang-up of the terminal or the master's reload signal is not a reason to drop requests. */
+	signal(SIGHUP, SIG_IGN);
 	/* The stream-link key is a separate setting or derived from the JWT secret: never equal to it. */
 	if ((cfg->stream_key != NULL && cfg->stream_key[0] != '\0') ?
 	            signlink_key_from_setting(cfg->stream_key, app.stream_key) != 0 :
@@ -123,10 +162,13 @@ static pid_t spawn_worker(const struct config *cfg, int listen_fd, const sigset_
 
 /*
  * The pre-fork master: keeps n workers alive and restarts any that dies; on SIGTERM or SIGINT it
- * passes SIGTERM on (each worker finishes its request in flight) and waits for all of them.
- * Signals are blocked and taken with sigtimedwait, so none is lost between checks.
+ * passes SIGTERM on (each worker finishes its request in flight) and waits for all of them. On
+ * SIGHUP it re-reads the settings and, if they are valid, replaces the workers one request at a
+ * time (each finishes what it has, then a new one starts with the new settings); invalid settings
+ * are logged and the running workers stay. Signals are blocked and taken with sigtimedwait, so
+ * none is lost between checks.
  */
-static int master_run(const struct config *cfg, int listen_fd, int n)
+static int master_run(struct config *cfg, int listen_fd, int n)
 {
 	pid_t pids[MEDIAD_MAX_WORKERS];
 	time_t started[MEDIAD_MAX_WORKERS];
@@ -139,6 +181,7 @@ static int master_run(const struct config *cfg, int listen_fd, int n)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	for (i = 0; i < n; i++) {
 		pids[i] = spawn_worker(cfg, listen_fd, &set);
@@ -152,6 +195,24 @@ static int master_run(const struct config *cfg, int listen_fd, int n)
 		int status;
 		pid_t pid;
 
+		if (sig == SIGHUP && !stopping) {
+			struct config fresh;
+			struct cidr_list fresh_trusted;
+			char err[512];
+
+			if (startup_load(&fresh, &fresh_trusted, err, sizeof(err)) != 0) {
+				log_error("master: reload refused, keeping the running settings: %s", err);
+				config_free(&fresh);
+			} else {
+				config_free(cfg);
+				*cfg = fresh;
+				trusted_proxies = fresh_trusted;
+				log_info("master: settings reloaded; replacing %d workers", alive);
+				for (i = 0; i < n; i++)
+					if (pids[i] > 0)
+						kill(pids[i], SIGTERM);
+			}
+		}
 		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
 			stopping = true;
 			log_info("master: stopping %d workers", alive);
@@ -277,16 +338,10 @@ int main(int argc, char **argv)
 	}
 	if (workers < 1)
 		workers = 1;
-	if (config_load(&cfg, CONFIG_NEED_DB | CONFIG_NEED_REDIS | CONFIG_NEED_JWT | CONFIG_NEED_MEDIA, err,
-	                sizeof(err)) != 0) {
+	if (startup_load(&cfg, &trusted_proxies, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mediad: configuration: %s\n", err);
 		config_free(&cfg);
 		return 78; /* EX_CONFIG */
-	}
-	if (clientip_parse_trusted(cfg.trusted_proxies, &trusted_proxies, err, sizeof(err)) != 0) {
-		fprintf(stderr, "mediad: configuration: trusted_proxies: %s\n", err);
-		config_free(&cfg);
-		return 78;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {

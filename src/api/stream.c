@@ -118,6 +118,19 @@ static void stream_common_headers(struct http_request *req, struct http_response
 	snprintf(resp->content_type, sizeof(resp->content_type), "%s", m->mime);
 }
 
+/* ETag, Last-Modified and Accept-Ranges for a file, the same in both modes (mod_xsendfile would
+ * otherwise make its own, "0" for every file behind a proxy). etag receives the ETag. */
+static void stream_validators(struct http_response *resp, const struct stat *st, char *etag, size_t etaglen)
+{
+	char lastmod[HTTP_DATE_SIZE];
+
+	snprintf(etag, etaglen, "\"%" PRIx64 "-%" PRIx64 "\"", (uint64_t)st->st_size, (uint64_t)st->st_mtime);
+	resp_header(resp, "ETag", "%s", etag);
+	if (http_date_format(st->st_mtime, lastmod, sizeof(lastmod)) == 0)
+		resp_header(resp, "Last-Modified", "%s", lastmod);
+	resp_header(resp, "Accept-Ranges", "bytes");
+}
+
 /*
  * Sends the file itself: conditionals, a single Range, fixed-size chunks. Multi-range requests
  * get the whole file (200): the range parser reports them as "no range". The descriptor is
@@ -126,7 +139,7 @@ static void stream_common_headers(struct http_request *req, struct http_response
 static void stream_direct(struct http_request *req, struct http_response *resp, const struct media *m,
                           const char *abs)
 {
-	char etag[64], lastmod[HTTP_DATE_SIZE], cr[HTTP_CONTENT_RANGE_SIZE];
+	char etag[64], cr[HTTP_CONTENT_RANGE_SIZE];
 	static char chunk[STREAM_CHUNK];
 	const char *inm = http_header(req, "If-None-Match"), *ims = http_header(req, "If-Modified-Since");
 	const char *range = http_header(req, "Range"), *if_range = http_header(req, "If-Range");
@@ -142,13 +155,7 @@ static void stream_direct(struct http_request *req, struct http_response *resp, 
 		goto out;
 	}
 	size = (uint64_t)st.st_size;
-	snprintf(etag, sizeof(etag), "\"%" PRIx64 "-%" PRIx64 "\"", size, (uint64_t)st.st_mtime);
-	if (http_date_format(st.st_mtime, lastmod, sizeof(lastmod)) != 0)
-		lastmod[0] = '\0';
-	resp_header(resp, "ETag", "%s", etag);
-	if (lastmod[0] != '\0')
-		resp_header(resp, "Last-Modified", "%s", lastmod);
-	resp_header(resp, "Accept-Ranges", "bytes");
+	stream_validators(resp, &st, etag, sizeof(etag));
 	/* RFC 9110 13.2.2: If-None-Match wins over If-Modified-Since. */
 	if ((inm != NULL && http_etag_match(inm, etag)) ||
 	    (inm == NULL && ims != NULL && http_date_parse(ims, &since) == 0 && st.st_mtime <= since)) {
@@ -229,8 +236,20 @@ void handle_stream(struct http_request *req, struct http_response *resp)
 	}
 	stream_common_headers(req, resp, &m);
 	if (req->app->cfg->stream_mode == STREAM_XSENDFILE) {
+		struct stat st;
+		char etag[64];
+
 		/* lighttpd (x-sendfile) and Apache (mod_xsendfile) send the file, with Range,
-		 * conditionals and sendfile(2); the body stays empty. */
+		 * conditionals and sendfile(2); the body stays empty. The validators are ours, the same
+		 * as direct mode's: mod_xsendfile makes ETag "0" for every file when the request maps to
+		 * no file (proxy, fcgid), and adds no Accept-Ranges. Both servers keep ours. stat, not
+		 * open: mediad holds no descriptor on a file the web server sends. */
+		if (stat(abs, &st) != 0 || !S_ISREG(st.st_mode)) {
+			log_error("stream: media %lld: %s: %s", (long long)m.id, m.path, strerror(errno));
+			resp_error(resp, MERR_NOT_FOUND, NULL, "media %lld has no file", (long long)m.id);
+			return;
+		}
+		stream_validators(resp, &st, etag, sizeof(etag));
 		resp_header(resp, "X-Sendfile", "%s", abs);
 		resp->status = 200;
 		return;

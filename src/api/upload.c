@@ -129,7 +129,7 @@ static int on_part_end(void *arg)
 	} else if (c->part == PART_TYPE) {
 		if (strcmp(c->field.data, "video") != 0 && strcmp(c->field.data, "audio") != 0 &&
 		    strcmp(c->field.data, "image") != 0)
-			return ctx_fail(c, MERR_BAD_REQUEST, "type", "type must be video or audio");
+			return ctx_fail(c, MERR_BAD_REQUEST, "type", "type must be image, video or audio");
 		snprintf(c->type, sizeof(c->type), "%s", c->field.data);
 	}
 	c->part = PART_SKIP;

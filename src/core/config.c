@@ -66,7 +66,7 @@ static const struct cfg_key cfg_keys[] = {
 	I(db_connect_timeout, "5", 1, 300, "PostgreSQL connect timeout, seconds"),
 	I(redis_timeout_ms, "1000", 10, 60000, "Redis connect and command timeout, milliseconds"),
 	I(ffprobe_timeout, "30", 1, 3600, "ffprobe time limit, seconds"),
-	I(render_concurrency, "0", 0, 256, "ffmpeg processes at once per spawner; 0 = cores"),
+	I(render_concurrency, "0", 0, 64, "ffmpeg processes at once per spawner; 0 = cores"),
 	I(render_max_attempts, "3", 1, 100, "attempts before a render job fails for good"),
 	I(render_timeout, "3600", 1, 7 * 86400, "time limit of one render, seconds"),
 	I(render_lease, "30", 5, 3600, "render lease, seconds; renewed while ffmpeg runs"),

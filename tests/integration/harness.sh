@@ -1,4 +1,4 @@
-# harness.sh: start a private PostgreSQL, Redis and lighttpd + mediad stack for integration tests.
+# harness.sh: start a private PostgreSQL, Redis and web server + mediad stack for integration tests.
 #
 # Sourced (bash), not executed:
 #
@@ -11,17 +11,31 @@
 # listen on unix sockets inside it plus 127.0.0.1 on free ports; readiness is polled, with a
 # bound, never slept for. Exported for the test programs:
 #
-#   MEDIAD_BASE_URL  http://127.0.0.1:PORT (lighttpd)    MEDIAD_TEST_DIR  the temp folder
+#   MEDIAD_BASE_URL  http://127.0.0.1:PORT (web server)  MEDIAD_TEST_DIR  the temp folder
 #   MEDIAD_CONFIG    the generated mediad.conf           MEDIA_ROOT       its media root
 #   DATABASE_URL     libpq keyword form, unix socket     PGDATA PGHOST PGPORT PGUSER PGDATABASE
 #   REDIS_SOCKET     redis unix socket path              REDIS_URL        unix:$REDIS_SOCKET
 #   PG_CTL_CMD       command prefix for pg_ctl (sh -c style; test tooling only)
 #   MEDIACTL         path of the built mediactl
+#   MEDIAD_WEB_SERVER  lighttpd, apache-proxy or apache-fcgid (see HARNESS_SERVER below)
+#   MEDIAD_WEB_PID   pid of the web server (lighttpd, or Apache's parent process); it leads its
+#                    own process group, which holds the processes that send X-Sendfile files
 #   $MEDIAD_TEST_DIR/{pg-stop,pg-start,redis-stop,redis-start}: small scripts a test can execv;
 #   each returns once the server is down / ready again.
 #
 # Knobs (environment): MEDIAD_PROCS (responders, default 2), HARNESS_TIMEOUT (seconds per
-# readiness wait, default 30), HARNESS_KEEP=1, HARNESS_EXTRA_CONFIG (lines appended to mediad.conf).
+# readiness wait, default 30), HARNESS_KEEP=1, HARNESS_EXTRA_CONFIG (lines appended to mediad.conf),
+# HARNESS_SERVER, the web server in front of mediad:
+#   lighttpd       (default) fcgi-conf/lighttpd.conf; lighttpd spawns the responders
+#   apache-proxy   the apache2 binary with fcgi-conf/apache-proxy-fcgi.conf, in front of a
+#                  `mediad --listen unix:... --workers MEDIAD_PROCS` pool the harness starts
+#   apache-fcgid   the apache2 binary with fcgi-conf/apache-fcgid.conf; mod_fcgid spawns mediad
+# Apache runs in the foreground (-DFOREGROUND) with a configuration generated in the temp folder
+# (log/apache-error.log, log/apache-access.log) that includes the fcgi-conf file. As root, Apache
+# must switch to an unprivileged User: HARNESS_WEB_USER (default www-data). Then the mediad pool
+# and Redis run as that user too (mediad writes uploads 0640 as its own user, and Apache must read
+# them for X-Sendfile), the media root is theirs and mediad.conf is 0640 root:<its group>. Test
+# programs keep running as the caller.
 
 # Settings mediad reads from the environment over its file. Scrubbed before anything starts, so
 # a developer's shell (DATABASE_URL of another project...) cannot leak into the servers we run.
@@ -29,7 +43,7 @@ HARNESS_CONFIG_ENV="DATABASE_URL REDIS_URL JWT_SECRET STREAM_KEY MEDIA_ROOT SCHE
 CORS_ORIGIN TRUSTED_PROXIES FFMPEG_PATH FFPROBE_PATH TOKEN_TTL STREAM_TTL MAX_JSON_BYTES MAX_JSON_DEPTH
 UPLOAD_MAX_BYTES UPLOAD_MAX_PARTS UPLOAD_MAX_HEADER_BYTES LOGIN_RATE_IP_EMAIL LOGIN_RATE_IP
 VIEW_RATE_LIMIT DB_CONNECT_TIMEOUT REDIS_TIMEOUT_MS FFPROBE_TIMEOUT RENDER_CONCURRENCY
-RENDER_MAX_ATTEMPTS RENDER_TIMEOUT RENDER_LEASE RENDER_POLL_INTERVAL STREAM_MODE"
+RENDER_MAX_ATTEMPTS RENDER_TIMEOUT RENDER_LEASE RENDER_POLL_INTERVAL RENDER_GRACE STREAM_MODE"
 
 harness_log()
 {
@@ -191,10 +205,15 @@ dir $t/redis
 pidfile $t/redis/redis.pid
 logfile $t/log/redis.log
 EOF
+	# Under Apache as root, Redis runs as the web user, whose mediad must open its socket (700).
+	: >>"$t/log/redis.log"
+	if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
+		chown -R "$HARNESS_WEB_USER:" "$t/redis" "$t/log/redis.log" || return 1
+	fi
 	cat >"$t/redis-start" <<EOF
 #!/bin/sh
 # redis-start: starts the harness's Redis in the background, returns once it answers PING.
-redis-server $t/redis/redis.conf </dev/null >>$t/log/redis.log 2>&1 &
+${HARNESS_AS_WEB[*]}${HARNESS_AS_WEB[*]:+ }redis-server $t/redis/redis.conf </dev/null >>$t/log/redis.log 2>&1 &
 i=0
 while [ \$i -lt $((${HARNESS_TIMEOUT:-30} * 10)) ]; do
 	[ "\$(redis-cli -s $REDIS_SOCKET ping 2>/dev/null)" = PONG ] && exit 0
@@ -255,6 +274,12 @@ harness_write_config()
 		fi
 	} >"$MEDIAD_CONFIG" || return 1
 	chmod 600 "$MEDIAD_CONFIG"
+	# Under Apache as root, mediad runs as the web user: it reads the file (secrets: group-readable
+	# by that user's group only) and owns the media root.
+	if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
+		chgrp "$(id -gn "$HARNESS_WEB_USER")" "$MEDIAD_CONFIG" && chmod 640 "$MEDIAD_CONFIG" &&
+			chown -R "$HARNESS_WEB_USER:" "$MEDIA_ROOT" || return 1
+	fi
 }
 
 # healthz answering 200 means mediad, PostgreSQL and Redis all work end to end.
@@ -285,6 +310,7 @@ harness_lighttpd_setup()
 			setsid lighttpd -D -f "$HARNESS_SRCDIR/fcgi-conf/lighttpd.conf" </dev/null \
 			>>"$t/log/mediad.log" 2>&1 &
 		HARNESS_LIGHTTPD_PID=$!
+		export MEDIAD_WEB_PID=$HARNESS_LIGHTTPD_PID
 		limit=$((${HARNESS_TIMEOUT:-30} * 10))
 		for ((i = 0; i < limit; i++)); do
 			harness_lighttpd_pending || break
@@ -314,12 +340,188 @@ harness_lighttpd_setup()
 	return 1
 }
 
+# ---- Apache ------------------------------------------------------------------------------------
+
+# harness_apache_conf FILE: writes the server part of the Apache configuration (what a Debian
+# apache2.conf and mods-enabled/ provide) and includes the site file from fcgi-conf/.
+harness_apache_conf()
+{
+	local t=$HARNESS_DIR mods=/usr/lib/apache2/modules m site v
+	{
+		echo "# httpd.conf: generated by tests/integration/harness.sh ($HARNESS_SERVER)"
+		echo "ServerRoot \"$t/apache\""
+		echo "DefaultRuntimeDir \"$t/apache/run\""
+		echo "PidFile \"$t/run/apache.pid\""
+		echo "Mutex file:$t/apache/run default"
+		echo "ErrorLog \"$t/log/apache-error.log\""
+		echo "LogLevel warn"
+		echo "Listen 127.0.0.1:$HARNESS_HTTP_PORT"
+		echo "ServerName 127.0.0.1"
+		echo "ServerTokens Prod"
+		echo "ServerSignature Off"
+		if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
+			echo "User $HARNESS_WEB_USER"
+			echo "Group $(id -gn "$HARNESS_WEB_USER")"
+		fi
+		for m in mpm_event authz_core mime; do
+			echo "LoadModule ${m}_module $mods/mod_$m.so"
+		done
+		case $HARNESS_SERVER in
+		apache-proxy)
+			echo "LoadModule proxy_module $mods/mod_proxy.so"
+			echo "LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so"
+			;;
+		apache-fcgid)
+			echo "LoadModule fcgid_module $mods/mod_fcgid.so"
+			;;
+		esac
+		echo "LoadModule xsendfile_module $mods/mod_xsendfile.so"
+		# A small event MPM: one child process of 25 threads is plenty for the tests.
+		echo "StartServers 1"
+		echo "ServerLimit 2"
+		echo "ThreadsPerChild 25"
+		echo "MaxRequestWorkers 50"
+		echo "MinSpareThreads 5"
+		echo "MaxSpareThreads 50"
+		echo "Timeout 60"
+		echo "KeepAlive On"
+		echo "TypesConfig /etc/mime.types"
+		echo "LogFormat \"%h \\\"%r\\\" %>s %B %D\" harness"
+		echo "CustomLog \"$t/log/apache-access.log\" harness"
+		# As in Debian's apache2.conf: nothing on the file system is served unless granted.
+		echo "<Directory />"
+		echo "  Options None"
+		echo "  AllowOverride None"
+		echo "  Require all denied"
+		echo "</Directory>"
+		echo "Define MEDIA_ROOT \"$MEDIA_ROOT\""
+		echo "Define MEDIAD_DOCROOT \"$t/www\""
+		case $HARNESS_SERVER in
+		apache-proxy)
+			echo "Define MEDIAD_SOCKET \"$HARNESS_POOL_SOCKET\""
+			site=apache-proxy-fcgi.conf
+			;;
+		apache-fcgid)
+			echo "Define MEDIAD_BIN \"$HARNESS_BUILDDIR/mediad\""
+			echo "Define MEDIAD_CONFIG \"$MEDIAD_CONFIG\""
+			echo "Define MEDIAD_PROCS ${MEDIAD_PROCS:-2}"
+			# mod_fcgid's sockets and process table. The children it spawns get no environment but
+			# FcgidInitialEnv (and PATH): pass the sanitizer settings of a `./dev test` run on.
+			# mod_fcgid cuts a value at 127 bytes, so each goes through a file the sanitizer
+			# runtime reads ("include=FILE").
+			echo "FcgidIPCDir \"$t/apache/fcgid\""
+			echo "FcgidProcessTableFile \"$t/apache/run/fcgid_shm\""
+			for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+				if [ -n "${!v:-}" ]; then
+					printf '%s\n' "${!v}" >"$t/apache/$v"
+					echo "FcgidInitialEnv $v \"include=$t/apache/$v\""
+				fi
+			done
+			site=apache-fcgid.conf
+			;;
+		esac
+		echo "Include \"$HARNESS_SRCDIR/fcgi-conf/$site\""
+	} >"$1"
+}
+
+# harness_pool_start: the `mediad --listen` pool for apache-proxy, as the web user, in its own
+# process group (setpriv execs: the pid is mediad's master itself). Returns once the socket exists.
+harness_pool_start()
+{
+	local t=$HARNESS_DIR
+	rm -f "$HARNESS_POOL_SOCKET"
+	setsid "${HARNESS_AS_WEB[@]}" "$HARNESS_BUILDDIR/mediad" --listen "unix:$HARNESS_POOL_SOCKET" \
+		--workers "${MEDIAD_PROCS:-2}" </dev/null >>"$t/log/mediad.log" 2>&1 &
+	HARNESS_POOL_PID=$!
+	harness_wait "the mediad pool's socket" test -S "$HARNESS_POOL_SOCKET" || {
+		harness_log "mediad --listen did not create $HARNESS_POOL_SOCKET:"
+		tail -n 20 "$t/log/mediad.log" >&2
+		return 1
+	}
+}
+
+# True while Apache lives and healthz is not yet 200; false (stop polling) when either changes.
+harness_apache_pending()
+{
+	kill -0 "$HARNESS_APACHE_PID" 2>/dev/null || return 1
+	! harness_healthz_ok
+}
+
+harness_apache_setup()
+{
+	local t=$HARNESS_DIR attempt deadline conf=$HARNESS_DIR/apache/httpd.conf
+	mkdir -p "$t/www/static" "$t/tmp" "$t/apache/run" "$t/apache/fcgid" || return 1
+	echo "hello" >"$t/www/static/hello.txt"
+	if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
+		# Apache's children and mod_fcgid work here as the web user; mod_fcgid spools request
+		# bodies into TMPDIR ($t/tmp).
+		chown "$HARNESS_WEB_USER:" "$t/tmp" "$t/apache/fcgid" || return 1
+	fi
+	if [ "$HARNESS_SERVER" = apache-proxy ]; then
+		mkdir -p "$t/pool" || return 1
+		if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
+			chown "$HARNESS_WEB_USER:" "$t/pool" || return 1
+		fi
+		HARNESS_POOL_SOCKET=$t/pool/mediad.sock
+		harness_pool_start || return 1
+	fi
+	for attempt in 1 2 3; do
+		: >"$t/log/apache-error.log"
+		harness_apache_conf "$conf" || return 1
+		if ! apache2 -t -f "$conf" >"$t/log/apache-configtest.log" 2>&1; then
+			harness_log "apache2 -t rejects the configuration:"
+			cat "$t/log/apache-configtest.log" >&2
+			return 1
+		fi
+		# -DFOREGROUND: Apache's parent stays our child and its pid is ours; setsid makes it lead a
+		# process group (its children, and mod_fcgid's mediad processes) for the teardown.
+		# Start-up errors go to stderr before ErrorLog is open: the same file.
+		TMPDIR=$t/tmp setsid apache2 -DFOREGROUND -f "$conf" </dev/null >>"$t/log/apache-error.log" 2>&1 &
+		HARNESS_APACHE_PID=$!
+		export MEDIAD_WEB_PID=$HARNESS_APACHE_PID
+		# Bounded in time, not in tries: under mod_fcgid one try may take the whole curl timeout.
+		deadline=$((SECONDS + ${HARNESS_TIMEOUT:-30}))
+		while [ "$SECONDS" -lt "$deadline" ]; do
+			harness_apache_pending || break
+			sleep 0.1
+		done
+		if harness_healthz_ok; then
+			return 0
+		fi
+		if kill -0 "$HARNESS_APACHE_PID" 2>/dev/null; then
+			harness_log "apache2 runs but $MEDIAD_BASE_URL/healthz never answered 200:"
+			curl -s --max-time 2 "$MEDIAD_BASE_URL/healthz" >&2
+			echo >&2
+			return 1
+		fi
+		wait "$HARNESS_APACHE_PID" 2>/dev/null
+		HARNESS_APACHE_PID=
+		if grep -q "Address already in use" "$t/log/apache-error.log" 2>/dev/null && [ "$attempt" -lt 3 ]; then
+			harness_log "port $HARNESS_HTTP_PORT taken meanwhile; retrying"
+			HARNESS_HTTP_PORT=$(harness_free_port) || return 1
+			export MEDIAD_BASE_URL=http://127.0.0.1:$HARNESS_HTTP_PORT
+			sed -i "s|^public_base_url = .*|public_base_url = $MEDIAD_BASE_URL|" "$MEDIAD_CONFIG"
+			# The pool read public_base_url at start-up: restart it.
+			if [ -n "${HARNESS_POOL_PID:-}" ]; then
+				harness_stop_group "$HARNESS_POOL_PID" "the mediad pool"
+				HARNESS_POOL_PID=
+				harness_pool_start || return 1
+			fi
+			continue
+		fi
+		harness_log "apache2 exited during start-up:"
+		tail -n 20 "$t/log/apache-error.log" >&2
+		return 1
+	done
+	return 1
+}
+
 # harness_dump_logs: the last 50 lines of each server log, for a failed run.
 harness_dump_logs()
 {
 	local f
 	[ -n "${HARNESS_DIR:-}" ] && [ -d "$HARNESS_DIR/log" ] || return 0
-	for f in lighttpd-error.log mediad.log redis.log postgres.log; do
+	for f in lighttpd-error.log apache-error.log mediad.log redis.log postgres.log; do
 		[ -s "$HARNESS_DIR/log/$f" ] || continue
 		echo "----- last 50 lines of $f -----" >&2
 		tail -n 50 "$HARNESS_DIR/log/$f" >&2
@@ -327,40 +529,62 @@ harness_dump_logs()
 	echo "----- end of logs -----" >&2
 }
 
-# harness_sanitizer_report: prints sanitizer findings from the mediad log; true when there were any.
+# harness_sanitizer_report: prints sanitizer findings from the mediad log (and Apache's error log,
+# which is mediad's stderr under mod_fcgid); true when there were any.
 harness_sanitizer_report()
 {
-	local log=$HARNESS_DIR/log/mediad.log
-	[ -s "$log" ] || return 1
-	grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" || return 1
-	echo "harness: sanitizer reports in the mediad log:" >&2
-	grep -E -A 30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" | head -n 200 >&2
+	local log found=1
+	for log in "$HARNESS_DIR/log/mediad.log" "$HARNESS_DIR/log/apache-error.log"; do
+		[ -s "$log" ] || continue
+		grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" || continue
+		echo "harness: sanitizer reports in ${log##*/}:" >&2
+		grep -E -A 30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" | head -n 200 >&2
+		found=0
+	done
+	return "$found"
+}
+
+# harness_stop_group PID NAME: SIGTERM to PID, a process group leader (lighttpd, Apache, the mediad
+# pool), and a wait for it; then its group's leftovers (responders) get time to exit (and
+# LeakSanitizer to report), then SIGTERM, and at last SIGKILL.
+harness_stop_group()
+{
+	local pgid=$1 name=$2 i
+	harness_kill_wait "$pgid"
+	wait "$pgid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		pgrep -g "$pgid" >/dev/null 2>&1 || break
+		[ "$i" = 50 ] && kill -TERM -- "-$pgid" 2>/dev/null
+		sleep 0.1
+	done
+	if pgrep -g "$pgid" >/dev/null 2>&1; then
+		harness_log "$name: processes ignored SIGTERM; SIGKILL to process group $pgid"
+		kill -KILL -- "-$pgid" 2>/dev/null
+	fi
 	return 0
 }
 
-# harness_stop: stops lighttpd (and its mediad children), Redis, PostgreSQL, in that order.
+# harness_stop: stops the web server (lighttpd and its mediad children; or Apache, with mod_fcgid's
+# mediad processes, then the mediad pool), Redis, PostgreSQL, in that order.
 # Safe to call twice; leaves the temp folder (harness_cleanup removes it).
 harness_stop()
 {
-	local t=${HARNESS_DIR:-} pgid i
+	local t=${HARNESS_DIR:-}
 	[ -n "$t" ] || return 0
+	# lighttpd (and mod_fcgid) send SIGTERM to their responders.
 	if [ -n "${HARNESS_LIGHTTPD_PID:-}" ]; then
-		pgid=$HARNESS_LIGHTTPD_PID
-		harness_kill_wait "$HARNESS_LIGHTTPD_PID"
-		wait "$HARNESS_LIGHTTPD_PID" 2>/dev/null
-		# lighttpd sends SIGTERM to its responders; give them time to exit (and LeakSanitizer
-		# to report), then SIGTERM and at last SIGKILL whatever is left of the group.
-		for ((i = 0; i < 100; i++)); do
-			pgrep -g "$pgid" >/dev/null 2>&1 || break
-			[ "$i" = 50 ] && kill -TERM -- "-$pgid" 2>/dev/null
-			sleep 0.1
-		done
-		if pgrep -g "$pgid" >/dev/null 2>&1; then
-			harness_log "responders ignored SIGTERM; SIGKILL to process group $pgid"
-			kill -KILL -- "-$pgid" 2>/dev/null
-		fi
+		harness_stop_group "$HARNESS_LIGHTTPD_PID" lighttpd
 	fi
 	HARNESS_LIGHTTPD_PID=
+	if [ -n "${HARNESS_APACHE_PID:-}" ]; then
+		harness_stop_group "$HARNESS_APACHE_PID" apache2
+	fi
+	HARNESS_APACHE_PID=
+	# The pool's master passes SIGTERM on; each worker finishes its request first.
+	if [ -n "${HARNESS_POOL_PID:-}" ]; then
+		harness_stop_group "$HARNESS_POOL_PID" "the mediad pool"
+	fi
+	HARNESS_POOL_PID=
 	if [ -n "${HARNESS_REDIS_STARTED:-}" ] && [ -x "$t/redis-stop" ]; then
 		"$t/redis-stop"
 	fi
@@ -421,7 +645,42 @@ harness_start()
 			return 1
 		fi
 	done
-	for v in lighttpd redis-server redis-cli curl; do
+	HARNESS_SERVER=${HARNESS_SERVER:-lighttpd}
+	HARNESS_AS_WEB=()
+	case $HARNESS_SERVER in
+	lighttpd) base=lighttpd ;;
+	apache-proxy | apache-fcgid)
+		base=apache2
+		for v in mod_mpm_event mod_authz_core mod_mime mod_xsendfile \
+			$([ "$HARNESS_SERVER" = apache-proxy ] && echo mod_proxy mod_proxy_fcgi || echo mod_fcgid); do
+			if [ ! -f "/usr/lib/apache2/modules/$v.so" ]; then
+				harness_log "/usr/lib/apache2/modules/$v.so not found (./dev installs apache2," \
+					"libapache2-mod-fcgid and libapache2-mod-xsendfile)"
+				return 1
+			fi
+		done
+		# As root, Apache must switch to an unprivileged user, and so do mediad and Redis.
+		if [ "$(id -u)" = 0 ]; then
+			HARNESS_WEB_USER=${HARNESS_WEB_USER:-www-data}
+			id -u "$HARNESS_WEB_USER" >/dev/null 2>&1 || {
+				harness_log "user $HARNESS_WEB_USER not found (set HARNESS_WEB_USER)"
+				return 1
+			}
+			command -v setpriv >/dev/null 2>&1 || {
+				harness_log "setpriv not found (util-linux): needed to run mediad as $HARNESS_WEB_USER"
+				return 1
+			}
+			HARNESS_AS_WEB=(setpriv "--reuid=$HARNESS_WEB_USER" "--regid=$(id -gn "$HARNESS_WEB_USER")"
+				--init-groups --)
+		fi
+		;;
+	*)
+		harness_log "HARNESS_SERVER must be lighttpd, apache-proxy or apache-fcgid (got \"$HARNESS_SERVER\")"
+		return 1
+		;;
+	esac
+	export MEDIAD_WEB_SERVER=$HARNESS_SERVER
+	for v in "$base" redis-server redis-cli curl; do
 		command -v "$v" >/dev/null 2>&1 || {
 			harness_log "$v not found (./dev installs the dependencies)"
 			return 1
@@ -444,6 +703,17 @@ harness_start()
 	export MEDIAD_TEST_DIR=$HARNESS_DIR
 	mkdir -p "$HARNESS_DIR/log" "$HARNESS_DIR/run" || return 1
 	harness_log "stack in $HARNESS_DIR"
+	# The web user must run the built mediad and enter the temp folder: say so plainly if a folder
+	# on the way is closed to it (a tree under /root, a private TMPDIR).
+	if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
+		for v in "$HARNESS_BUILDDIR/mediad" "$HARNESS_DIR"; do
+			if ! "${HARNESS_AS_WEB[@]}" test -x "$v" 2>/dev/null; then
+				harness_log "$HARNESS_WEB_USER (Apache's user) cannot reach $v: a folder on the way" \
+					"is closed to it; move the tree or TMPDIR, or set HARNESS_WEB_USER"
+				return 1
+			fi
+		done
+	fi
 
 	harness_pg_setup || return 1
 	harness_redis_setup || return 1
@@ -456,6 +726,10 @@ harness_start()
 		cat "$HARNESS_DIR/log/migrate.log" >&2
 		return 1
 	fi
-	harness_lighttpd_setup || return 1
-	harness_log "ready: $MEDIAD_BASE_URL (postgres port $PGPORT, ${MEDIAD_PROCS:-2} responders)"
+	if [ "$HARNESS_SERVER" = lighttpd ]; then
+		harness_lighttpd_setup || return 1
+	else
+		harness_apache_setup || return 1
+	fi
+	harness_log "ready: $MEDIAD_BASE_URL ($HARNESS_SERVER, postgres port $PGPORT, ${MEDIAD_PROCS:-2} responders)"
 }

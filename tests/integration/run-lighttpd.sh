@@ -25,6 +25,10 @@ for t in "$abs_top_builddir"/tests/integration/test_*; do
 	esac
 	[ -f "$t" ] && [ -x "$t" ] && progs+=("$t")
 done
+# Shell tests from the source tree (the walkthrough), run with bash: no executable bit needed.
+for t in "$abs_top_srcdir"/tests/integration/test_*.sh; do
+	[ -f "$t" ] && progs+=("$t")
+done
 if [ ${#progs[@]} -eq 0 ]; then
 	echo "run-lighttpd.sh: no test programs in $abs_top_builddir/tests/integration" >&2
 	exit 77
@@ -39,7 +43,10 @@ for t in "${progs[@]}"; do
 	start=$(date +%s)
 	# In the background and waited for, so a signal to this script is handled at once (bash runs
 	# traps only between foreground commands); the EXIT trap kills it.
-	timeout -k 10 "$TEST_TIMEOUT" "$t" &
+	case $t in
+	*.sh) timeout -k 10 "$TEST_TIMEOUT" bash "$t" & ;;
+	*) timeout -k 10 "$TEST_TIMEOUT" "$t" & ;;
+	esac
 	HARNESS_CHILD_PID=$!
 	wait "$HARNESS_CHILD_PID"
 	rc=$?

@@ -204,6 +204,28 @@ static void test_master_restarts_a_killed_worker(void)
 	test_pool_answers_healthz();
 }
 
+static void test_sighup_replaces_the_workers_and_keeps_serving(void)
+{
+	pid_t before[8], after[8];
+	int n = children_of(master, before, 8), m = 0, i;
+	bool replaced = false;
+
+	CU_ASSERT_FATAL(n == 2);
+	CU_ASSERT_FATAL(kill(master, SIGHUP) == 0);
+	for (i = 0; i < 60 && !replaced; i++) {
+		itest_sleep_ms(100);
+		m = children_of(master, after, 8);
+		replaced = m == 2;
+		for (int a = 0; a < m; a++)
+			for (int b = 0; b < n; b++)
+				if (after[a] == before[b])
+					replaced = false;
+	}
+	CU_ASSERT_TRUE(replaced);
+	CU_ASSERT_EQUAL(kill(master, 0), 0);
+	test_pool_answers_healthz();
+}
+
 static void test_sigterm_finishes_the_request_in_flight(void)
 {
 	pid_t kids[8];
@@ -254,6 +276,8 @@ int main(void)
 	s = CU_add_suite("pool", NULL, NULL);
 	CU_add_test(s, "pool answers healthz", test_pool_answers_healthz);
 	CU_add_test(s, "master restarts a killed worker", test_master_restarts_a_killed_worker);
+	CU_add_test(s, "SIGHUP replaces the workers and keeps serving",
+	            test_sighup_replaces_the_workers_and_keeps_serving);
 	CU_add_test(s, "SIGTERM finishes the request in flight", test_sigterm_finishes_the_request_in_flight);
 	rc = itest_run_all();
 	if (master > 0) {
