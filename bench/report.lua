@@ -1,10 +1,12 @@
--- report.lua: wrk script: optional method/body from the environment, one parseable summary line.
+-- report.lua: wrk script: request method, body and content type from the environment, one
+-- parseable summary line.
 --
--- BENCH_METHOD (default GET) and BENCH_BODY_FILE (a file sent as the body) set the request;
--- headers are given to wrk with -H. done() prints:
+-- BENCH_METHOD (default GET), BENCH_BODY_FILE (a file sent as the body) and BENCH_CONTENT_TYPE
+-- (a Content-Type header, set only when given) build the request through wrk.method, wrk.body and
+-- wrk.headers; other headers (Authorization) are given to wrk with -H. done() prints:
 --   BENCH rps=<req/s> p50_ms=<ms> p99_ms=<ms> non2xx=<n> requests=<n> socket_errors=<n>
 -- non2xx is wrk's errors.status: responses with status >= 400 (wrk has no 3xx counter, and a
--- response() hook to count them would slow every request down).
+-- response() hook to count them would slow every request down; no scenario here answers 3xx).
 
 local method = os.getenv("BENCH_METHOD")
 if method and method ~= "" then
@@ -16,6 +18,11 @@ if body_file and body_file ~= "" then
 	local f = assert(io.open(body_file, "rb"))
 	wrk.body = f:read("*a")
 	f:close()
+end
+
+local ctype = os.getenv("BENCH_CONTENT_TYPE")
+if ctype and ctype ~= "" then
+	wrk.headers["Content-Type"] = ctype
 end
 
 function done(summary, latency, requests)

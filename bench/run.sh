@@ -1,23 +1,65 @@
 #!/bin/bash
-# run.sh: load scenarios (wrk) against the `./dev up` stack, compared with two ceilings.
+# run.sh: the benchmark of issues 3-6 against the `./dev up` stack's PostgreSQL, Redis, media root
+# and spawner, through a lighttpd of its own (bench/lib.sh says why), compared with two ceilings.
 #
 # The ceilings run under the same lighttpd: "static" (a small file lighttpd serves itself: the
 # web server's own limit) and "bare" (bench/bare-responder: FastCGI with the same pool size but no
-# work: the transport's limit). Every other scenario is mediad; its ratios to the two ceilings say
-# how much of the budget our code spends.
+# work: the transport's limit). Every other wrk scenario is mediad; its ratios to the two ceilings
+# say how much of the budget our code spends. Then: a 1 GiB upload (MB/s, responder RSS), a
+# 100 MiB download through a stream link in both stream modes against the same file served
+# statically, a cold analytics read over 1,000,000 views, and renders (pickup latency, overhead
+# against ffmpeg run directly, 8 renders at --concurrency 1 and 2).
 #
-# Invoked by `./dev bench`. Environment: MEDIAD_BASE_URL (default http://127.0.0.1:${PORT:-8080}),
-# BENCH_SECONDS (10 per scenario), BENCH_WARMUP (1), BENCH_THREADS (1), BENCH_CONNECTIONS (16),
-# BENCH_ONLY (a regex: run matching scenarios only; the ceilings always run).
+# Invoked by `./dev bench [quick] [PART...]`. PARTs: wrk upload stream analytics renders (default:
+# all). `quick`: 3 s per wrk scenario and fewer repetitions elsewhere (a smoke run, not figures).
+# Environment: BENCH_SECONDS (10 per wrk scenario), BENCH_WARMUP (1), BENCH_THREADS (1),
+# BENCH_CONNECTIONS (16), BENCH_ONLY (a regex: wrk scenarios to run; the ceilings always run),
+# BENCH_PORT (first port tried for the bench lighttpd; default PORT + 1), MEDIAD_PROCS (2 x cores).
 #
-# Adding a scenario is one line at the bottom:
-#   scenario NAME METHOD PATH [--body FILE] [--header "Name: value"]...
+# What it leaves behind: nothing but var/bench/ (its config copy, logs) and the result file
+# var/bench-<date>.txt. The bench user, with every row and file it made, is deleted at the end, the
+# dev spawner it stops for the concurrency runs is started again (`./dev up`), large files removed.
+#
+# Adding a wrk scenario is one line in the "wrk" part:
+#   scenario NAME METHOD PATH [--auth] [--body FILE] [--ctype TYPE] [--header "N: v"] [--target R]
 set -u -o pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-BASE=${MEDIAD_BASE_URL:-http://127.0.0.1:${PORT:-8080}}
-SECONDS_PER=${BENCH_SECONDS:-10}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+
+VAR=${MEDIAD_VAR:-$ROOT/var}
+BUILD=$ROOT/build
+DEV_BASE=${MEDIAD_BASE_URL:-http://127.0.0.1:${PORT:-8080}}
+BVAR=$VAR/bench
+PROCS=${MEDIAD_PROCS:-$(($(nproc 2>/dev/null || echo 1) * 2))}
+QUICK=0
+PARTS=""
+for a in "$@"; do
+	case $a in
+	quick) QUICK=1 ;;
+	wrk | upload | stream | analytics | renders) PARTS="$PARTS $a" ;;
+	-h | --help)
+		sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		warn "unknown argument $a (quick, wrk, upload, stream, analytics, renders)"
+		exit 2
+		;;
+	esac
+done
+[ -n "$PARTS" ] || PARTS=" wrk upload stream analytics renders"
+want() { [[ " $PARTS " == *" $1 "* ]]; }
+
+if [ "$QUICK" = 1 ]; then
+	SECONDS_PER=${BENCH_SECONDS:-3}
+	REPS=3 STREAM_REPS=3 PICKUP_JOBS=8 OVERHEAD_RUNS=2
+else
+	SECONDS_PER=${BENCH_SECONDS:-10}
+	REPS=7 STREAM_REPS=21 PICKUP_JOBS=20 OVERHEAD_RUNS=7
+fi
 WARMUP=${BENCH_WARMUP:-1}
 # Two cores run wrk, lighttpd, the responders, PostgreSQL and Redis together: one wrk thread
 # leaves a core to the server side; 16 connections keep a pool of 4 responders busy (4 queued
@@ -25,100 +67,757 @@ WARMUP=${BENCH_WARMUP:-1}
 THREADS=${BENCH_THREADS:-1}
 CONNS=${BENCH_CONNECTIONS:-16}
 
-command -v wrk >/dev/null || {
-	echo "run.sh: wrk is not installed (./dev bench installs it)" >&2
+for t in wrk curl psql redis-cli ffmpeg lighttpd; do
+	command -v "$t" >/dev/null || {
+		warn "$t is not installed (./dev bench installs the dependencies)"
+		exit 1
+	}
+done
+[ -x "$BUILD/mediad" ] && [ -x "$BUILD/bench/bare-responder" ] && [ -x "$BUILD/media-spawner" ] || {
+	warn "build/ lacks mediad, media-spawner or bench/bare-responder (./dev bench builds them)"
+	exit 1
+}
+if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$DEV_BASE/healthz")" != 200 ]; then
+	warn "$DEV_BASE/healthz is not 200; starting the stack with ./dev up"
+	"$ROOT/dev" up >&2 || exit 1
+fi
+
+# The bench instance runs from its config file alone, like the dev stack.
+for v in DATABASE_URL REDIS_URL JWT_SECRET STREAM_KEY MEDIA_ROOT SCHEMA_DIR PUBLIC_BASE_URL CORS_ORIGIN \
+	TRUSTED_PROXIES FFMPEG_PATH FFPROBE_PATH TOKEN_TTL STREAM_TTL MAX_JSON_BYTES MAX_JSON_DEPTH \
+	UPLOAD_MAX_BYTES UPLOAD_MAX_PARTS UPLOAD_MAX_HEADER_BYTES LOGIN_RATE_IP_EMAIL LOGIN_RATE_IP \
+	VIEW_RATE_LIMIT DB_CONNECT_TIMEOUT REDIS_TIMEOUT_MS FFPROBE_TIMEOUT RENDER_CONCURRENCY \
+	RENDER_MAX_ATTEMPTS RENDER_TIMEOUT RENDER_LEASE RENDER_POLL_INTERVAL STREAM_MODE; do
+	unset "$v"
+done
+DB_URL=$(conf_get database_url "$VAR/mediad.conf")
+REDIS_URL=$(conf_get redis_url "$VAR/mediad.conf")
+MEDIA_ROOT=$(conf_get media_root "$VAR/mediad.conf")
+FFMPEG=$(conf_get ffmpeg_path "$VAR/mediad.conf")
+MEDIA_ROOT=${MEDIA_ROOT:-$VAR/media}
+FFMPEG=${FFMPEG:-ffmpeg}
+[ -n "$DB_URL" ] && [ -n "$REDIS_URL" ] || {
+	warn "$VAR/mediad.conf has no database_url or redis_url"
 	exit 1
 }
 
-status_of() {
-	curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$@"
-}
-
-if [ "$(status_of "$BASE/healthz")" != 200 ]; then
-	echo "run.sh: $BASE/healthz is not 200; starting the stack with ./dev up" >&2
-	"$ROOT/dev" up || exit 1
-fi
-if [ "$(status_of "$BASE/bare")" != 200 ]; then
-	echo "run.sh: $BASE/bare is not served: the running lighttpd was started without the bare" >&2
-	echo "        responder. Build it (make -C build bench/bare-responder), then ./dev down && ./dev up" >&2
+BPORT=$(pick_port "${BENCH_PORT:-$((${PORT:-8080} + 1))}") || {
+	warn "no free port from ${BENCH_PORT:-$((${PORT:-8080} + 1))} on for the bench lighttpd"
 	exit 1
-fi
+}
+BBASE=http://127.0.0.1:$BPORT
+mkdir -p "$BVAR/tmp" "$BVAR/log"
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg), CPUs $(busy_pct 3) busy over 3 s"
 
-RESULTS=()   # "name rps p50 p99 non2xx"
+# ---- state, cleanup ---------------------------------------------------------------------------
+
+TOKEN=""
+BENCH_UID=""
+OWN_SPAWNER=""
+DEV_SPAWNER_STOPPED=0
+WRK_ROWS=()   # "name rps p50 p99 non2xx requests sockerr target"
+OTHER_ROWS=() # "measurement|result|target|met"
+NOTES=()
 STATIC_RPS=""
 BARE_RPS=""
 
-# scenario NAME METHOD PATH [--body FILE] [--header "Name: value"]...
+other() { OTHER_ROWS+=("$1|$2|$3|$4"); }
+note() {
+	NOTES+=("$1")
+	log "   note: $1"
+}
+
+spawner_pid_ok() { # PID: it runs and is a media-spawner
+	[[ "$1" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null &&
+		tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q media-spawner
+}
+dev_spawner_pid() {
+	local p
+	p=$(head -n1 "$VAR/run/media-spawner.pid" 2>/dev/null)
+	spawner_pid_ok "$p" && echo "$p"
+}
+
+# stop_pid PID SECONDS: SIGTERM, wait (bounded), SIGKILL.
+stop_pid() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+}
+
+dev_spawner_restart() {
+	log "-- restarting the dev spawner: ./dev up (log: var/bench/log/dev-up.log)"
+	if PORT=${PORT:-8080} "$ROOT/dev" up >"$BVAR/log/dev-up.log" 2>&1 && [ -n "$(dev_spawner_pid)" ]; then
+		DEV_SPAWNER_STOPPED=0
+	else
+		warn "./dev up did not bring the dev spawner back; see $BVAR/log/dev-up.log"
+	fi
+}
+
+cleanup_data() {
+	local ids id path n
+	[ -n "$BENCH_UID" ] || return 0
+	ids=$(sql "SELECT id FROM media WHERE user_id = $BENCH_UID ORDER BY id") || ids=""
+	n=0
+	if [ -n "$BLPID" ] && [ -n "$TOKEN" ]; then
+		for id in $ids; do
+			[ $((n += 1)) -le 2000 ] || break
+			API_MAX_TIME=120 api DELETE "/media/$id" >/dev/null
+		done
+	fi
+	# Whatever the API could not delete: remove the files of the rows left, then the user (cascade).
+	while read -r path; do
+		[[ "$path" =~ ^(uploads|outputs)/[A-Za-z0-9._-]+$ ]] && rm -f "$MEDIA_ROOT/$path"
+	done < <(sql "SELECT path FROM media WHERE user_id = $BENCH_UID" 2>/dev/null | head -n 2000)
+	for id in $ids; do redis DEL "mediad:analytics:media:$id" >/dev/null 2>&1; done
+	sql "DELETE FROM users WHERE id = $BENCH_UID" >/dev/null || warn "could not delete bench user $BENCH_UID"
+	BENCH_UID=""
+}
+
+cleanup() {
+	trap - EXIT INT TERM
+	if [ -n "$OWN_SPAWNER" ]; then
+		stop_pid "$OWN_SPAWNER" 15
+		wait "$OWN_SPAWNER" 2>/dev/null
+		OWN_SPAWNER=""
+	fi
+	[ "$DEV_SPAWNER_STOPPED" = 1 ] && dev_spawner_restart
+	cleanup_data
+	instance_stop
+	rm -f "$BVAR/tmp/"*.wav "$BVAR/tmp/"*.mp4 "$BVAR/tmp/"*.png "$BVAR/www/static/"*.wav "$BVAR/tmp/rss"* \
+		"$BVAR/tmp/dd.out"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- wrk scenarios ----------------------------------------------------------------------------
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
+
+# scenario NAME METHOD PATH [--auth] [--body FILE] [--ctype TYPE] [--header "N: v"] [--target R] [--cpu]
 scenario() {
-	local name=$1 method=$2 path=$3 body="" line rps p50 p99 non2xx code
-	local hdrs=() curl_args=()
+	local name=$1 method=$2 path=$3 body="" ctype="" target="-" cpu=0 line code
+	local hdrs=() curl_args=() shown=() c0 c1 t0 t1 ts0 ts1 pids
 	shift 3
 	while [ $# -gt 0 ]; do
 		case $1 in
+		--auth)
+			hdrs+=(-H "Authorization: Bearer $TOKEN")
+			shown+=(-H "'Authorization: Bearer \$TOKEN'")
+			shift
+			;;
 		--body)
 			body=$2
 			shift 2
 			;;
-		--header)
-			hdrs+=(-H "$2")
-			curl_args+=(-H "$2")
+		--ctype)
+			ctype=$2
+			curl_args+=(-H "Content-Type: $2")
 			shift 2
 			;;
+		--header)
+			hdrs+=(-H "$2")
+			shown+=(-H "'$2'")
+			shift 2
+			;;
+		--target)
+			target=$2
+			shift 2
+			;;
+		--cpu)
+			cpu=1
+			shift
+			;;
 		*)
-			echo "run.sh: scenario $name: unknown option $1" >&2
+			warn "scenario $name: unknown option $1"
 			return 1
 			;;
 		esac
 	done
-	if [ -n "${BENCH_ONLY:-}" ] && [ "$name" != static ] && [ "$name" != bare ] &&
+	if [ -n "${BENCH_ONLY:-}" ] && [ "$name" != static ] && [ "$name" != bare ] && [ "$name" != bare_end ] &&
 		! [[ $name =~ $BENCH_ONLY ]]; then
 		return 0
 	fi
 	[ -n "$body" ] && curl_args+=(--data-binary "@$body")
-	code=$(status_of -X "$method" "${curl_args[@]}" "$BASE$path")
-	echo "-- $name: $method $path (probe: HTTP $code; ${SECONDS_PER}s, $THREADS thread(s), $CONNS connections)" >&2
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X "$method" "${hdrs[@]}" "${curl_args[@]}" \
+		"$BBASE$path")
+	log "-- $name: $method $path (probe: HTTP $code)"
+	log "   BENCH_METHOD=$method${body:+ BENCH_BODY_FILE=${body#"$ROOT"/}}${ctype:+ BENCH_CONTENT_TYPE=$ctype}" \
+		"wrk -t$THREADS -c$CONNS -d${SECONDS_PER}s --latency --timeout 10s ${shown[*]} -s bench/report.lua $BBASE$path"
+	export BENCH_METHOD=$method BENCH_BODY_FILE=$body BENCH_CONTENT_TYPE=$ctype
 	if [ "$WARMUP" -gt 0 ]; then
-		BENCH_METHOD=$method BENCH_BODY_FILE=$body wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" \
-			"${hdrs[@]}" -s "$HERE/report.lua" "$BASE$path" >/dev/null 2>&1
+		wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 10s "${hdrs[@]}" -s "$HERE/report.lua" \
+			"$BBASE$path" >/dev/null 2>&1
 	fi
-	line=$(BENCH_METHOD=$method BENCH_BODY_FILE=$body wrk -t"$THREADS" -c"$CONNS" -d"${SECONDS_PER}s" \
-		--latency "${hdrs[@]}" -s "$HERE/report.lua" "$BASE$path" | grep '^BENCH ')
+	if [ "$cpu" = 1 ]; then
+		pids=$(responders)
+		c0=$(cpu_snap)
+		t0=$(proc_ticks $pids)
+		ts0=$(now_s)
+	fi
+	line=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECONDS_PER}s" --latency --timeout 10s "${hdrs[@]}" \
+		-s "$HERE/report.lua" "$BBASE$path" | grep '^BENCH ')
+	if [ "$cpu" = 1 ]; then
+		c1=$(cpu_snap)
+		t1=$(proc_ticks $pids)
+		ts1=$(now_s)
+		CPU_LINE=$(printf '%s\n%s\n' "$c0" "$c1" | awk '{ if ($1 in b) { printf "%s %.0f%% busy, ", $1,
+			100 * ($2 - b[$1]) / ($3 - t[$1]) } else { b[$1] = $2; t[$1] = $3 } }')
+		CPU_CORES=$(calc "%.2f" "($t1 - $t0) / $(getconf CLK_TCK) / ($ts1 - $ts0)")
+		note "$name: during the run: ${CPU_LINE}the $(wc -w <<<"$pids") mediad responders used $CPU_CORES cores"
+	fi
+	unset BENCH_METHOD BENCH_BODY_FILE BENCH_CONTENT_TYPE
 	if [ -z "$line" ]; then
-		echo "run.sh: wrk gave no result for $name" >&2
+		warn "wrk gave no result for $name"
 		return 1
 	fi
-	echo "   $line" >&2
+	log "   $line"
+	local rps p50 p99 non2xx reqs sock
 	rps=$(sed -n 's/.* rps=\([^ ]*\).*/\1/p' <<<"$line")
 	p50=$(sed -n 's/.* p50_ms=\([^ ]*\).*/\1/p' <<<"$line")
 	p99=$(sed -n 's/.* p99_ms=\([^ ]*\).*/\1/p' <<<"$line")
 	non2xx=$(sed -n 's/.* non2xx=\([^ ]*\).*/\1/p' <<<"$line")
+	reqs=$(sed -n 's/.* requests=\([^ ]*\).*/\1/p' <<<"$line")
+	sock=$(sed -n 's/.* socket_errors=\([^ ]*\).*/\1/p' <<<"$line")
 	[ "$name" = static ] && STATIC_RPS=$rps
 	[ "$name" = bare ] && BARE_RPS=$rps
-	RESULTS+=("$name $rps $p50 $p99 $non2xx")
+	if [ "$name" = bare_end ]; then
+		note "bare ceiling: $BARE_RPS req/s before the scenarios, $rps after; vs_bare uses their mean"
+		BARE_RPS=$(calc "%.1f" "($BARE_RPS + $rps) / 2")
+	fi
+	[ "$sock" != 0 ] && note "$name: $sock socket errors (connect/read/write/timeout) out of $reqs requests"
+	case $code in 2??) ;; *) note "$name: the probe request answered HTTP $code" ;; esac
+	WRK_ROWS+=("$name $rps $p50 $p99 $non2xx $reqs $sock $target")
 }
 
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'
-}
-
-print_table() {
-	local r name rps p50 p99 non2xx
-	printf '%-12s %10s %9s %9s %8s %10s %10s\n' scenario req/s p50_ms p99_ms non2xx vs_static vs_bare
-	for r in "${RESULTS[@]}"; do
-		read -r name rps p50 p99 non2xx <<<"$r"
-		printf '%-12s %10s %9s %9s %8s %10s %10s\n' "$name" "$rps" "$p50" "$p99" "$non2xx" \
-			"$(ratio "$rps" "$STATIC_RPS")" "$(ratio "$rps" "$BARE_RPS")"
+print_wrk_table() {
+	local r name rps p50 p99 non2xx reqs sock target vb tgt met
+	printf '%-18s %9s %8s %8s %7s %9s %8s %-18s %s\n' scenario req/s p50_ms p99_ms non2xx vs_static vs_bare \
+		target met?
+	for r in "${WRK_ROWS[@]}"; do
+		read -r name rps p50 p99 non2xx reqs sock target <<<"$r"
+		vb=$(ratio "$rps" "$BARE_RPS")
+		case $target in
+		-)
+			tgt="-"
+			met="-"
+			;;
+		cores)
+			tgt="logins/s; 2 cores"
+			met=$(awk -v c="$CPU_CORES" 'BEGIN { print (c >= 1.5) ? "yes (" c " cores)" : "NO (" c " cores)" }')
+			;;
+		*)
+			tgt=">= $target bare"
+			met=$(awk -v v="$vb" -v t="$target" 'BEGIN { if (v >= t) print "yes"; else
+				printf "NO (%.0f%% of target)\n", 100 * v / t }')
+			;;
+		esac
+		[ "$non2xx" != 0 ] || [ "$sock" != 0 ] && met="INVALID: errors"
+		printf '%-18s %9s %8s %8s %7s %9s %8s %-18s %s\n' "$name" "$rps" "$p50" "$p99" "$non2xx" \
+			"$(ratio "$rps" "$STATIC_RPS")" "$vb" "$tgt" "$met"
 	done
 }
 
-# ---- scenarios: the two ceilings first, then one line per API scenario ----------------------
-scenario static  GET /static/hello.txt
-scenario bare    GET /bare
-scenario healthz GET /healthz
-# Later (issue: auth), for example:
-# scenario login POST /auth/login --body "$HERE/login.json" --header "Content-Type: application/json"
-# scenario me    GET  /auth/me --header "Authorization: Bearer $(cat "$MEDIAD_VAR/bench-token")"
+print_other_table() {
+	local r a b c d
+	printf '%-50s %-56s %-16s %s\n' measurement result target met?
+	for r in "${OTHER_ROWS[@]}"; do
+		IFS='|' read -r a b c d <<<"$r"
+		printf '%-50s %-56s %-16s %s\n' "$a" "$b" "$c" "$d"
+	done
+}
 
-echo
-echo "$BASE, $(nproc) cores, ${SECONDS_PER}s per scenario, wrk -t$THREADS -c$CONNS"
-print_table | tee "${MEDIAD_VAR:-$ROOT/var}/bench-$(date +%Y%m%d-%H%M%S).txt"
+# ---- setup: the bench user and what the scenarios need ------------------------------------------
+
+instance_start x-sendfile || exit 1
+
+EMAIL="bench-$(date +%s)-$$@example.com"
+PASSWORD="bench-password-$$"
+printf '{"email":"%s","password":"%s"}' "$EMAIL" "$PASSWORD" >"$BVAR/tmp/login.json"
+out=$(curl -s --max-time 10 -H 'Content-Type: application/json' --data-binary "@$BVAR/tmp/login.json" \
+	"$BBASE/auth/register")
+BENCH_UID=$(jfield id <<<"$out")
+[ -n "$BENCH_UID" ] || {
+	warn "register failed: $out"
+	exit 1
+}
+TOKEN=$(curl -s --max-time 10 -H 'Content-Type: application/json' --data-binary "@$BVAR/tmp/login.json" \
+	"$BBASE/auth/login" | jfield token)
+[ -n "$TOKEN" ] || {
+	warn "login failed"
+	exit 1
+}
+PROJECT=$(api POST /projects -H 'Content-Type: application/json' \
+	--data-binary '{"title":"bench","description":"bench/run.sh"}' | jfield id)
+[ -n "$PROJECT" ] || {
+	warn "POST /projects failed (HTTP $(api_code))"
+	exit 1
+}
+# A small WAV (1 s) for views and analytics; a PNG asset (1280x720) for renders.
+make_wav "$BVAR/tmp/small.wav" 192044 || exit 1
+MEDIA=$(api POST /media -F "file=@$BVAR/tmp/small.wav;type=audio/wav" -F title=bench | jfield id)
+"$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=s=1280x720 -frames:v 1 \
+	"$BVAR/tmp/in.png" || exit 1
+asset_out=$(api POST "/projects/$PROJECT/assets" -F "asset=@$BVAR/tmp/in.png;type=image/png")
+ASSET=$(sed 's/.*"asset":{//' <<<"$asset_out" | jfield id)
+ASSET_PATH=$(jfield path <<<"$asset_out")
+[ -n "$MEDIA" ] && [ -n "$ASSET" ] || {
+	warn "uploads failed (media '$MEDIA', asset '$ASSET')"
+	exit 1
+}
+log "setup: user $BENCH_UID ($EMAIL), project $PROJECT, media $MEDIA (WAV), asset $ASSET ($ASSET_PATH)"
+
+# render JSON: POST /projects/$PROJECT/render; prints the job id.
+render() {
+	api POST "/projects/$PROJECT/render" -H 'Content-Type: application/json' --data-binary "$1" | jfield jobId
+}
+# wait_jobs SECONDS IDS...: until every job is completed, failed or cancelled; 0 if all completed.
+# The timings come from the jobs' timestamps, so polling only needs to be light: a psql call costs
+# about 30 ms of CPU (client and a forked backend), so one job is polled with GET /jobs/:id every
+# 0.2 s, several with one psql call every 0.5 s.
+wait_jobs() {
+	local limit=$1 i list left st
+	shift
+	list=$(printf "'%s'," "$@")
+	list=${list%,}
+	if [ $# = 1 ]; then
+		for ((i = 0; i < limit * 5; i++)); do
+			sleep 0.2
+			st=$(API_MAX_TIME=5 api GET "/jobs/$1" | jfield state)
+			left=1
+			case $st in "" | waiting | active) ;; *)
+				left=0
+				break
+				;;
+			esac
+		done
+	else
+		for ((i = 0; i < limit * 2; i++)); do
+			sleep 0.5
+			left=$(sql "SELECT count(*) FROM render_jobs WHERE id IN ($list) AND state IN ('waiting','active')")
+			[ "$left" = 0 ] && break
+		done
+	fi
+	[ "$left" = 0 ] || {
+		warn "jobs still unfinished after ${limit}s"
+		return 1
+	}
+	[ "$(sql "SELECT count(*) FROM render_jobs WHERE id IN ($list) AND state <> 'completed'")" = 0 ] || {
+		warn "some jobs did not complete: $(sql "SELECT state || ': ' || coalesce(failed_reason, '')
+			FROM render_jobs WHERE id IN ($list) AND state <> 'completed' LIMIT 3")"
+		return 1
+	}
+}
+
+if want wrk; then
+	printf '{"title":"bench project","description":"created by wrk"}' >"$BVAR/tmp/project.json"
+	printf '{"projectId":%s,"eventType":"play"}' "$PROJECT" >"$BVAR/tmp/event.json"
+	: >"$BVAR/tmp/empty"
+	[ -n "$(dev_spawner_pid)" ] || dev_spawner_restart
+	JOB=$(render "{\"assetId\":$ASSET,\"preset\":\"thumbnail\"}")
+	wait_jobs 30 "$JOB"
+fi
+
+# ---- part 1: wrk -----------------------------------------------------------------------------------
+
+run_wrk() {
+	scenario static GET /static/hello.txt
+	scenario bare GET /bare
+	scenario healthz GET /healthz
+	scenario auth_login POST /auth/login --body "$BVAR/tmp/login.json" --ctype application/json --target cores --cpu
+	scenario auth_me GET /auth/me --auth --target 0.40
+	scenario projects_create POST /projects --auth --body "$BVAR/tmp/project.json" --ctype application/json \
+		--target 0.25
+	# An empty body with Content-Length: 0 (lighttpd answers 411 to a POST without a length).
+	scenario media_view POST "/media/$MEDIA/view" --auth --body "$BVAR/tmp/empty" --target 0.20
+	local i
+	for i in 1 2; do
+		log "   analytics cache, request $i before the cached scenario: $(curl -s -o /dev/null -D - --max-time 5 \
+			-H "Authorization: Bearer $TOKEN" "$BBASE/media/$MEDIA/analytics" | tr -d '\r' | grep -i '^x-cache')"
+	done
+	scenario analytics_cached GET "/media/$MEDIA/analytics" --auth --target 0.40
+	scenario events_create POST /analytics --auth --body "$BVAR/tmp/event.json" --ctype application/json \
+		--target 0.25
+	scenario job_get GET "/jobs/$JOB" --auth --target 0.40
+	# The ceiling again: the machine is shared, so a drift of outside load shows here.
+	scenario bare_end GET /bare
+}
+
+# ---- part 2: a 1 GiB upload ----------------------------------------------------------------------
+
+# upload_1g FILE: POST /media with it; sets UP_CODE UP_SIZE UP_TIME, deletes the media afterwards.
+upload_1g() {
+	local out id
+	out=$(curl -s --max-time 300 -H "Authorization: Bearer $TOKEN" -F "file=@$1;type=audio/wav" \
+		-F title=bench-1g -w '\n%{http_code} %{size_upload} %{time_total}' "$BBASE/media")
+	read -r UP_CODE UP_SIZE UP_TIME <<<"${out##*$'\n'}"
+	id=$(jfield id <<<"${out%$'\n'*}")
+	[ "$UP_CODE" = 201 ] || note "upload answered HTTP $UP_CODE: ${out:0:200}"
+	[ -n "$id" ] && API_MAX_TIME=60 api DELETE "/media/$id" >/dev/null
+}
+
+# Two uploads of the same 1 GiB WAV: the first, alone, for MB/s; the second with the responders'
+# VmRSS sampled every 50 ms (the bash sampler costs about 6 % of a core) and VmHWM reset before.
+run_upload() {
+	local f=$BVAR/tmp/upload-1g.wav pids pid rss0 hwm growth best="" spid mbs
+	log "-- upload: writing a 1 GiB WAV"
+	make_wav "$f" $((1 << 30)) || {
+		warn "cannot write $f"
+		return 1
+	}
+	# A ceiling for comparison: the same bytes written and fsync'd by dd on the media root's file
+	# system (the upload path writes, fsyncs, then runs ffprobe).
+	if [ "$(stat -c %d "$BVAR/tmp")" = "$(stat -c %d "$MEDIA_ROOT/uploads")" ]; then
+		local dt t0
+		sync
+		t0=$(now_s)
+		dd if="$f" of="$BVAR/tmp/dd.out" bs=1M conv=fsync status=none
+		dt=$(calc "%.2f" "$(now_s) - $t0")
+		rm -f "$BVAR/tmp/dd.out"
+		other "ceiling: dd 1 GiB, write + fsync, same file system" "$(calc "%.0f" "1073741824 / $dt / 1e6") MB/s (${dt} s)" \
+			"-" "-"
+	fi
+	log "   curl -F 'file=@upload-1g.wav;type=audio/wav' -H 'Authorization: Bearer \$TOKEN' $BBASE/media"
+	upload_1g "$f"
+	log "   1st upload (throughput): HTTP $UP_CODE, $UP_SIZE bytes in ${UP_TIME}s"
+	if [ "$UP_CODE" = 201 ]; then
+		mbs=$(calc "%.0f" "$UP_SIZE / $UP_TIME / 1e6")
+		other "upload 1 GiB, POST /media (curl -F)" "$mbs MB/s ($UP_SIZE B in $(calc "%.2f" "$UP_TIME") s; MB = 10^6 B)" \
+			">= 330 MB/s" "$(awk -v v="$mbs" 'BEGIN { print (v >= 330) ? "yes" : sprintf("NO (%.0f%% of target)", v / 3.3) }')"
+	else
+		other "upload 1 GiB, POST /media (curl -F)" "failed: HTTP $UP_CODE" ">= 330 MB/s" "NO"
+	fi
+
+	pids=$(responders)
+	declare -A idle ticks
+	for pid in $pids; do
+		echo 5 >"/proc/$pid/clear_refs" 2>/dev/null # VmHWM := VmRSS now
+		idle[$pid]=$(vm_field "$pid" VmRSS)
+		ticks[$pid]=$(proc_ticks "$pid")
+	done
+	rm -f "$BVAR/tmp/rss.stop"
+	rss_sampler "$BVAR/tmp/rss" $pids &
+	spid=$!
+	sleep 0.2
+	upload_1g "$f"
+	touch "$BVAR/tmp/rss.stop"
+	wait "$spid"
+	log "   2nd upload (RSS): HTTP $UP_CODE, $UP_SIZE bytes in ${UP_TIME}s, $(wc -l <"$BVAR/tmp/rss") RSS samples"
+	# The responder that took the upload is the one that used the most CPU meanwhile.
+	local busiest="" most=-1 d
+	for pid in $pids; do
+		rss0=${idle[$pid]}
+		hwm=$(awk -v p="$pid" -v m="$(vm_field "$pid" VmHWM)" '$2 == p && $3 > m { m = $3 } END { print m + 0 }' \
+			"$BVAR/tmp/rss")
+		growth=$((hwm - rss0))
+		d=$(($(proc_ticks "$pid") - ticks[$pid]))
+		log "   responder $pid: idle VmRSS $rss0 KiB, peak $hwm KiB (max of 50 ms samples and VmHWM), +$growth KiB," \
+			"$d CPU ticks"
+		if [ -z "$best" ] || [ "$growth" -gt "${best%% *}" ]; then best="$growth $rss0 $hwm"; fi
+		if [ "$d" -gt "$most" ]; then
+			most=$d
+			busiest="pid $pid: +$growth KiB (idle $rss0 KiB, peak $hwm KiB)"
+		fi
+	done
+	rm -f "$f" "$BVAR/tmp/rss" "$BVAR/tmp/rss.stop"
+	read -r growth rss0 hwm <<<"$best"
+	other "upload 1 GiB: RSS growth, worst responder" "+$growth KiB (idle $rss0 KiB, peak $hwm KiB)" "< 1024 KiB" \
+		"$([ "${growth:-0}" -lt 1024 ] && [ "$UP_CODE" = 201 ] && echo yes || echo NO)"
+	note "upload: the responder that took the 2nd upload (most CPU) $busiest; peak = max of 50 ms VmRSS samples and VmHWM (reset through clear_refs before)"
+}
+
+# ---- part 3: streams ---------------------------------------------------------------------------
+
+STREAM_MEDIA=""
+stream_setup() {
+	local f=$BVAR/tmp/stream-100m.wav out path
+	make_wav "$f" $((100 << 20)) || return 1
+	out=$(API_MAX_TIME=120 api POST /media -F "file=@$f;type=audio/wav" -F title=bench-100m)
+	rm -f "$f"
+	STREAM_MEDIA=$(jfield id <<<"$out")
+	path=$(jfield path <<<"$out")
+	[ -n "$STREAM_MEDIA" ] && [ -f "$MEDIA_ROOT/$path" ] || {
+		warn "100 MiB upload failed (HTTP $(api_code))"
+		return 1
+	}
+	cp "$MEDIA_ROOT/$path" "$BVAR/www/static/bench-100m.wav"
+}
+
+# stream_run MODE: REPS alternated downloads of the static copy and of the stream link.
+stream_run() {
+	local mode=$1 url i s d st=() sm=() code ms mst
+	url=$(api GET "/media/$STREAM_MEDIA/stream-url" | jfield url)
+	[ -n "$url" ] || {
+		warn "stream-url failed (HTTP $(api_code))"
+		return 1
+	}
+	log "-- stream ($mode): curl -s -o /dev/null -w '%{speed_download}' <url>, $STREAM_REPS times each, alternated:"
+	log "   $BBASE/static/bench-100m.wav  vs  ${url%%\?*}?expires=...&sig=..."
+	# One unmeasured download of each first (page cache, the responders' first open).
+	curl -s -o /dev/null --max-time 60 "$BBASE/static/bench-100m.wav"
+	curl -s -o /dev/null --max-time 60 "$url"
+	for ((i = 0; i < STREAM_REPS; i++)); do
+		read -r code s < <(curl -s -o /dev/null --max-time 60 -w '%{http_code} %{speed_download}\n' \
+			"$BBASE/static/bench-100m.wav")
+		[ "$code" = 200 ] || note "static download answered HTTP $code"
+		st+=("$s")
+		read -r code d < <(curl -s -o /dev/null --max-time 60 -w '%{http_code} %{speed_download}\n' "$url")
+		[ "$code" = 200 ] || note "stream ($mode) download answered HTTP $code"
+		sm+=("$d")
+	done
+	mst=$(printf '%s\n' "${st[@]}" | median)
+	ms=$(printf '%s\n' "${sm[@]}" | median)
+	log "   static MB/s: $(printf '%s\n' "${st[@]}" | awk '{ printf "%.0f ", $1 / 1e6 }')"
+	log "   $mode MB/s: $(printf '%s\n' "${sm[@]}" | awk '{ printf "%.0f ", $1 / 1e6 }')"
+	local r t
+	r=$(ratio "$ms" "$mst")
+	[ "$mode" = x-sendfile ] && t=0.90 || t=0.50
+	other "stream 100 MiB, $mode (median of $STREAM_REPS)" "$r of static ($(calc "%.0f" "$ms / 1e6") vs $(calc "%.0f" \
+		"$mst / 1e6") MB/s)" ">= $t" "$(awk -v v="$r" -v t="$t" 'BEGIN { print (v >= t) ? "yes" : "NO" }')"
+}
+
+# ---- part 4: a cold analytics read over 1,000,000 views ---------------------------------------------
+
+run_analytics() {
+	local m t0 t1 loaded q i out code tt hit samples total label today from7 from90
+	m=$(api POST /media -F "file=@$BVAR/tmp/small.wav;type=audio/wav" -F title=bench-1m-views | jfield id)
+	[ -n "$m" ] || {
+		warn "analytics: upload failed"
+		return 1
+	}
+	# 1,000,000 views over the last 90 days (every day about 11,000), from 100,000 distinct IPs:
+	# about 900,000 distinct (day, ip) pairs, the worst case for a ?from=&to= unique count.
+	q="INSERT INTO views (media_id, ip, viewed_at)
+	   SELECT $m, '10.0.0.0'::inet + ((g::bigint * 7919) % 100000),
+	          now() - (g % 90) * interval '1 day' - ((g * 37) % 86400) * interval '1 second'
+	   FROM generate_series(1, 1000000) g"
+	log "-- analytics: loading 1,000,000 views on media $m with one INSERT ... SELECT generate_series"
+	t0=$(now_s)
+	sql "$q" >/dev/null || {
+		warn "analytics: the bulk insert failed"
+		return 1
+	}
+	t1=$(now_s)
+	sql "ANALYZE views; ANALYZE media_view_days; ANALYZE media_view_day_ips; ANALYZE media_view_ips" >/dev/null
+	loaded=$(calc "%.1f" "$t1 - $t0")
+	note "analytics: 1,000,000 views loaded in ${loaded}s (statement trigger included); then ANALYZE"
+	today=$(date -u +%F)
+	from7=$(date -u -d '6 days ago' +%F)
+	from90=$(date -u -d '91 days ago' +%F)
+	for q in "" "?from=$from7&to=$today" "?from=$from90&to=$today"; do
+		samples=()
+		for ((i = 0; i < REPS; i++)); do
+			redis DEL "mediad:analytics:media:$m" >/dev/null
+			out=$(curl -s -D "$BVAR/tmp/hdr" --max-time 30 -H "Authorization: Bearer $TOKEN" \
+				-w '\n%{http_code} %{time_total}' "$BBASE/media/$m/analytics$q")
+			read -r code tt <<<"${out##*$'\n'}"
+			hit=$(tr -d '\r' <"$BVAR/tmp/hdr" | sed -n 's/^[Xx]-[Cc]ache: //p')
+			[ "$code" = 200 ] && [ "$hit" = miss ] || note "analytics$q: HTTP $code, X-Cache $hit"
+			[ "$i" = 0 ] && total=$(jfield total_views <<<"${out%$'\n'*}")
+			samples+=("$(calc "%.1f" "$tt * 1000")")
+		done
+		case $q in
+		"") label="no range" ;;
+		*"$from7"*) label="?from=&to= 7 days" ;;
+		*) label="?from=&to= all 92 days" ;;
+		esac
+		log "   GET /media/$m/analytics$q after DEL mediad:analytics:media:$m: ms ${samples[*]} (total_views $total)"
+		[ -n "$q" ] || [ "$total" = 1000000 ] || note "analytics: total_views is '$total', not 1000000"
+		local med
+		med=$(printf '%s\n' "${samples[@]}" | median)
+		other "analytics cold, 1M views, $label" "median $med ms (${samples[*]})" "< 20 ms" \
+			"$(awk -v v="$med" 'BEGIN { print (v < 20) ? "yes" : sprintf("NO (%.1fx the target)", v / 20) }')"
+	done
+	rm -f "$BVAR/tmp/hdr"
+	t0=$(now_s)
+	API_MAX_TIME=300 api DELETE "/media/$m" >/dev/null
+	log "   DELETE /media/$m (with its 1M views): HTTP $(api_code) in $(calc "%.1f" "$(now_s) - $t0")s"
+}
+
+# ---- part 5: renders -----------------------------------------------------------------------------
+
+# The argv of the mp4 preset for an image, read from src/render/presets.c (head + mp4_image).
+preset_argv() {
+	local in=$1 out=$2 a still
+	still=$(sed -n 's/^#define PRESET_STILL_SECONDS \([0-9]*\).*/\1/p' "$ROOT/src/render/presets.h")
+	ARGV=("$FFMPEG")
+	while IFS= read -r a; do ARGV+=("$a"); done < <(
+		awk '/const head\[\] = \{/,/NULL/' "$ROOT/src/render/presets.c" | grep -o '"[^"]*"' | tr -d '"'
+		awk '/mp4_image\[\] = \{/,/NULL/' "$ROOT/src/render/presets.c" | grep -o '"[^"]*"' | tr -d '"'
+	)
+	for ((a = 1; a < ${#ARGV[@]}; a++)); do
+		case ${ARGV[a]} in
+		"{in}") ARGV[a]="file:$in" ;;
+		"{still}") ARGV[a]=$still ;;
+		esac
+	done
+	ARGV+=("$out")
+	[ ${#ARGV[@]} -gt 20 ] && [ -n "$still" ]
+}
+
+# batch N: 8 mp4 renders submitted at once to a media-spawner --concurrency N of our own.
+batch() {
+	local n=$1 i ids=() log=$BVAR/log/spawner-c$1.log secs
+	: >"$log"
+	MEDIAD_CONFIG=$VAR/mediad.conf "$BUILD/media-spawner" --concurrency "$n" --name "bench-c$n" \
+		</dev/null >>"$log" 2>&1 &
+	OWN_SPAWNER=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'slot' "$log" && break
+		sleep 0.1
+	done
+	local posts=()
+	for ((i = 0; i < 8; i++)); do
+		render "{\"assetId\":$ASSET,\"preset\":\"mp4\"}" >"$BVAR/tmp/job.$i" &
+		posts+=($!)
+	done
+	wait "${posts[@]}" # each POST is bounded by curl --max-time
+	for ((i = 0; i < 8; i++)); do ids+=("$(cat "$BVAR/tmp/job.$i")"); done
+	rm -f "$BVAR/tmp/job."*
+	wait_jobs 300 "${ids[@]}"
+	stop_pid "$OWN_SPAWNER" 15
+	wait "$OWN_SPAWNER" 2>/dev/null
+	OWN_SPAWNER=""
+	local list
+	list=$(printf "'%s'," "${ids[@]}")
+	secs=$(sql "SELECT round(extract(epoch FROM max(finished_at) - min(created_at))::numeric, 2)
+		FROM render_jobs WHERE id IN (${list%,}) AND state = 'completed'")
+	log "   --concurrency $n: 8 renders in ${secs}s (first POST to last finished_at)"
+	BATCH[$n]=$secs
+}
+
+run_renders() {
+	local i id ids=() t0 t1 direct=() job=() list lat
+	if [ -z "$(dev_spawner_pid)" ]; then dev_spawner_restart; fi
+	[ -n "$(dev_spawner_pid)" ] || {
+		warn "no dev spawner; renders skipped"
+		return 1
+	}
+	# Pickup: one job at a time (thumbnail, the quickest preset), each waited for, so no job queues
+	# behind another; started_at is the claim (just before posix_spawn), created_at the enqueue.
+	log "-- renders: pickup latency, $PICKUP_JOBS thumbnail jobs one at a time, dev spawner (daemon, LISTEN)"
+	for ((i = 0; i < PICKUP_JOBS; i++)); do
+		id=$(render "{\"assetId\":$ASSET,\"preset\":\"thumbnail\"}")
+		[ -n "$id" ] || break
+		ids+=("$id")
+		wait_jobs 30 "$id" || break
+		sleep 0.05
+	done
+	list=$(printf "'%s'," "${ids[@]}")
+	lat=$(sql "SELECT round((extract(epoch FROM started_at - created_at) * 1000)::numeric, 1) FROM render_jobs
+		WHERE id IN (${list%,}) AND started_at IS NOT NULL")
+	log "   started_at - created_at, ms: $(tr '\n' ' ' <<<"$lat")"
+	local p50 p90 pmax
+	p50=$(pct 50 <<<"$lat")
+	p90=$(pct 90 <<<"$lat")
+	pmax=$(pct 100 <<<"$lat")
+	other "render pickup, daemon ($(wc -l <<<"$lat") jobs)" "p50 $p50 ms, p90 $p90 ms, max $pmax ms" "p50 < 20 ms" \
+		"$(awk -v v="$p50" 'BEGIN { print (v < 20) ? "yes" : "NO" }')"
+
+	# Overhead: the mp4 preset on the PNG, as a job (started_at -> finished_at: claim, ffmpeg, ffprobe
+	# of the output, rename, media row) and as the same ffmpeg argv run directly; alternated.
+	preset_argv "$MEDIA_ROOT/$ASSET_PATH" "$BVAR/tmp/direct.mp4" || {
+		warn "cannot read the mp4 preset from src/render/presets.c"
+		return 1
+	}
+	# direct_run: the argv once, timed (wall, and CPU for the cores note), then the ffprobe the
+	# spawner runs on every output (src/media/probe.c's argv), timed apart.
+	local cpu=() probe=()
+	direct_run() {
+		local TIMEFORMAT='%R %U %S' r u sy t0
+		{ time "${ARGV[@]}" >/dev/null 2>"$BVAR/tmp/ff.err"; } 2>"$BVAR/tmp/ff.time" ||
+			warn "direct ffmpeg failed: $(head -c 300 "$BVAR/tmp/ff.err")"
+		read -r r u sy <"$BVAR/tmp/ff.time"
+		direct+=("$r")
+		cpu+=("$(calc "%.2f" "($u + $sy) / $r")")
+		t0=$(now_s)
+		ffprobe -v error -hide_banner -protocol_whitelist file -print_format json -show_format -show_streams \
+			"file:$BVAR/tmp/direct.mp4" >/dev/null 2>&1
+		probe+=("$(calc "%.3f" "$(now_s) - $t0")")
+	}
+	log "-- renders: overhead, $OVERHEAD_RUNS x (job vs direct), direct argv:"
+	log "   ${ARGV[*]} >/dev/null"
+	for ((i = 0; i < OVERHEAD_RUNS; i++)); do
+		if [ $((i % 2)) = 0 ]; then
+			direct_run
+		fi
+		id=$(render "{\"assetId\":$ASSET,\"preset\":\"mp4\"}")
+		wait_jobs 120 "$id" && job+=("$(sql "SELECT round(extract(epoch FROM finished_at - started_at)::numeric, 3)
+			FROM render_jobs WHERE id = '$id'")")
+		if [ $((i % 2)) = 1 ]; then
+			direct_run
+		fi
+	done
+	rm -f "$BVAR/tmp/direct.mp4" "$BVAR/tmp/ff.err" "$BVAR/tmp/ff.time"
+	log "   job s: ${job[*]}   direct s: ${direct[*]}   ffprobe of the output s: ${probe[*]}"
+	note "renders: the spawner's ffprobe of each output takes $(printf '%s\n' "${probe[@]}" | median) s alone (median); ffmpeg run directly keeps $(printf '%s\n' "${cpu[@]}" | median) cores busy (CPU time / wall time)"
+	local mj md ov
+	mj=$(printf '%s\n' "${job[@]}" | median)
+	md=$(printf '%s\n' "${direct[@]}" | median)
+	ov=$(calc "%.1f" "($mj - $md) / $md * 100")
+	other "render overhead, PNG->MP4 (median of $OVERHEAD_RUNS)" "${ov}% (job $mj s vs ffmpeg $md s)" "< 5%" \
+		"$(awk -v v="$ov" 'BEGIN { print (v < 5) ? "yes" : "NO" }')"
+
+	# 8 renders at once: the dev spawner is stopped, ours run with --concurrency 1, then 2.
+	log "-- renders: 8 mp4 jobs at once; stopping the dev spawner (pid $(dev_spawner_pid))"
+	stop_pid "$(dev_spawner_pid)" 15
+	DEV_SPAWNER_STOPPED=1
+	declare -gA BATCH
+	batch 1
+	batch 2
+	dev_spawner_restart
+	local sp
+	sp=$(calc "%.2f" "${BATCH[1]:-0} / (${BATCH[2]:-0} + 1e-9)")
+	other "8 renders at once, --concurrency 1 / 2" "${BATCH[1]:--} s / ${BATCH[2]:--} s (x$sp)" \
+		"scales with N" "$(awk -v v="$sp" 'BEGIN { print (v > 1.1) ? "yes" : "NO" }')"
+}
+
+# ---- run ---------------------------------------------------------------------------------------
+
+# The machine may be shared: before each part, 2 s with the bench idle show the load from elsewhere.
+OUTSIDE=()
+outside() {
+	OUTSIDE+=("$1 $(busy_pct 2)")
+	log "-- CPUs busy while the bench idles, before $1: ${OUTSIDE[-1]#* }"
+}
+
+T_START=$(now_s)
+log "bench: load average $LOAD_BEFORE before the run; parts:$PARTS"
+want wrk && outside wrk && run_wrk
+want upload && outside upload && run_upload
+if want stream; then
+	if stream_setup; then
+		outside stream && stream_run x-sendfile
+	fi
+fi
+want analytics && outside analytics && run_analytics
+want renders && outside renders && run_renders
+if want stream && [ -n "$STREAM_MEDIA" ]; then
+	log "-- restarting the bench lighttpd with stream_mode = direct"
+	instance_stop
+	instance_start direct && outside stream-direct && stream_run direct
+fi
+cleanup_data
+LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+ELAPSED=$(calc "%.0f" "$(now_s) - $T_START")
+
+RESULT=$VAR/bench-$(date +%Y%m%d-%H%M%S).txt
+{
+	echo
+	echo "$BBASE (bench lighttpd, $PROCS responders), $(nproc) cores; before the run: load average" \
+		"$LOAD_BEFORE; after: load average $LOAD_AFTER; ${ELAPSED}s"
+	echo "CPUs busy from elsewhere (2 s, bench idle) before each part: ${OUTSIDE[*]}"
+	if [ ${#WRK_ROWS[@]} -gt 0 ]; then
+		echo "wrk -t$THREADS -c$CONNS -d${SECONDS_PER}s per scenario; vs_* are req/s ratios; non2xx = status >= 400"
+		print_wrk_table
+		echo
+	fi
+	[ ${#OTHER_ROWS[@]} -gt 0 ] && print_other_table
+	if [ ${#NOTES[@]} -gt 0 ]; then
+		echo
+		printf 'note: %s\n' "${NOTES[@]}"
+	fi
+} | tee "$RESULT"
