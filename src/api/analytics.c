@@ -33,8 +33,7 @@ void handle_media_view(struct http_request *req, struct http_response *resp)
 {
 	char ip[64], key[160], viewed_at[32];
 	struct json_object *o, *v;
-	struct media m;
-	int64_t id;
+	int64_t id, owner = 0;
 	enum merr err;
 
 	if (!api_route_id(req, resp, "media", &id))
@@ -43,24 +42,21 @@ void handle_media_view(struct http_request *req, struct http_response *resp)
 	if (query_get(&req->query, "sig") != NULL || query_get(&req->query, "expires") != NULL) {
 		if (!stream_link_ok(req, resp, id))
 			return;
-		err = media_get_any(req->app->db, id, &m);
 	} else {
 		if (!authn_require(req, resp))
 			return;
-		err = media_get(req->app->db, req->user_id, id, &m);
-	}
-	if (err != MERR_OK) {
-		if (err == MERR_NOT_FOUND)
-			resp_error(resp, err, NULL, "media %lld not found", (long long)id);
-		else
-			resp_store_error(resp, err, "media");
-		return;
+		owner = req->user_id;
 	}
 	api_client_ip(req, ip, sizeof(ip));
 	snprintf(key, sizeof(key), "mediad:rl:view:%lld:%s", (long long)id, ip);
 	if (!ratelimit_hit(req, resp, key, req->app->cfg->view_rate_limit, VIEW_WINDOW_S, true))
 		return;
-	err = analytics_view_insert(req->app->db, id, ip, viewed_at);
+	/* The media (and for a token, its owner) is checked by the insert itself: one round trip. */
+	err = analytics_view_insert(req->app->db, id, owner, ip, viewed_at);
+	if (err == MERR_NOT_FOUND) {
+		resp_error(resp, err, NULL, "media %lld not found", (long long)id);
+		return;
+	}
 	if (err != MERR_OK) {
 		resp_store_error(resp, err, "view");
 		return;
@@ -110,7 +106,7 @@ void handle_media_analytics(struct http_request *req, struct http_response *resp
 	const char *from = query_get(&req->query, "from"), *to = query_get(&req->query, "to");
 	struct json_object *out = NULL;
 	struct buf cached = BUF_INIT;
-	char key[96], field[32];
+	char key[96], field[32], owner[24];
 	struct media m;
 	bool found = false;
 	int64_t id;
@@ -127,18 +123,18 @@ void handle_media_analytics(struct http_request *req, struct http_response *resp
 		resp_error(resp, MERR_BAD_REQUEST, "from", "from must not be after to");
 		return;
 	}
-	err = media_get(req->app->db, req->user_id, id, &m);
-	if (err != MERR_OK) {
-		if (err == MERR_NOT_FOUND)
-			resp_error(resp, err, NULL, "media %lld not found", (long long)id);
-		else
-			resp_store_error(resp, err, "media");
-		return;
-	}
+	/* The cached answer carries its media's owner ("<user id>\n<json>"): a hit for the owner needs
+	 * no database at all. A media's owner never changes; anyone else falls through to the real
+	 * ownership check below and gets 404. Redis down is not an error here: PostgreSQL answers. */
 	cache_key(id, key, sizeof(key));
 	snprintf(field, sizeof(field), "%s:%s", from ? from : "", to ? to : "");
-	/* Redis down is not an error here: PostgreSQL has the answer. */
-	if (kv_hget(req->app->kv, key, field, &cached, &found) == MERR_OK && found) {
+	snprintf(owner, sizeof(owner), "%lld\n", (long long)req->user_id);
+	if (kv_hget(req->app->kv, key, field, &cached, &found) == MERR_OK && found &&
+	    strncmp(cached.data, owner, strlen(owner)) == 0) {
+		size_t skip = strlen(owner);
+
+		memmove(cached.data, cached.data + skip, cached.len - skip + 1);
+		cached.len -= skip;
 		buf_putc(&cached, '\n');
 		if (!cached.failed) {
 			resp->status = 200;
@@ -149,6 +145,14 @@ void handle_media_analytics(struct http_request *req, struct http_response *resp
 		}
 	}
 	buf_free(&cached);
+	err = media_get(req->app->db, req->user_id, id, &m);
+	if (err != MERR_OK) {
+		if (err == MERR_NOT_FOUND)
+			resp_error(resp, err, NULL, "media %lld not found", (long long)id);
+		else
+			resp_store_error(resp, err, "media");
+		return;
+	}
 	err = analytics_media(req->app->db, id, from, to, &out);
 	if (err != MERR_OK) {
 		resp_store_error(resp, err, "analytics");
@@ -157,9 +161,13 @@ void handle_media_analytics(struct http_request *req, struct http_response *resp
 	{
 		size_t len;
 		const char *s = json_object_to_json_string_length(out, JSON_C_TO_STRING_PLAIN, &len);
+		struct buf entry = BUF_INIT;
 
-		if (s != NULL)
-			(void)kv_hset_ttl(req->app->kv, key, field, s, len, ANALYTICS_CACHE_TTL);
+		buf_puts(&entry, owner);
+		if (s != NULL && buf_append(&entry, s, len) == 0)
+			(void)kv_hset_ttl(req->app->kv, key, field, entry.data, entry.len,
+			                  ANALYTICS_CACHE_TTL);
+		buf_free(&entry);
 	}
 	resp_header(resp, "X-Cache", "miss");
 	resp_json(resp, 200, out);

@@ -12,17 +12,23 @@
 #include "store/db.h"
 #include "store/rowjson.h"
 
-enum merr analytics_view_insert(struct db *db, int64_t media_id, const char *ip, char *viewed_at)
+enum merr analytics_view_insert(struct db *db, int64_t media_id, int64_t owner_id, const char *ip,
+                                char *viewed_at)
 {
-	char mid[24];
-	const char *p[2] = { mid, ip };
+	char mid[24], uid[24];
+	const char *p[3] = { mid, ip, owner_id > 0 ? uid : NULL };
 	enum merr err;
 	PGresult *r;
 
 	snprintf(mid, sizeof(mid), "%" PRId64, media_id);
-	r = db_exec(db, "views_insert", 2, p, &err);
+	snprintf(uid, sizeof(uid), "%" PRId64, owner_id);
+	r = db_exec(db, "views_insert", 3, p, &err);
 	if (r == NULL)
 		return err;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return MERR_NOT_FOUND;
+	}
 	snprintf(viewed_at, 32, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return MERR_OK;

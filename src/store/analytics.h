@@ -9,9 +9,13 @@
 struct db;
 struct json_object;
 
-/* Records a view of media_id from ip now; viewed_at (>= 32 bytes) receives its RFC 3339 time. */
-enum merr analytics_view_insert(struct db *db, int64_t media_id, const char *ip, char *viewed_at)
-        __attribute__((warn_unused_result));
+/*
+ * Records a view of media_id from ip now; viewed_at (>= 32 bytes) receives its RFC 3339 time.
+ * owner_id > 0 requires the media to be that user's; 0 accepts any (a signed link authorised it).
+ * MERR_NOT_FOUND when there is no such media (for that owner).
+ */
+enum merr analytics_view_insert(struct db *db, int64_t media_id, int64_t owner_id, const char *ip,
+                                char *viewed_at) __attribute__((warn_unused_result));
 /*
  * {"total_views", "unique_ips", "views_per_day": {"YYYY-MM-DD": n, ...}} for media_id, from the
  * aggregates only: O(days) (plus O(distinct ip-days) in range for unique_ips when a range is given).

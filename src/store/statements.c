@@ -94,8 +94,12 @@ const struct db_stmt store_statements[] = {
 	  "SELECT old.state, (SELECT pg_notify('render_cancel', id::text) FROM upd) FROM old",
 	  2 },
 	/* views and events: the aggregates are kept by triggers (schema/002_analytics.sql) */
-	{ "views_insert", "INSERT INTO views (media_id, ip) VALUES ($1, $2) RETURNING " SQL_TS("viewed_at"),
-	  2 },
+	/* One statement checks the media (and its owner, when a token authorised the view; $3 NULL
+	 * when a signed link did) and records the view: no row means 404. */
+	{ "views_insert",
+	  "INSERT INTO views (media_id, ip) SELECT id, $2::inet FROM media "
+	  "WHERE id = $1 AND ($3::bigint IS NULL OR user_id = $3) RETURNING " SQL_TS("viewed_at"),
+	  3 },
 	{ "views_per_day",
 	  "SELECT to_char(day, 'YYYY-MM-DD'), views FROM media_view_days WHERE media_id = $1 "
 	  "AND ($2::date IS NULL OR day >= $2::date) AND ($3::date IS NULL OR day <= $3::date) ORDER BY day",
