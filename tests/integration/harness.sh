@@ -402,7 +402,7 @@ harness_apache_conf()
 			site=apache-proxy-fcgi.conf
 			;;
 		apache-fcgid)
-			echo "Define MEDIAD_BIN \"$HARNESS_BUILDDIR/mediad\""
+			echo "Define MEDIAD_BIN \"$HARNESS_MEDIAD\""
 			echo "Define MEDIAD_CONFIG \"$MEDIAD_CONFIG\""
 			echo "Define MEDIAD_PROCS ${MEDIAD_PROCS:-2}"
 			# mod_fcgid's sockets and process table. The children it spawns get no environment but
@@ -430,7 +430,7 @@ harness_pool_start()
 {
 	local t=$HARNESS_DIR
 	rm -f "$HARNESS_POOL_SOCKET"
-	setsid "${HARNESS_AS_WEB[@]}" "$HARNESS_BUILDDIR/mediad" --listen "unix:$HARNESS_POOL_SOCKET" \
+	setsid "${HARNESS_AS_WEB[@]}" "$HARNESS_MEDIAD" --listen "unix:$HARNESS_POOL_SOCKET" \
 		--workers "${MEDIAD_PROCS:-2}" </dev/null >>"$t/log/mediad.log" 2>&1 &
 	HARNESS_POOL_PID=$!
 	harness_wait "the mediad pool's socket" test -S "$HARNESS_POOL_SOCKET" || {
@@ -703,10 +703,19 @@ harness_start()
 	export MEDIAD_TEST_DIR=$HARNESS_DIR
 	mkdir -p "$HARNESS_DIR/log" "$HARNESS_DIR/run" || return 1
 	harness_log "stack in $HARNESS_DIR"
-	# The web user must run the built mediad and enter the temp folder: say so plainly if a folder
-	# on the way is closed to it (a tree under /root, a private TMPDIR).
+	# The web user must run mediad and enter the temp folder. A build tree it cannot reach (a clone
+	# under /root, say) is fine: mediad is copied into the temp folder, which is open to it. A
+	# private TMPDIR is not: say so plainly.
+	# Exported: tests that look for the responders by their program path use it.
+	export HARNESS_MEDIAD=$HARNESS_BUILDDIR/mediad
+	if [ ${#HARNESS_AS_WEB[@]} -gt 0 ] && ! "${HARNESS_AS_WEB[@]}" test -x "$HARNESS_MEDIAD" 2>/dev/null; then
+		mkdir -p "$HARNESS_DIR/bin" && cp "$HARNESS_MEDIAD" "$HARNESS_DIR/bin/mediad" &&
+			chmod 755 "$HARNESS_DIR/bin" "$HARNESS_DIR/bin/mediad" || return 1
+		HARNESS_MEDIAD=$HARNESS_DIR/bin/mediad
+		harness_log "$HARNESS_WEB_USER cannot reach the build tree: running a copy of mediad from $HARNESS_MEDIAD"
+	fi
 	if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
-		for v in "$HARNESS_BUILDDIR/mediad" "$HARNESS_DIR"; do
+		for v in "$HARNESS_MEDIAD" "$HARNESS_DIR"; do
 			if ! "${HARNESS_AS_WEB[@]}" test -x "$v" 2>/dev/null; then
 				harness_log "$HARNESS_WEB_USER (Apache's user) cannot reach $v: a folder on the way" \
 					"is closed to it; move the tree or TMPDIR, or set HARNESS_WEB_USER"
