@@ -742,3 +742,75 @@ harness_start()
 	fi
 	harness_log "ready: $MEDIAD_BASE_URL ($HARNESS_SERVER, postgres port $PGPORT, ${MEDIAD_PROCS:-2} responders)"
 }
+
+# harness_run_programs LABEL PROGRAM...: runs each test program against the started stack (a .sh
+# with bash), each under a timeout (MEDIAD_TEST_TIMEOUT, default 300 s), checks the stack is still
+# healthy after each, shows the logs once if anything failed, stops the stack, looks for sanitizer
+# reports, and prints one summary line. Returns 0 when everything passed, 1 otherwise.
+harness_run_programs()
+{
+	local label=$1 t name start rc secs timeout_s=${MEDIAD_TEST_TIMEOUT:-300}
+	local -a failed=()
+	shift
+	for t in "$@"; do
+		name=${t##*/}
+		echo "=== RUN  $name"
+		start=$(date +%s)
+		# In the background and waited for, so a signal to the script is handled at once (bash
+		# runs traps only between foreground commands); the EXIT trap kills it.
+		case $t in
+		*.sh) timeout -k 10 "$timeout_s" bash "$t" & ;;
+		*) timeout -k 10 "$timeout_s" "$t" & ;;
+		esac
+		HARNESS_CHILD_PID=$!
+		wait "$HARNESS_CHILD_PID"
+		rc=$?
+		HARNESS_CHILD_PID=
+		secs=$(($(date +%s) - start))
+		if [ "$rc" -eq 0 ]; then
+			echo "=== PASS $name (${secs}s)"
+		else
+			[ "$rc" -eq 124 ] && echo "harness: $name timed out after ${timeout_s}s"
+			echo "=== FAIL $name (exit $rc, ${secs}s)"
+			failed+=("$name")
+		fi
+		# A test that stopped a server must have started it again; otherwise later tests lie.
+		if ! harness_healthz_ok; then
+			echo "harness: the stack is unhealthy after $name" >&2
+			harness_wait "the stack to recover" harness_healthz_ok || {
+				failed+=("(stack after $name)")
+				break
+			}
+		fi
+	done
+	if [ ${#failed[@]} -gt 0 ]; then
+		harness_dump_logs
+		# shellcheck disable=SC2034 # read by harness_on_exit: do not print the logs twice
+		HARNESS_LOGS_SHOWN=1
+	fi
+	# Stop the servers first: the responders exit on SIGTERM and LeakSanitizer reports at exit.
+	harness_stop
+	if harness_sanitizer_report; then
+		failed+=("(sanitizer reports in the mediad log)")
+	fi
+	echo "=== $# program(s)$label, ${#failed[@]} failure(s)${failed[*]:+: ${failed[*]}}"
+	[ ${#failed[@]} -eq 0 ]
+}
+
+# harness_find_programs: sets HARNESS_PROGS to every built test_* program of the build tree, then
+# every tests/integration/test_*.sh of the source tree (the walkthrough). Returns 1 when none.
+harness_find_programs()
+{
+	local t
+	HARNESS_PROGS=()
+	for t in "$abs_top_builddir"/tests/integration/test_*; do
+		case ${t##*/} in
+		*.*) continue ;; # objects, logs, sources: only the built programs have no dot
+		esac
+		[ -f "$t" ] && [ -x "$t" ] && HARNESS_PROGS+=("$t")
+	done
+	for t in "$abs_top_srcdir"/tests/integration/test_*.sh; do
+		[ -f "$t" ] && HARNESS_PROGS+=("$t")
+	done
+	[ ${#HARNESS_PROGS[@]} -gt 0 ]
+}

@@ -24,8 +24,6 @@ fi
 . "$abs_top_srcdir/tests/integration/harness.sh"
 export HARNESS_SERVER=apache-fcgid
 
-# Per program; a hung test must not hang `make check`.
-TEST_TIMEOUT=${MEDIAD_TEST_TIMEOUT:-300}
 
 progs=()
 for name in $SMOKE; do
@@ -44,48 +42,5 @@ for m in mod_fcgid mod_xsendfile; do
 done
 
 harness_start "$abs_top_builddir" "$abs_top_srcdir" || exit 99
-
-failed=()
-for t in "${progs[@]}"; do
-	name=${t##*/}
-	echo "=== RUN  $name"
-	start=$(date +%s)
-	# In the background and waited for, so a signal to this script is handled at once (bash runs
-	# traps only between foreground commands); the EXIT trap kills it.
-	timeout -k 10 "$TEST_TIMEOUT" "$t" &
-	HARNESS_CHILD_PID=$!
-	wait "$HARNESS_CHILD_PID"
-	rc=$?
-	HARNESS_CHILD_PID=
-	secs=$(($(date +%s) - start))
-	if [ "$rc" -eq 0 ]; then
-		echo "=== PASS $name (${secs}s)"
-	else
-		[ "$rc" -eq 124 ] && echo "$me: $name timed out after ${TEST_TIMEOUT}s"
-		echo "=== FAIL $name (exit $rc, ${secs}s)"
-		failed+=("$name")
-	fi
-	# A test that stopped a server must have started it again; otherwise later tests lie.
-	if ! harness_healthz_ok; then
-		echo "$me: the stack is unhealthy after $name" >&2
-		harness_wait "the stack to recover" harness_healthz_ok || {
-			failed+=("(stack after $name)")
-			break
-		}
-	fi
-done
-
-if [ ${#failed[@]} -gt 0 ]; then
-	harness_dump_logs
-	# shellcheck disable=SC2034 # read by harness_on_exit: do not print the logs twice
-	HARNESS_LOGS_SHOWN=1
-fi
-# Stop the servers first: mod_fcgid stops mediad with SIGTERM and LeakSanitizer reports at exit.
-harness_stop
-if harness_sanitizer_report; then
-	failed+=("(sanitizer reports in the mediad log)")
-fi
-
-echo "=== ${#progs[@]} program(s) under Apache + mod_fcgid, ${#failed[@]} failure(s)${failed[*]:+: ${failed[*]}}"
-[ ${#failed[@]} -eq 0 ] && exit 0
-exit 1
+harness_run_programs " under Apache + mod_fcgid" "${progs[@]}"
+exit $?

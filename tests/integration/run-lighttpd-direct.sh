@@ -18,7 +18,6 @@ fi
 # shellcheck source=harness.sh
 . "$abs_top_srcdir/tests/integration/harness.sh"
 
-TEST_TIMEOUT=${MEDIAD_TEST_TIMEOUT:-300}
 prog=$abs_top_builddir/tests/integration/test_stream
 if [ ! -f "$prog" ] || [ ! -x "$prog" ]; then
 	echo "run-lighttpd-direct.sh: $prog is not built" >&2
@@ -30,40 +29,5 @@ $HARNESS_EXTRA_CONFIG}"
 export MEDIAD_STREAM_MODE=direct
 
 harness_start "$abs_top_builddir" "$abs_top_srcdir" || exit 99
-
-failed=()
-echo "=== RUN  test_stream (stream_mode = direct)"
-start=$(date +%s)
-# In the background and waited for, so a signal to this script is handled at once; the EXIT trap
-# kills it.
-timeout -k 10 "$TEST_TIMEOUT" "$prog" &
-HARNESS_CHILD_PID=$!
-wait "$HARNESS_CHILD_PID"
-rc=$?
-HARNESS_CHILD_PID=
-secs=$(($(date +%s) - start))
-if [ "$rc" -eq 0 ]; then
-	echo "=== PASS test_stream (direct, ${secs}s)"
-else
-	[ "$rc" -eq 124 ] && echo "run-lighttpd-direct.sh: test_stream timed out after ${TEST_TIMEOUT}s"
-	echo "=== FAIL test_stream (direct, exit $rc, ${secs}s)"
-	failed+=(test_stream)
-fi
-if ! harness_healthz_ok; then
-	echo "run-lighttpd-direct.sh: the stack is unhealthy after test_stream" >&2
-	failed+=("(stack after test_stream)")
-fi
-
-if [ ${#failed[@]} -gt 0 ]; then
-	harness_dump_logs
-	HARNESS_LOGS_SHOWN=1
-fi
-# Stop the servers first: the responders exit on SIGTERM and LeakSanitizer reports at exit.
-harness_stop
-if harness_sanitizer_report; then
-	failed+=("(sanitizer reports in the mediad log)")
-fi
-
-echo "=== 1 program (direct mode), ${#failed[@]} failure(s)${failed[*]:+: ${failed[*]}}"
-[ ${#failed[@]} -eq 0 ] && exit 0
-exit 1
+harness_run_programs " (stream_mode = direct)" "$prog"
+exit $?
