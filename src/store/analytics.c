@@ -98,21 +98,10 @@ enum merr analytics_event_insert(struct db *db, int64_t user_id, int64_t project
 {
 	char uid[24], pid[24];
 	const char *p[3] = { pid, uid, type };
-	enum merr err;
-	PGresult *r;
 
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
 	snprintf(pid, sizeof(pid), "%" PRId64, project_id);
-	r = db_exec(db, "events_insert", 3, p, &err);
-	if (r == NULL)
-		return err;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return MERR_NOT_FOUND;
-	}
-	*out = rowjson(r, 0, event_cols, 4);
-	PQclear(r);
-	return *out ? MERR_OK : MERR_INTERNAL;
+	return rowjson_one(db, "events_insert", 3, p, event_cols, 4, out);
 }
 
 enum merr analytics_project(struct db *db, int64_t project_id, struct json_object **out)

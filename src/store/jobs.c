@@ -106,20 +106,9 @@ enum merr jobs_get(struct db *db, int64_t user_id, const char *id, struct json_o
 {
 	char uid[24];
 	const char *p[2] = { id, uid };
-	enum merr err;
-	PGresult *r;
 
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-	r = db_exec(db, "jobs_get", 2, p, &err);
-	if (r == NULL)
-		return err;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return MERR_NOT_FOUND;
-	}
-	*out = rowjson(r, 0, job_cols, NJOB_COLS);
-	PQclear(r);
-	return *out ? MERR_OK : MERR_INTERNAL;
+	return rowjson_one(db, "jobs_get", 2, p, job_cols, NJOB_COLS, out);
 }
 
 enum merr jobs_list(struct db *db, int64_t user_id, int64_t project_id, int64_t limit, int64_t offset,

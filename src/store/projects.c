@@ -23,18 +23,7 @@ static const struct col_spec project_cols[] = {
 static enum merr one_project(struct db *db, const char *stmt, int n, const char *const *p,
                              struct json_object **out)
 {
-	enum merr err;
-	PGresult *r = db_exec(db, stmt, n, p, &err);
-
-	if (r == NULL)
-		return err;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return MERR_NOT_FOUND;
-	}
-	*out = rowjson(r, 0, project_cols, NPROJECT_COLS);
-	PQclear(r);
-	return *out ? MERR_OK : MERR_INTERNAL;
+	return rowjson_one(db, stmt, n, p, project_cols, NPROJECT_COLS, out);
 }
 
 enum merr projects_create(struct db *db, int64_t user_id, const char *title, const char *description,

@@ -88,3 +88,20 @@ enum merr rowjson_list(struct db *db, const char *list_stmt, int nlist, const ch
 	PQclear(r);
 	return MERR_OK;
 }
+
+enum merr rowjson_one(struct db *db, const char *stmt, int n, const char *const *params,
+                      const struct col_spec *specs, int nspecs, struct json_object **out)
+{
+	enum merr err;
+	PGresult *r = db_exec(db, stmt, n, params, &err);
+
+	if (r == NULL)
+		return err;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return MERR_NOT_FOUND;
+	}
+	*out = rowjson(r, 0, specs, nspecs);
+	PQclear(r);
+	return *out ? MERR_OK : MERR_INTERNAL;
+}

@@ -27,6 +27,12 @@ struct json_object *rowjson(struct pg_result *r, int row, const struct col_spec 
 struct json_object *rowjson_array(struct pg_result *r, const struct col_spec *specs, int n);
 
 /*
+ * Runs stmt with params[0..n) and turns its single row into *out (caller owns it). No row is
+ * MERR_NOT_FOUND; a database failure is its error as db_exec reports it.
+ */
+enum merr rowjson_one(struct db *db, const char *stmt, int n, const char *const *params,
+                      const struct col_spec *specs, int nspecs, struct json_object **out);
+/*
  * A paginated list: runs list_stmt with params[0..nlist) into an array of rows, and count_stmt with
  * the first ncount of the same params for the total. Caller owns *items on MERR_OK.
  */
