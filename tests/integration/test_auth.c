@@ -354,8 +354,8 @@ static void test_login_limit_per_ip_and_email_is_429(void)
 	CU_ASSERT_FATAL(itest_request("POST", "/auth/login", h, body, strlen(body), &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 429);
 	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "error"), "rate_limited");
-	CU_ASSERT_TRUE(itest_header(&r, "Retry-After", retry, sizeof(retry)) && atoi(retry) >= 1 &&
-	               atoi(retry) <= 60);
+	CU_ASSERT_TRUE(itest_header(&r, "Retry-After", retry, sizeof(retry)) &&
+	               strtol(retry, NULL, 10) >= 1 && strtol(retry, NULL, 10) <= 60);
 	itest_resp_free(&r);
 }
 
