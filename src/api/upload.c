@@ -232,7 +232,7 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 	struct upload_ctx c;
 	struct probe_result pr;
 	char why[256];
-	bool ok = false, committed = false;
+	bool ok = false;
 	enum merr err;
 	unsigned got;
 	int rc;
@@ -299,7 +299,6 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 		resp_error(resp, MERR_INTERNAL, NULL, "cannot store the upload");
 		goto out;
 	}
-	committed = true;
 	err = media_insert(req->app->db, m);
 	if (err != MERR_OK) {
 		/* The project vanished meanwhile (foreign key), or the database failed: take the file back. */
@@ -316,7 +315,6 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 	}
 	ok = true;
 out:
-	(void)committed;
 	tmpfile_discard(&c.tmp);
 	buf_free(&c.field);
 	return ok;

@@ -280,7 +280,7 @@ int config_load(struct config *c, unsigned need, char *err, size_t errlen)
 	const char *path = getenv("MEDIAD_CONFIG");
 	bool explicit_path = path != NULL && *path != '\0';
 	struct buf text = BUF_INIT;
-	int rc = -1;
+	int rc = -1, read;
 
 	if (config_defaults(c) != 0) {
 		snprintf(err, errlen, "out of memory");
@@ -288,22 +288,14 @@ int config_load(struct config *c, unsigned need, char *err, size_t errlen)
 	}
 	if (!explicit_path)
 		path = MEDIAD_SYSCONFDIR "/mediad.conf";
-	rc = config_read_file(path, &text, err, errlen);
-	if (rc != 0) {
-		/* The compiled-in file is optional: the environment alone may configure everything. */
-		if (explicit_path || rc != -2) {
-			rc = -1;
-			goto out;
-		}
-		rc = -1;
-	} else if (config_parse(c, text.data, path, err, errlen) != 0) {
-		rc = -1;
+	read = config_read_file(path, &text, err, errlen);
+	/* The compiled-in file is optional (-2: it does not exist): the environment alone may
+	 * configure everything. A file named by MEDIAD_CONFIG must be there. */
+	if (read != 0 && (explicit_path || read != -2))
 		goto out;
-	}
-	rc = -1;
-	if (config_apply_env(c, err, errlen) != 0)
+	if (read == 0 && config_parse(c, text.data, path, err, errlen) != 0)
 		goto out;
-	if (config_check(c, need, err, errlen) != 0)
+	if (config_apply_env(c, err, errlen) != 0 || config_check(c, need, err, errlen) != 0)
 		goto out;
 	rc = 0;
 out:
