@@ -1,4 +1,4 @@
-/* probe.c: runs ffprobe on an upload and classifies its JSON output (see probe.h). */
+/* probe.c: classifies ffprobe's JSON output and judges a finished run; no I/O (see probe.h). */
 #include "config.h"
 
 #include "media/probe.h"
@@ -6,34 +6,19 @@
 #include "util/buf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-extern char **environ;
 
 /* ffprobe's JSON is 4 levels deep (root, streams, stream, disposition); leave room. */
 #define PROBE_JSON_DEPTH 16
 /* Longest piece of ffprobe's stderr quoted in why. */
 #define PROBE_REASON_MAX 200
-#define PROBE_READ_CHUNK 16384
-
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-#define PROBE_HAVE_CLOSEFROM 1
-#endif
 
 /* A still-image codec as its image demuxer reports it. */
 struct probe_image_map {
@@ -119,8 +104,7 @@ __attribute__((format(printf, 3, 4))) static void probe_why(char *why, size_t wh
 	va_end(ap);
 }
 
-/* Sets out to "nothing known": kind OTHER, no streams, unknown duration and size. */
-static void probe_reset(struct probe_result *out)
+void probe_result_reset(struct probe_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->kind = PROBE_OTHER;
@@ -407,7 +391,7 @@ int probe_classify(const char *json, size_t len, struct probe_result *out, char 
 	size_t i, n = 0;
 	int rc = -1;
 
-	probe_reset(out);
+	probe_result_reset(out);
 	probe_why(why, whylen, "%s", "");
 	root = probe_parse_json(json, len, why, whylen);
 	if (root == NULL)
@@ -484,30 +468,7 @@ out:
 	return rc;
 }
 
-/* ---- running ffprobe ------------------------------------------------------------------------ */
-
-/* The last PROBE_STDERR_KEEP bytes ffprobe wrote to stderr. */
-struct probe_tail {
-	size_t len;
-	char data[PROBE_STDERR_KEEP];
-};
-
-static void probe_tail_add(struct probe_tail *t, const char *p, size_t n)
-{
-	if (n >= sizeof(t->data)) {
-		memcpy(t->data, p + (n - sizeof(t->data)), sizeof(t->data));
-		t->len = sizeof(t->data);
-		return;
-	}
-	if (t->len + n > sizeof(t->data)) {
-		size_t drop = t->len + n - sizeof(t->data);
-
-		memmove(t->data, t->data + drop, t->len - drop);
-		t->len -= drop;
-	}
-	memcpy(t->data + t->len, p, n);
-	t->len += n;
-}
+/* ---- judging a finished ffprobe run ------------------------------------------------------- */
 
 /* Whether s[0..n) starts with the NUL-terminated lit. */
 static bool probe_starts(const char *s, size_t n, const char *lit)
@@ -518,15 +479,15 @@ static bool probe_starts(const char *s, size_t n, const char *lit)
 }
 
 /*
- * Picks the reason out of ffprobe's stderr into msg[0..msglen): the text after the last
+ * Picks the reason out of ffprobe's stderr s[0..len) into msg[0..msglen): the text after the last
  * "<input>: " (ffprobe's own verdict on the input), else the last non-empty line, a leading
  * "[demuxer @ 0xADDR] " shortened to "demuxer: ". Any other mention of input or abspath
  * becomes "the file" and bytes outside printable ASCII become '?', so no path gets out.
  */
-static void probe_stderr_reason(const struct probe_tail *t, const char *input, const char *abspath, char *msg,
+static void probe_stderr_reason(const char *s, size_t len, const char *input, const char *abspath, char *msg,
                                 size_t msglen)
 {
-	const char *s = t->data, *end = t->data + t->len;
+	const char *end = s + len;
 	const char *line = NULL, *line_end = NULL;
 	struct buf prefix = BUF_INIT;
 	size_t o = 0;
@@ -606,330 +567,40 @@ static void probe_stderr_reason(const struct probe_tail *t, const char *input, c
 	msg[o] = '\0';
 }
 
-/* Milliseconds on the monotonic clock. */
-static int64_t probe_now_ms(void)
+int probe_verdict(const struct probe_cmd *cmd, const struct probe_outcome *o, struct probe_result *out,
+                  char *why, size_t whylen)
 {
-	struct timespec ts;
+	int st = o->status, rc = -1;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void probe_close(int *fd)
-{
-	if (*fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-}
-
-/* Kills the child's process group (and the child, should the group be gone) and reaps it. */
-static int probe_kill_reap(pid_t pid, int *status)
-{
-	pid_t r;
-
-	if (kill(-pid, SIGKILL) != 0)
-		kill(pid, SIGKILL);
-	do {
-		r = waitpid(pid, status, 0);
-	} while (r < 0 && errno == EINTR);
-	return r == pid ? 0 : -1;
-}
-
-/*
- * Waits for pid to exit until deadline_ms, polling: its pipes are closed, so it is almost
- * always gone already. Returns 1 when reaped (*status set), 0 at the deadline (still
- * running), -1 when waitpid failed (SIGCHLD ignored: it was reaped for us).
- */
-static int probe_wait_until(pid_t pid, int64_t deadline_ms, int *status)
-{
-	long nap_us = 500;
-
-	for (;;) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-		struct timespec ts;
-
-		if (r == pid)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (r == 0 && probe_now_ms() >= deadline_ms)
-			return 0;
-		ts.tv_sec = 0;
-		ts.tv_nsec = nap_us * 1000;
-		nanosleep(&ts, NULL);
-		if (nap_us < 20000)
-			nap_us *= 2;
-	}
-}
-
-/* Sets in *input "file:" and path made absolute against the current directory. Returns 0 or -1. */
-static int probe_input_url(const char *path, struct buf *input, struct buf *abspath)
-{
-	char *cwd = NULL;
-	int rc = -1;
-
-	if (path[0] != '/') {
-		cwd = getcwd(NULL, 0);
-		if (cwd == NULL)
-			goto out;
-		buf_puts(abspath, cwd);
-		if (abspath->len == 0 || abspath->data[abspath->len - 1] != '/')
-			buf_putc(abspath, '/');
-	}
-	buf_puts(abspath, path);
-	buf_puts(input, "file:");
-	buf_append(input, abspath->data, abspath->len);
-	if (abspath->failed || input->failed)
-		goto out;
-	rc = 0;
-out:
-	free(cwd);
-	return rc;
-}
-
-/* Reads what is ready on *fd: into out (stdout, capped) or tail (stderr). -1 on read error or cap. */
-static int probe_drain(int *fd, struct buf *out, struct probe_tail *tail, bool *too_big)
-{
-	char chunk[PROBE_READ_CHUNK];
-	ssize_t n = read(*fd, chunk, sizeof(chunk));
-
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : -1;
-	if (n == 0) {
-		probe_close(fd);
-		return 0;
-	}
-	if (out != NULL) {
-		if ((size_t)n > PROBE_STDOUT_MAX - out->len) {
-			*too_big = true;
-			return -1;
-		}
-		return buf_append(out, chunk, (size_t)n);
-	}
-	probe_tail_add(tail, chunk, (size_t)n);
-	return 0;
-}
-
-int probe_file(const char *ffprobe_path, const char *path, int timeout_s, struct probe_result *out, char *why,
-               size_t whylen)
-{
-	struct buf input = BUF_INIT, abspath = BUF_INIT, output = BUF_INIT;
-	struct probe_tail *tail = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	bool fa_ok = false, attr_ok = false, too_big = false, timed_out = false, io_failed = false;
-	int io_errno = 0;
-	int devnull = -1, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	pid_t pid = -1;
-	int status = 0, err, rc = -1;
-	int64_t deadline;
-	struct stat st;
-	sigset_t sigs;
-	const char *argv[20];
-	size_t argc = 0;
-
-	probe_reset(out);
+	probe_result_reset(out);
 	probe_why(why, whylen, "%s", "");
-	if (ffprobe_path == NULL || ffprobe_path[0] == '\0' || path == NULL || path[0] == '\0' ||
-	    timeout_s < 1 || timeout_s > PROBE_TIMEOUT_MAX) {
-		probe_why(why, whylen, "invalid arguments to probe_file");
-		goto out;
-	}
-	/* A FIFO or device would have ffprobe wait or read forever; only plain files are probed. */
-	if (stat(path, &st) != 0) {
-		probe_why(why, whylen, "the file cannot be opened: %s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		probe_why(why, whylen, "not a regular file");
-		goto out;
-	}
-	if (probe_input_url(path, &input, &abspath) != 0) {
-		probe_why(why, whylen, "out of memory or no current directory");
-		goto out;
-	}
-	tail = calloc(1, sizeof(*tail));
-	if (tail == NULL) {
-		probe_why(why, whylen, "out of memory");
-		goto out;
-	}
-
-	argv[argc++] = ffprobe_path;
-	argv[argc++] = "-v";
-	argv[argc++] = "error";
-	argv[argc++] = "-hide_banner";
-	/* "file:" plus the whitelist: the name is never an option, another protocol or a URL. */
-	argv[argc++] = "-protocol_whitelist";
-	argv[argc++] = "file";
-	if (strchr(abspath.data, '%') != NULL) {
-		/* The image2 demuxer would read "a%d.png" as a numbered sequence of other files. */
-		argv[argc++] = "-pattern_type";
-		argv[argc++] = "none";
-	}
-	argv[argc++] = "-print_format";
-	argv[argc++] = "json";
-	argv[argc++] = "-show_format";
-	argv[argc++] = "-show_streams";
-	argv[argc++] = input.data;
-	argv[argc] = NULL;
-
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0 || pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
-		probe_why(why, whylen, "could not set up ffprobe's pipes: %s", strerror(errno));
-		goto out;
-	}
-	err = posix_spawn_file_actions_init(&fa);
-	if (err == 0) {
-		fa_ok = true;
-		err = posix_spawn_file_actions_adddup2(&fa, devnull, STDIN_FILENO);
-	}
-	if (err == 0)
-		err = posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
-	if (err == 0)
-		err = posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
-#ifdef PROBE_HAVE_CLOSEFROM
-	/* Our sockets and database connections may lack O_CLOEXEC; ffprobe gets none of them. */
-	if (err == 0)
-		err = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-#endif
-	if (err == 0) {
-		err = posix_spawnattr_init(&attr);
-		attr_ok = err == 0;
-	}
-	/* Own process group, so a timeout kills what it started too; ignored signals reset (SIGPIPE). */
-	if (err == 0)
-		err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-		                                              POSIX_SPAWN_SETSIGDEF);
-	if (err == 0)
-		err = posix_spawnattr_setpgroup(&attr, 0);
-	if (err == 0) {
-		sigemptyset(&sigs);
-		err = posix_spawnattr_setsigmask(&attr, &sigs);
-	}
-	if (err == 0) {
-		sigfillset(&sigs);
-		sigdelset(&sigs, SIGKILL);
-		sigdelset(&sigs, SIGSTOP);
-		err = posix_spawnattr_setsigdefault(&attr, &sigs);
-	}
-	if (err != 0) {
-		probe_why(why, whylen, "could not set up ffprobe: %s", strerror(err));
-		rc = -2;
-		goto out;
-	}
-	err = posix_spawnp(&pid, ffprobe_path, &fa, &attr, (char *const *)argv, environ);
-	if (err != 0) {
-		pid = -1;
-		probe_why(why, whylen, "could not start ffprobe: %s", strerror(err));
-		rc = -2;
-		goto out;
-	}
-	probe_close(&devnull);
-	probe_close(&outp[1]);
-	probe_close(&errp[1]);
-
-	deadline = probe_now_ms() + (int64_t)timeout_s * 1000;
-	while (outp[0] >= 0 || errp[0] >= 0) {
-		struct pollfd pfd[2];
-		int64_t left = deadline - probe_now_ms();
-		nfds_t nfd = 0;
-		int r;
-
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		if (outp[0] >= 0)
-			pfd[nfd++] = (struct pollfd){ .fd = outp[0], .events = POLLIN };
-		if (errp[0] >= 0)
-			pfd[nfd++] = (struct pollfd){ .fd = errp[0], .events = POLLIN };
-		r = poll(pfd, nfd, left > INT_MAX ? INT_MAX : (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			io_errno = errno;
-			io_failed = true;
-			break;
-		}
-		for (nfds_t k = 0; k < nfd && !io_failed; k++) {
-			if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) == 0)
-				continue;
-			if (pfd[k].fd == outp[0])
-				io_failed = probe_drain(&outp[0], &output, NULL, &too_big) != 0;
-			else
-				io_failed = probe_drain(&errp[0], NULL, tail, &too_big) != 0;
-			if (io_failed)
-				io_errno = errno;
-		}
-		if (io_failed)
-			break;
-	}
-	if (!timed_out && !io_failed) {
-		int w = probe_wait_until(pid, deadline, &status);
-
-		if (w == 1) {
-			pid = -1;
-		} else if (w == 0) {
-			timed_out = true;
-		} else {
-			pid = -1;
-			probe_why(why, whylen, "could not get ffprobe's exit status: %s", strerror(errno));
-			rc = -2;
-			goto out;
-		}
-	}
-	if (pid > 0) {
-		int r = probe_kill_reap(pid, &status);
-
-		pid = -1;
-		if (r != 0 && !timed_out && !io_failed) {
-			probe_why(why, whylen, "could not get ffprobe's exit status");
-			rc = -2;
-			goto out;
-		}
-	}
-
-	if (timed_out) {
-		probe_why(why, whylen, "ffprobe timed out after %d s", timeout_s);
-	} else if (too_big) {
+	if (o->timed_out) {
+		probe_why(why, whylen, "ffprobe timed out after %d s", cmd->timeout_s);
+	} else if (o->out_over_cap) {
 		probe_why(why, whylen, "ffprobe output is larger than %d KiB", PROBE_STDOUT_MAX / 1024);
-	} else if (io_failed) {
+	} else if (o->read_errno != 0) {
 		probe_why(why, whylen, "could not read ffprobe's output: %s",
-		          output.failed ? "out of memory" : strerror(io_errno));
+		          o->read_errno == ENOMEM ? "out of memory" : strerror(o->read_errno));
 		rc = -2;
-	} else if (WIFSIGNALED(status)) {
-		probe_why(why, whylen, "ffprobe was killed by signal %d", WTERMSIG(status));
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+	} else if (o->wait_errno != 0) {
+		probe_why(why, whylen, "could not get ffprobe's exit status: %s", strerror(o->wait_errno));
+		rc = -2;
+	} else if (WIFSIGNALED(st)) {
+		probe_why(why, whylen, "ffprobe was killed by signal %d", WTERMSIG(st));
+	} else if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
 		char msg[PROBE_REASON_MAX + 1];
 
-		probe_stderr_reason(tail, input.data, abspath.data, msg, sizeof(msg));
+		probe_stderr_reason(o->err, o->err_len, cmd->input.data, cmd->abspath.data, msg, sizeof(msg));
 		if (msg[0] != '\0')
 			probe_why(why, whylen, "ffprobe could not read the file: %s", msg);
 		else
-			probe_why(why, whylen, "ffprobe failed with exit status %d", WEXITSTATUS(status));
-	} else if (WIFEXITED(status)) {
-		rc = probe_classify(output.data, output.len, out, why, whylen);
+			probe_why(why, whylen, "ffprobe failed with exit status %d", WEXITSTATUS(st));
+	} else if (WIFEXITED(st)) {
+		rc = probe_classify(o->out, o->out_len, out, why, whylen);
 	} else {
 		probe_why(why, whylen, "ffprobe ended in an unexpected way");
 	}
-out:
-	if (pid > 0)
-		probe_kill_reap(pid, &status);
 	if (rc != 0)
-		probe_reset(out);
-	probe_close(&devnull);
-	probe_close(&outp[0]);
-	probe_close(&outp[1]);
-	probe_close(&errp[0]);
-	probe_close(&errp[1]);
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_ok)
-		posix_spawnattr_destroy(&attr);
-	free(tail);
-	buf_free(&input);
-	buf_free(&abspath);
-	buf_free(&output);
+		probe_result_reset(out);
 	return rc;
 }

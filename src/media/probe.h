@@ -2,8 +2,12 @@
 #ifndef MEDIAD_PROBE_H
 #define MEDIAD_PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/child.h"
+#include "util/buf.h"
 
 /* Caps on what is kept from ffprobe; longer names are cut (they are only shown, never matched). */
 #define PROBE_FORMAT_NAME_MAX 64
@@ -17,6 +21,8 @@
 #define PROBE_STDERR_KEEP 8192
 /* Longest timeout accepted by probe_file, in seconds. */
 #define PROBE_TIMEOUT_MAX 3600
+/* Room for ffprobe's argv, its NULL included. */
+#define PROBE_ARGV_MAX 16
 
 enum probe_kind { PROBE_OTHER = 0, PROBE_IMAGE, PROBE_VIDEO, PROBE_AUDIO };
 
@@ -65,26 +71,78 @@ int probe_classify(const char *json, size_t len, struct probe_result *out, char 
         __attribute__((warn_unused_result));
 
 /*
- * Runs ffprobe_path (searched in PATH when it has no '/') on the regular file at path,
+ * Runs ffprobe_path (searched in CHILD_PATH when it has no '/') on the regular file at path,
  * relative paths resolved against the current directory, and classifies its output as
  * probe_classify does. The input is passed as "file:<absolute path>" with only the file
  * protocol allowed, so no name is taken for an option, another protocol or, with '%' in it
- * ("-pattern_type none" is then added), for an image2 sequence of other files. The child gets stdin from /dev/null, no other descriptor of ours, its
- * own process group, default signal dispositions and an empty signal mask. Its stdout is
- * read up to PROBE_STDOUT_MAX and the tail of its stderr kept for the message, both until
- * timeout_s seconds (1..PROBE_TIMEOUT_MAX) have passed; then the group is killed with
- * SIGKILL. The child is always reaped and every descriptor opened here is closed on every
- * path, so a long-running process can call this forever. Not async-signal-safe; safe to call
- * from several threads.
+ * ("-pattern_type none" is then added), for an image2 sequence of other files. ffprobe runs
+ * through child_run (see child.h): stdin from /dev/null, no other descriptor of ours, no
+ * environment of ours, its own process group, default signal dispositions and an empty signal
+ * mask, SIGKILL should we die. Its stdout is read up to PROBE_STDOUT_MAX and the tail of its
+ * stderr kept for the message, both until timeout_s seconds (1..PROBE_TIMEOUT_MAX) have
+ * passed; then the group gets SIGTERM, and SIGKILL CHILD_KILL_GRACE_MS later. The child is
+ * always reaped and every descriptor opened here is closed on every path, so a long-running
+ * process can call this forever. Not async-signal-safe; safe to call from several threads.
  *
  * Returns 0 with out filled (kind may be PROBE_OTHER, see probe_classify), -1 when the file is
  * the cause (ffprobe rejected it, crashed on it, timed out on it or printed too much), or -2 when
  * the server is (ffprobe could not be set up or started, or its output or status was lost); both
  * with out reset and a short reason in why ("ffprobe could not read the file: Invalid data found when
  * processing input", "ffprobe timed out after 30 s"). why never holds a file system path.
+ * It is probe_cmd_build, child_run with cmd.argv and cmd.opts, then probe_verdict.
  */
 int probe_file(const char *ffprobe_path, const char *path, int timeout_s, struct probe_result *out, char *why,
                size_t whylen) __attribute__((warn_unused_result));
+
+/*
+ * The pieces of probe_file, for a caller with its own poll loop: probe_cmd_build, child_start
+ * (cmd.argv, &cmd.opts), child_pollfds/child_read/child_tick until done, probe_outcome_of,
+ * probe_verdict, child_close, probe_cmd_free.
+ */
+struct probe_cmd {
+	const char *argv[PROBE_ARGV_MAX]; /* NULL-terminated; into ffprobe_path (borrowed) and input */
+	struct child_opts opts;           /* deadline timeout_s, PROBE_STDOUT_MAX, PROBE_STDERR_KEEP */
+	int timeout_s;
+	struct buf input;   /* "file:" + abspath, ffprobe's input argument */
+	struct buf abspath; /* path made absolute; only ever scrubbed out of messages */
+};
+
+/*
+ * Checks the arguments and the file as probe_file does (a regular file, timeout_s in
+ * 1..PROBE_TIMEOUT_MAX) and builds ffprobe's argv for it into cmd. ffprobe_path is borrowed:
+ * it must outlive cmd. Returns 0, -1 (the file's fault or bad arguments) or -2 (out of memory,
+ * no current directory) with why set as probe_file sets it. cmd always needs probe_cmd_free.
+ */
+int probe_cmd_build(struct probe_cmd *cmd, const char *ffprobe_path, const char *path, int timeout_s,
+                    char *why, size_t whylen) __attribute__((warn_unused_result));
+/* Frees what probe_cmd_build allocated; cmd is left empty. */
+void probe_cmd_free(struct probe_cmd *cmd);
+
+/* How one ffprobe run ended, as probe_verdict needs it; the pointers are borrowed. */
+struct probe_outcome {
+	int status;        /* waitpid status */
+	bool timed_out;    /* the deadline passed while it ran */
+	bool out_over_cap; /* it printed more than PROBE_STDOUT_MAX */
+	int read_errno;    /* reading its output failed (ENOMEM: out of memory); 0 if not */
+	int wait_errno;    /* its exit status was lost; 0 if not */
+	const char *out;   /* its stdout */
+	size_t out_len;
+	const char *err; /* the tail of its stderr */
+	size_t err_len;
+};
+
+/* Fills o from a child reaped after child_start with cmd's argv and opts; o borrows c's bytes. */
+void probe_outcome_of(struct probe_outcome *o, const struct child *c);
+
+/*
+ * Turns a finished run into probe_file's answer: the same return value, out and why (only
+ * "could not start ffprobe" is the caller's, when child_start failed). Pure: no I/O.
+ */
+int probe_verdict(const struct probe_cmd *cmd, const struct probe_outcome *o, struct probe_result *out,
+                  char *why, size_t whylen) __attribute__((warn_unused_result));
+
+/* Sets out to "nothing known": kind OTHER, no streams, unknown duration and size. */
+void probe_result_reset(struct probe_result *out);
 
 /* The kind as a lowercase word ("image", "video", "audio", "other"), for logs and JSON. */
 const char *probe_kind_name(enum probe_kind kind);

@@ -905,6 +905,97 @@ static void test_file_leaks_no_descriptors(void)
 	CU_ASSERT_EQUAL(errno, ECHILD);
 }
 
+static void test_cmd_build_makes_a_safe_argv(void)
+{
+	struct probe_cmd cmd;
+	char why[256], p[PATH_MAX], want[PATH_MAX + 8];
+	size_t n = 0;
+	bool pattern = false;
+
+	CU_ASSERT_EQUAL_FATAL(
+	        probe_cmd_build(&cmd, FFPROBE, tpath(p, sizeof(p), "a%d.png"), 10, why, sizeof(why)), 0);
+	while (n < PROBE_ARGV_MAX && cmd.argv[n] != NULL) {
+		if (strcmp(cmd.argv[n], "-pattern_type") == 0 && cmd.argv[n + 1] != NULL &&
+		    strcmp(cmd.argv[n + 1], "none") == 0)
+			pattern = true;
+		n++;
+	}
+	CU_ASSERT_FATAL(n > 1 && n < PROBE_ARGV_MAX);
+	CU_ASSERT_STRING_EQUAL(cmd.argv[0], FFPROBE);
+	snprintf(want, sizeof(want), "file:%s", p);
+	CU_ASSERT_STRING_EQUAL(cmd.argv[n - 1], want);
+	CU_ASSERT(pattern);
+	CU_ASSERT_EQUAL(cmd.opts.timeout_ms, 10000);
+	CU_ASSERT_EQUAL(cmd.opts.out_max, PROBE_STDOUT_MAX);
+	CU_ASSERT_EQUAL(cmd.opts.err_keep, PROBE_STDERR_KEEP);
+	probe_cmd_free(&cmd);
+	CU_ASSERT_EQUAL(probe_cmd_build(&cmd, FFPROBE, tpath(p, sizeof(p), "nope.png"), 10, why, sizeof(why)),
+	                -1);
+	CU_ASSERT_STRING_EQUAL(why, "the file cannot be opened: No such file or directory");
+	probe_cmd_free(&cmd);
+}
+
+static void test_verdict_gives_probe_file_answers(void)
+{
+	static const char err_bad[] = "[png @ 0x55d0c0] bad header\n"
+	                              "file:%s: Invalid data found when processing input\n";
+	struct probe_cmd cmd;
+	struct probe_outcome o;
+	struct probe_result r;
+	char why[256], p[PATH_MAX], err[PATH_MAX + 128];
+
+	CU_ASSERT_EQUAL_FATAL(
+	        probe_cmd_build(&cmd, FFPROBE, tpath(p, sizeof(p), "x.png"), 10, why, sizeof(why)), 0);
+	memset(&o, 0, sizeof(o));
+	o.timed_out = true;
+	o.status = SIGTERM;
+	CU_ASSERT_EQUAL(probe_verdict(&cmd, &o, &r, why, sizeof(why)), -1);
+	CU_ASSERT_STRING_EQUAL(why, "ffprobe timed out after 10 s");
+
+	memset(&o, 0, sizeof(o));
+	o.out_over_cap = true;
+	o.status = SIGKILL;
+	CU_ASSERT_EQUAL(probe_verdict(&cmd, &o, &r, why, sizeof(why)), -1);
+	CU_ASSERT_STRING_EQUAL(why, "ffprobe output is larger than 1024 KiB");
+
+	memset(&o, 0, sizeof(o));
+	o.read_errno = ENOMEM;
+	CU_ASSERT_EQUAL(probe_verdict(&cmd, &o, &r, why, sizeof(why)), -2);
+	CU_ASSERT_STRING_EQUAL(why, "could not read ffprobe's output: out of memory");
+
+	memset(&o, 0, sizeof(o));
+	o.wait_errno = ECHILD;
+	CU_ASSERT_EQUAL(probe_verdict(&cmd, &o, &r, why, sizeof(why)), -2);
+	CU_ASSERT_STRING_EQUAL(why, "could not get ffprobe's exit status: No child processes");
+
+	memset(&o, 0, sizeof(o));
+	o.status = SIGSEGV; /* killed by a signal, as waitpid encodes it */
+	CU_ASSERT_EQUAL(probe_verdict(&cmd, &o, &r, why, sizeof(why)), -1);
+	CU_ASSERT_STRING_EQUAL(why, "ffprobe was killed by signal 11");
+
+	memset(&o, 0, sizeof(o));
+	o.status = W_EXITCODE(1, 0);
+	snprintf(err, sizeof(err), err_bad, p);
+	o.err = err;
+	o.err_len = strlen(err);
+	CU_ASSERT_EQUAL(probe_verdict(&cmd, &o, &r, why, sizeof(why)), -1);
+	CU_ASSERT_STRING_EQUAL(why,
+	                       "ffprobe could not read the file: Invalid data found when processing input");
+	assert_no_path(why);
+	o.err_len = 0;
+	CU_ASSERT_EQUAL(probe_verdict(&cmd, &o, &r, why, sizeof(why)), -1);
+	CU_ASSERT_STRING_EQUAL(why, "ffprobe failed with exit status 1");
+
+	memset(&o, 0, sizeof(o));
+	o.status = W_EXITCODE(0, 0);
+	o.out = FULL_PNG;
+	o.out_len = strlen(FULL_PNG);
+	CU_ASSERT_EQUAL(probe_verdict(&cmd, &o, &r, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(r.kind, PROBE_IMAGE);
+	CU_ASSERT_STRING_EQUAL(why, "");
+	probe_cmd_free(&cmd);
+}
+
 int main(void)
 {
 	static const struct {
@@ -945,6 +1036,8 @@ int main(void)
 		{ "output over the cap fails", test_file_output_over_the_cap_fails },
 		{ "missing ffprobe fails", test_file_missing_ffprobe_fails },
 		{ "leaks no descriptors", test_file_leaks_no_descriptors },
+		{ "cmd build makes a safe argv", test_cmd_build_makes_a_safe_argv },
+		{ "verdict gives probe_file's answers", test_verdict_gives_probe_file_answers },
 	};
 	CU_pSuite suite;
 	unsigned failed;
