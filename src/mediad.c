@@ -112,8 +112,7 @@ static int worker_run(const struct config *cfg, int listen_fd)
 		log_error("start-up: cannot make the stream-link key");
 		goto out;
 	}
-	app.db = db_new(cfg->database_url, (int)cfg->db_connect_timeout, store_statements,
-	                store_statements_count);
+	app.db = db_open(cfg, store_statements, store_statements_count);
 	app.kv = kv_new(cfg->redis_url, (int)cfg->redis_timeout_ms, err, sizeof(err));
 	if (app.db == NULL || app.kv == NULL) {
 		log_error("start-up: %s", app.kv == NULL ? err : "out of memory");

@@ -72,6 +72,13 @@ static const struct cfg_key cfg_keys[] = {
 	I(render_lease, "30", 5, 3600, "render lease, seconds; renewed while ffmpeg runs"),
 	I(render_poll_interval, "5", 1, 3600, "spawner polling fallback, seconds"),
 	I(render_grace, "10", 0, 3600, "seconds running renders get to finish after SIGTERM"),
+	I(render_max_interruptions, "5", 1, 1000, "runs lost to dead spawners or database outages before a job fails"),
+	I(render_max_queued_per_user, "100", 1, 1000000, "waiting + active render jobs one user may have"),
+	I(render_min_free_mb, "64", 0, 1 << 30, "free MiB the media root needs before a spawner claims a job"),
+	I(db_statement_timeout_ms, "5000", 100, 3600000, "longest PostgreSQL statement, milliseconds"),
+	I(db_lock_timeout_ms, "2000", 10, 3600000, "longest wait for a PostgreSQL lock, milliseconds"),
+	I(db_idle_tx_timeout_ms, "10000", 100, 3600000, "idle-in-transaction limit, milliseconds"),
+	I(db_tcp_timeout, "10", 1, 600, "seconds before a silent PostgreSQL connection is given up"),
 	{ "stream_mode", CFG_MODE, offsetof(struct config, stream_mode), "x-sendfile", 0, 0, false,
 	  "x-sendfile (the web server sends the file) or direct (mediad sends it)" },
 };

@@ -43,6 +43,13 @@ struct config {
 	long long render_lease;
 	long long render_poll_interval;
 	long long render_grace;
+	long long render_max_interruptions;
+	long long render_max_queued_per_user;
+	long long render_min_free_mb;
+	long long db_statement_timeout_ms;
+	long long db_lock_timeout_ms;
+	long long db_idle_tx_timeout_ms;
+	long long db_tcp_timeout;
 	enum stream_mode stream_mode;
 };
 

@@ -3,11 +3,15 @@
 
 #include "store/db.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/config.h"
 #include "core/log.h"
 
 struct db {
@@ -15,9 +19,25 @@ struct db {
 	int connect_timeout;
 	const struct db_stmt *stmts;
 	int nstmts;
+	struct db_limits lim;
 	PGconn *conn;
 	bool in_tx;
 };
+
+const struct db_limits db_default_limits = {
+	.statement_timeout_ms = 5000,
+	.lock_timeout_ms = 2000,
+	.idle_tx_timeout_ms = 10000,
+	.tcp_timeout_s = 10,
+};
+
+static long long db_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 struct db *db_new(const char *conninfo, int connect_timeout, const struct db_stmt *stmts, int n)
 {
@@ -31,6 +51,7 @@ struct db *db_new(const char *conninfo, int connect_timeout, const struct db_stm
 		return NULL;
 	}
 	db->connect_timeout = connect_timeout;
+	db->lim = db_default_limits;
 	db->stmts = stmts;
 	db->nstmts = n;
 	return db;
@@ -51,6 +72,26 @@ void db_free(struct db *db)
 	db_disconnect(db);
 	free(db->conninfo);
 	free(db);
+}
+
+void db_set_limits(struct db *db, const struct db_limits *lim)
+{
+	db->lim = *lim;
+}
+
+struct db *db_open(const struct config *cfg, const struct db_stmt *stmts, int n)
+{
+	struct db *db = db_new(cfg->database_url, (int)cfg->db_connect_timeout, stmts, n);
+	struct db_limits lim = {
+		.statement_timeout_ms = cfg->db_statement_timeout_ms,
+		.lock_timeout_ms = cfg->db_lock_timeout_ms,
+		.idle_tx_timeout_ms = cfg->db_idle_tx_timeout_ms,
+		.tcp_timeout_s = cfg->db_tcp_timeout,
+	};
+
+	if (db != NULL)
+		db_set_limits(db, &lim);
+	return db;
 }
 
 /* Prepared on every connection, whatever the program's table holds: db_ping uses it. */
@@ -81,17 +122,49 @@ static void db_notice(void *arg, const char *message)
 	(void)message;
 }
 
+/* The session's own bounds, as parameters (they are numbers, but SQL is never formatted here). */
+static int db_set_session_limits(struct db *db)
+{
+	char st[24], lk[24], idle[24];
+	const char *p[3] = { st, lk, idle };
+	PGresult *res;
+	bool ok;
+
+	snprintf(st, sizeof(st), "%lld", db->lim.statement_timeout_ms);
+	snprintf(lk, sizeof(lk), "%lld", db->lim.lock_timeout_ms);
+	snprintf(idle, sizeof(idle), "%lld", db->lim.idle_tx_timeout_ms);
+	res = PQexecParams(
+	        db->conn,
+	        "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false), "
+	        "set_config('idle_in_transaction_session_timeout', $3, false)",
+	        3, NULL, p, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		log_error("db: setting the session's timeouts: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
 int db_ensure(struct db *db)
 {
-	char timeout[16];
-	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-	const char *vals[] = { db->conninfo, timeout, "mediad", NULL };
+	char timeout[16], idle[24], interval[24], user_timeout[24];
+	/* expand_dbname: conninfo may be a URL or "key=value" string; it fills the other keys, and
+	 * the keys after it set what the bounds need. libpq ignores the TCP ones on a unix socket. */
+	const char *keys[] = { "dbname",           "connect_timeout",  "application_name",
+		               "keepalives",       "keepalives_idle",  "keepalives_interval",
+		               "keepalives_count", "tcp_user_timeout", NULL };
+	const char *vals[] = {
+		db->conninfo, timeout, "mediad", "1", idle, interval, "3", user_timeout, NULL
+	};
+	long long tcp = db->lim.tcp_timeout_s > 0 ? db->lim.tcp_timeout_s : 10;
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return 0;
 	db_disconnect(db);
 	snprintf(timeout, sizeof(timeout), "%d", db->connect_timeout);
-	/* expand_dbname: conninfo may be a URL or "key=value" string; it fills the other keys. */
+	snprintf(idle, sizeof(idle), "%lld", tcp / 2 > 0 ? tcp / 2 : 1);
+	snprintf(interval, sizeof(interval), "%lld", tcp / 6 > 0 ? tcp / 6 : 1);
+	snprintf(user_timeout, sizeof(user_timeout), "%lld", tcp * 1000);
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		/* libpq's message names host and port but never the password. */
@@ -100,11 +173,88 @@ int db_ensure(struct db *db)
 		return -1;
 	}
 	PQsetNoticeProcessor(db->conn, db_notice, NULL);
-	if (db_prepare_all(db) != 0) {
+	if (db_set_session_limits(db) != 0 || db_prepare_all(db) != 0) {
 		db_disconnect(db);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Notices, without a round trip, a connection the server closed while we were idle (a restart
+ * sends a FATAL message and closes): then the socket is readable although we asked nothing.
+ * Drops such a connection, so db_ensure opens a new one before anything is sent.
+ */
+static void db_check_idle(struct db *db)
+{
+	struct pollfd p;
+
+	if (db->conn == NULL || db->in_tx || PQstatus(db->conn) != CONNECTION_OK)
+		return;
+	p.fd = PQsocket(db->conn);
+	p.events = POLLIN;
+	p.revents = 0;
+	if (p.fd < 0 || poll(&p, 1, 0) <= 0)
+		return;
+	if (PQconsumeInput(db->conn) == 0 || PQstatus(db->conn) != CONNECTION_OK)
+		db_disconnect(db);
+	else {
+		PGnotify *n;
+
+		while ((n = PQnotifies(db->conn)) != NULL) /* not ours to act on; LISTEN has its own conn */
+			PQfreemem(n);
+	}
+}
+
+/*
+ * Collects the reply to what was just sent, waiting at most until deadline_ms. Returns the last
+ * result (the caller frees it), or NULL with *timed_out set when the deadline passed, or NULL
+ * when the connection broke.
+ */
+static PGresult *db_collect(struct db *db, long long deadline_ms, bool *timed_out)
+{
+	PGresult *last = NULL;
+
+	*timed_out = false;
+	for (;;) {
+		struct pollfd p;
+		long long left;
+
+		while (!PQisBusy(db->conn)) {
+			PGresult *r = PQgetResult(db->conn);
+
+			if (r == NULL)
+				return last;
+			/* Keep an error over a later result; otherwise the newest. */
+			if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+				PQclear(r);
+				continue;
+			}
+			PQclear(last);
+			last = r;
+		}
+		left = deadline_ms - db_now_ms();
+		if (left <= 0) {
+			*timed_out = true;
+			PQclear(last);
+			return NULL;
+		}
+		p.fd = PQsocket(db->conn);
+		p.events = POLLIN;
+		p.revents = 0;
+		if (p.fd < 0) {
+			PQclear(last);
+			return NULL;
+		}
+		if (poll(&p, 1, left > 1000 ? 1000 : (int)left) < 0 && errno != EINTR) {
+			PQclear(last);
+			return NULL;
+		}
+		if (PQconsumeInput(db->conn) == 0) {
+			PQclear(last);
+			return NULL;
+		}
+	}
 }
 
 /* Maps a failed result to our error enum by SQLSTATE class. */
@@ -120,8 +270,10 @@ static enum merr db_map_error(PGresult *res)
 		return MERR_NOT_FOUND;
 	if (strncmp(state, "22", 2) == 0 || strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0)
 		return MERR_BAD_REQUEST;
+	/* 57014: statement_timeout; 55P03: lock_timeout; 25P03: idle transaction ended by the server. */
 	if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
-	    strcmp(state, "57P03") == 0)
+	    strcmp(state, "57P03") == 0 || strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0 ||
+	    strcmp(state, "25P03") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
 		return MERR_UNAVAILABLE;
 	return MERR_INTERNAL;
 }
@@ -130,45 +282,60 @@ static PGresult *db_run(struct db *db, const char *name, const char *sql, int np
                         const char *const *params, enum merr *err)
 {
 	PGresult *res = NULL;
-	int attempt;
+	long long wait_ms;
+	bool timed_out;
+	int sent = 0, attempt;
 
-	for (attempt = 0; attempt < 2; attempt++) {
-		ExecStatusType st;
-
+	db_check_idle(db);
+	/* A send that fails never reached the server: one more try on a new connection is safe. */
+	for (attempt = 0; attempt < 2 && !sent; attempt++) {
 		if (db_ensure(db) != 0) {
 			*err = MERR_UNAVAILABLE;
 			return NULL;
 		}
 		if (name != NULL)
-			res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+			sent = PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
 		else
-			res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-		st = PQresultStatus(res);
-		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-			*err = MERR_OK;
-			return res;
-		}
-		if (PQstatus(db->conn) == CONNECTION_BAD) {
-			/* The server restarted or the socket broke. Retry once on a fresh connection, but
-			 * never inside a transaction: its earlier statements are gone with the session. */
+			sent = PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+		if (!sent) {
 			bool was_tx = db->in_tx;
 
-			PQclear(res);
-			res = NULL;
+			log_error("db: %s: send: %s", name ? name : "query", PQerrorMessage(db->conn));
 			db_disconnect(db);
-			if (was_tx || attempt == 1) {
-				*err = MERR_UNAVAILABLE;
-				return NULL;
-			}
-			continue;
+			if (was_tx) /* the transaction went with the session */
+				break;
 		}
-		*err = db_map_error(res);
-		if (*err == MERR_INTERNAL)
-			log_error("db: %s: %s", name ? name : "query", PQresultErrorMessage(res));
-		PQclear(res);
+	}
+	if (!sent) {
+		*err = MERR_UNAVAILABLE;
 		return NULL;
 	}
-	*err = MERR_UNAVAILABLE;
+	wait_ms = db->lim.statement_timeout_ms > 0 ? db->lim.statement_timeout_ms + DB_REPLY_SLACK_MS :
+	                                             DB_REPLY_MAX_MS;
+	res = db_collect(db, db_now_ms() + wait_ms, &timed_out);
+	if (res == NULL) {
+		/* No reply in time (a stalled server) or the connection broke after the send: whether
+		 * the statement ran is unknown, so it is not sent again. */
+		log_error("db: %s: %s", name ? name : "query",
+		          timed_out ? "no reply in time; connection dropped" : PQerrorMessage(db->conn));
+		db_disconnect(db);
+		*err = MERR_UNAVAILABLE;
+		return NULL;
+	}
+	switch (PQresultStatus(res)) {
+	case PGRES_TUPLES_OK:
+	case PGRES_COMMAND_OK:
+		*err = MERR_OK;
+		return res;
+	default:
+		break;
+	}
+	*err = db_map_error(res);
+	if (*err == MERR_INTERNAL)
+		log_error("db: %s: %s", name ? name : "query", PQresultErrorMessage(res));
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		db_disconnect(db);
+	PQclear(res);
 	return NULL;
 }
 
@@ -213,13 +380,15 @@ enum merr db_commit(struct db *db)
 
 void db_rollback(struct db *db)
 {
+	enum merr err;
 	PGresult *res;
 
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		db->in_tx = false;
 		return;
 	}
-	res = PQexec(db->conn, "ROLLBACK");
+	/* Bounded like any statement; if it fails the connection is dropped, which rolls back too. */
+	res = db_run(db, NULL, "ROLLBACK", 0, NULL, &err);
 	PQclear(res);
 	db->in_tx = false;
 }

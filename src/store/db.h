@@ -22,16 +22,47 @@ struct db_stmt {
  */
 struct db *db_new(const char *conninfo, int connect_timeout, const struct db_stmt *stmts, int n);
 void db_free(struct db *db);
+
+/*
+ * The bounds every connection gets (issue 10: nothing may wait on PostgreSQL without a limit).
+ * The first three are set in the session on connect; 0 there means "no limit" (migrations).
+ * Besides them, a statement's reply is awaited at most statement_timeout_ms + DB_REPLY_SLACK_MS on
+ * our side (a stalled backend cannot cancel itself), and never more than DB_REPLY_MAX_MS when
+ * statement_timeout_ms is 0; the connection is then dropped and the call fails MERR_UNAVAILABLE.
+ * tcp_timeout_s sets TCP keepalives and tcp_user_timeout (TCP connections only).
+ */
+struct db_limits {
+	long long statement_timeout_ms;
+	long long lock_timeout_ms;
+	long long idle_tx_timeout_ms;
+	long long tcp_timeout_s;
+};
+#define DB_REPLY_SLACK_MS 1000
+#define DB_REPLY_MAX_MS (6LL * 3600 * 1000)
+/* The defaults db_new starts with: 5 s statements, 2 s lock waits, 10 s idle transactions, 10 s TCP. */
+extern const struct db_limits db_default_limits;
+/* Sets the bounds; they apply from the next (re)connection, so call it before the first query. */
+void db_set_limits(struct db *db, const struct db_limits *lim);
+struct config;
+/* db_new with the program's settings: database_url, db_connect_timeout and the db_* bounds. */
+struct db *db_open(const struct config *cfg, const struct db_stmt *stmts, int n);
 /* Connects (or reconnects after a server restart) and prepares. Returns 0 or -1 (logged). */
 int db_ensure(struct db *db) __attribute__((warn_unused_result));
 
 /*
  * Runs prepared statement name with text parameters (NULL = SQL NULL). On success returns the
  * result (PGRES_TUPLES_OK or PGRES_COMMAND_OK), which the caller frees with db_clear.
- * On failure returns NULL and sets *err: MERR_UNAVAILABLE when the server cannot be reached
- * (after one reconnect attempt), MERR_CONFLICT on a unique violation, MERR_NOT_FOUND on a
- * foreign-key violation, MERR_BAD_REQUEST on a check or data error, MERR_INTERNAL otherwise.
- * Only store modules call this: handlers never see libpq types.
+ * On failure returns NULL and sets *err: MERR_UNAVAILABLE when the server cannot be reached, a
+ * bound above ran out (statement or lock timeout, or no reply in time), MERR_CONFLICT on a unique
+ * violation, MERR_NOT_FOUND on a foreign-key violation, MERR_BAD_REQUEST on a check or data
+ * error, MERR_INTERNAL otherwise. Only store modules call this: handlers never see libpq types.
+ *
+ * A statement is sent at most once. Before sending, a connection the server has closed while we
+ * were idle (a restart) is noticed without a round trip and replaced; a send that fails is retried
+ * once on a new connection, since the server never got it. But once a statement has gone out, a
+ * lost reply is MERR_UNAVAILABLE and nothing is re-sent: the server may have committed it, and a
+ * second send would record a view twice or claim a second job. The caller decides; after a COMMIT
+ * whose reply was lost the outcome is unknown and must be read back.
  */
 struct pg_result *db_exec(struct db *db, const char *name, int nparams, const char *const *params,
                           enum merr *err);
