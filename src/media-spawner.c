@@ -14,10 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/child.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "media/probe.h"
@@ -29,17 +33,40 @@
 #include "store/media.h"
 
 #define MAX_SLOTS 64
-#define KILL_AFTER_S 1.5 /* SIGTERM, then SIGKILL this much later */
-#define BEAT_S 1.0       /* progress + lease renewal at most this often */
+#define KILL_AFTER_S 1.5      /* SIGTERM, then SIGKILL this much later */
+#define BEAT_S 1.0            /* progress + lease renewal at most this often */
+#define SPAWNER_BEAT_S 10.0   /* the spawners row (mediactl status) at least this often */
+#define DB_PAUSE_S 1.0        /* after a failed database call, no other one for this long */
+#define LISTEN_RETRY_S 5.0    /* the LISTEN connection is reopened at most this often */
+#define LISTEN_WAIT_MS 2000   /* bound on the LISTEN statement's reply */
+#define FAULT_BACKOFF_MAX 60. /* longest pause between claims while the spawner itself is at fault */
+#define EXIT_AFTER_S 5.0      /* after SIGTERM: past grace + kill + this, exit whatever the database does */
 
-enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_LOST, STOP_TIMEOUT, STOP_SHUTDOWN };
+/*
+ * Local lease margin: an attempt whose lease could not be renewed stops its ffmpeg this long before
+ * the lease runs out in the database (counted from when the last renewal was sent, which is before
+ * the server stamped it), so it is gone, SIGKILL included, before another spawner may reap the job.
+ */
+#define LEASE_MARGIN_S (KILL_AFTER_S + 2.0)
+
+enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_LOST, STOP_LEASE, STOP_TIMEOUT, STOP_SHUTDOWN };
+enum phase { PH_RENDER, PH_PROBE, PH_FINISH };
 
 struct slot {
 	bool busy;
+	enum phase phase;
 	struct claimed_job job;
-	struct ffrun run;
+	struct ffrun run;      /* PH_RENDER */
+	struct child probe;    /* PH_PROBE: ffprobe of the output */
+	struct probe_cmd pcmd; /* its argv */
+	struct media m;        /* PH_FINISH: the row to record */
 	char tmp[FILES_PATH_MAX];
-	double deadline, next_beat, kill_at;
+	bool placed;      /* the output was renamed to output_path under our row lock; tmp is gone */
+	bool ask_outcome; /* a COMMIT's reply was lost: read the row before anything else */
+	double deadline;  /* render_timeout */
+	double next_beat;
+	double lease_ok_until; /* the local lease */
+	double kill_at;
 	enum stop_reason stop;
 };
 
@@ -47,13 +74,20 @@ struct spawner {
 	const struct config *cfg;
 	struct db *db;
 	PGconn *listen;
+	double listen_retry;
 	char owner[128];
+	char host[64];
 	int concurrency;
 	bool once;
 	bool stopping;
 	bool wake;   /* claim now: a job was announced or a slot came free */
-	bool failed; /* --once could not reach the database: exit non-zero so cron notices */
+	bool failed; /* --once met a fault (no database, ffmpeg missing, disk full): exit non-zero */
 	double stop_deadline;
+	double db_pause_until; /* the circuit breaker: see db_usable */
+	/* A fault of the spawner's own, not of any job: no claims until fault_until. */
+	char fault[256];
+	double fault_until, fault_backoff;
+	double next_spawner_beat;
 	struct slot slots[MAX_SLOTS];
 };
 
@@ -65,31 +99,53 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* (Re)opens the LISTEN connection. Polling covers for it while it is down. */
-static void listen_ensure(struct spawner *s)
+/*
+ * The loop's bound on PostgreSQL: every call is bounded by the statement timeout (db.c), and after
+ * one fails for want of the server, the others wait DB_PAUSE_S, so one turn of the loop (signals,
+ * render timeouts, kills) never waits on more than one slow call.
+ */
+static bool db_usable(const struct spawner *s)
 {
-	char timeout[16];
-	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-	const char *vals[] = { s->cfg->database_url, timeout, "media-spawner", NULL };
-	PGresult *r;
+	return now_s() >= s->db_pause_until;
+}
 
-	if (s->listen != NULL && PQstatus(s->listen) == CONNECTION_OK)
-		return;
-	if (s->listen != NULL)
-		PQfinish(s->listen);
-	snprintf(timeout, sizeof(timeout), "%lld", s->cfg->db_connect_timeout);
-	s->listen = PQconnectdbParams(keys, vals, 1);
-	if (PQstatus(s->listen) != CONNECTION_OK) {
-		PQfinish(s->listen);
-		s->listen = NULL;
-		return;
+static enum merr db_note(struct spawner *s, enum merr err)
+{
+	if (err == MERR_UNAVAILABLE) {
+		s->db_pause_until = now_s() + DB_PAUSE_S;
+		if (s->once)
+			s->failed = true;
 	}
-	r = PQexec(s->listen, "LISTEN render_jobs; LISTEN render_cancel");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		PQfinish(s->listen);
-		s->listen = NULL;
+	return err;
+}
+
+/* Records a fault of the spawner itself (not of a job): logged once per distinct message, shown by
+ * mediactl status, and claims pause with a growing backoff. */
+static void spawner_fault(struct spawner *s, const char *msg)
+{
+	double now = now_s();
+
+	if (strcmp(s->fault, msg) != 0) {
+		log_error("spawner fault: %s; jobs are left waiting until it is fixed", msg);
+		snprintf(s->fault, sizeof(s->fault), "%s", msg);
+		s->fault_backoff = 1.0;
+		s->next_spawner_beat = 0; /* tell mediactl status now */
+	} else {
+		s->fault_backoff =
+		        s->fault_backoff * 2 > FAULT_BACKOFF_MAX ? FAULT_BACKOFF_MAX : s->fault_backoff * 2;
 	}
-	PQclear(r);
+	s->fault_until = now + s->fault_backoff;
+	s->failed = true;
+}
+
+static void spawner_fault_clear(struct spawner *s)
+{
+	if (s->fault[0] == '\0')
+		return;
+	log_info("spawner fault cleared (%s)", s->fault);
+	s->fault[0] = '\0';
+	s->fault_until = 0;
+	s->next_spawner_beat = 0;
 }
 
 static int running(const struct spawner *s)
@@ -101,13 +157,185 @@ static int running(const struct spawner *s)
 	return n;
 }
 
+/* The spawners row: who we are, how busy, and the fault if any. */
+static void spawner_beat(struct spawner *s, double now)
+{
+	struct spawner_beat b = {
+		.name = s->owner,
+		.host = s->host,
+		.pid = (long)getpid(),
+		.slots = s->concurrency,
+		.running = running(s),
+		.last_error = s->fault[0] ? s->fault : NULL,
+	};
+
+	if (now < s->next_spawner_beat || !db_usable(s))
+		return;
+	if (db_note(s, queue_spawner_beat(s->db, &b)) == MERR_OK)
+		s->next_spawner_beat = now + SPAWNER_BEAT_S;
+}
+
+/* Waits (bounded) for the reply to what was sent on c. false: no reply in time or an error. */
+static bool listen_wait(PGconn *c)
+{
+	double until = now_s() + LISTEN_WAIT_MS / 1000.0;
+	bool ok = true;
+	PGresult *r;
+
+	for (;;) {
+		struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
+
+		if (!PQisBusy(c))
+			break;
+		if (now_s() >= until || poll(&p, 1, 100) < 0 || PQconsumeInput(c) == 0)
+			return false;
+	}
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			ok = false;
+		PQclear(r);
+	}
+	return ok;
+}
+
+/* (Re)opens the LISTEN connection, at most every LISTEN_RETRY_S. Polling covers for it meanwhile. */
+static void listen_ensure(struct spawner *s)
+{
+	char timeout[16];
+	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
+	const char *vals[] = { s->cfg->database_url, timeout, "media-spawner", NULL };
+	double now = now_s();
+
+	if (s->listen != NULL && PQstatus(s->listen) == CONNECTION_OK)
+		return;
+	if (s->listen != NULL)
+		PQfinish(s->listen);
+	s->listen = NULL;
+	if (now < s->listen_retry || !db_usable(s))
+		return;
+	s->listen_retry = now + LISTEN_RETRY_S;
+	snprintf(timeout, sizeof(timeout), "%lld", s->cfg->db_connect_timeout);
+	s->listen = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(s->listen) != CONNECTION_OK ||
+	    !PQsendQuery(s->listen, "LISTEN render_jobs; LISTEN render_cancel") || !listen_wait(s->listen)) {
+		PQfinish(s->listen);
+		s->listen = NULL;
+	}
+}
+
 static void slot_stop(struct slot *sl, enum stop_reason why, double now)
 {
 	if (sl->stop != STOP_NONE)
 		return;
 	sl->stop = why;
-	ffrun_signal(&sl->run, SIGTERM);
-	sl->kill_at = now + KILL_AFTER_S;
+	if (sl->phase == PH_RENDER) {
+		ffrun_signal(&sl->run, SIGTERM);
+		sl->kill_at = now + KILL_AFTER_S;
+	} else if (sl->phase == PH_PROBE) {
+		child_signal(&sl->probe, SIGKILL);
+	}
+}
+
+/* An idle slot: no child, no descriptor (closing one is a no-op). */
+static void slot_reset(struct slot *sl)
+{
+	memset(sl, 0, sizeof(*sl));
+	sl->run.pid = -1;
+	sl->run.out_fd = sl->run.err_fd = -1;
+	child_init(&sl->run.ch);
+	child_init(&sl->probe);
+	buf_init(&sl->pcmd.input);
+	buf_init(&sl->pcmd.abspath);
+}
+
+/* Starts ffprobe on the finished output, watched by the loop like ffmpeg. Returns 0, -1 when the
+ * file is unusable, -2 when ffprobe could not be set up or started (the spawner's fault). */
+static int slot_probe_start(const struct spawner *s, struct slot *sl, char *why, size_t whylen)
+{
+	int rc = probe_cmd_build(&sl->pcmd, s->cfg->ffprobe_path, sl->tmp, (int)s->cfg->ffprobe_timeout, why,
+	                         whylen);
+
+	if (rc != 0)
+		return rc;
+	rc = child_start(&sl->probe, sl->pcmd.argv, &sl->pcmd.opts);
+	if (rc != 0) {
+		snprintf(why, whylen, "ffprobe_path %.150s cannot be run: %s", s->cfg->ffprobe_path,
+		         strerror(rc));
+		return -2;
+	}
+	return 0;
+}
+
+/* Frees the slot: the child is gone, the temp output removed unless it became the output. */
+static void slot_free(struct spawner *s, struct slot *sl)
+{
+	ffrun_close(&sl->run);
+	child_close(&sl->probe);
+	probe_cmd_free(&sl->pcmd);
+	if (!sl->placed && sl->tmp[0] != '\0')
+		unlink(sl->tmp);
+	sl->tmp[0] = '\0';
+	sl->busy = false;
+	s->wake = true;
+}
+
+/* The job goes back untouched because the spawner is at fault (msg says how). */
+static void slot_env_fault(struct spawner *s, struct slot *sl, const char *msg)
+{
+	spawner_fault(s, msg);
+	if (db_usable(s))
+		(void)db_note(s, queue_release(s->db, &sl->job));
+	log_info("job %s: released, not charged (%s)", sl->job.id, msg);
+	slot_free(s, sl);
+}
+
+/* Why the media root cannot take a render now ("" when it can): too little free space, or no
+ * right to create a file in outputs/. */
+static bool media_root_fault(const struct spawner *s, char *msg, size_t len)
+{
+	char dir[FILES_PATH_MAX], probe[FILES_PATH_MAX + 64];
+	struct statvfs v;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/outputs", s->cfg->media_root);
+	if (statvfs(dir, &v) != 0) {
+		snprintf(msg, len, "cannot use the media root's outputs folder: %s", strerror(errno));
+		return true;
+	}
+	if ((unsigned long long)v.f_bavail * v.f_frsize < (unsigned long long)s->cfg->render_min_free_mb
+	                                                          << 20) {
+		snprintf(msg, len,
+		         "the media root has %llu MiB free, less than render_min_free_mb (%lld): disk full",
+		         (unsigned long long)v.f_bavail * v.f_frsize >> 20, s->cfg->render_min_free_mb);
+		return true;
+	}
+	snprintf(probe, sizeof(probe), "%s/.tmp-check-%ld", dir, (long)getpid());
+	fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 && errno != EEXIST) {
+		snprintf(msg, len, "cannot create files in the media root's outputs folder: %s",
+		         strerror(errno));
+		return true;
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(probe);
+	return false;
+}
+
+/* Whether ffmpeg's failure is the machine's, not the job's: the disk filled or the media root
+ * refused a write. Then msg says so. */
+static bool render_env_fault(const struct spawner *s, const struct slot *sl, char *msg, size_t len)
+{
+	static const char *const signs[] = { "No space left on device", "Disk quota exceeded",
+		                             "Read-only file system" };
+	size_t i;
+
+	for (i = 0; i < sizeof(signs) / sizeof(signs[0]); i++)
+		if (memmem(sl->run.err, sl->run.err_len, signs[i], strlen(signs[i])) != NULL) {
+			snprintf(msg, len, "rendering into the media root failed: %s", signs[i]);
+			return true;
+		}
+	return media_root_fault(s, msg, len);
 }
 
 /* Starts ffmpeg for a claimed job. On failure the job is failed (or released) and the slot stays free. */
@@ -116,47 +344,76 @@ static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_
 	const struct claimed_job *j = &sl->job;
 	const struct preset *p = preset_find(claimed->preset);
 	const char *argv[PRESET_MAX_ARGS];
-	char in[FILES_PATH_MAX], scratch[2 * FILES_PATH_MAX + 64];
+	char in[FILES_PATH_MAX], scratch[2 * FILES_PATH_MAX + 64], msg[256];
 	int64_t total_us = 0;
+	double now = now_s();
 	bool lost;
 	int rc;
 
-	memset(sl, 0, sizeof(*sl));
+	slot_reset(sl);
 	sl->job = *claimed;
+	sl->busy = true;
+	sl->lease_ok_until = now + (double)s->cfg->render_lease - LEASE_MARGIN_S;
 	/* The input comes from our own row and is re-checked against the media root's name rules. */
 	if (p == NULL || !files_abs(s->cfg->media_root, j->input_path, in, sizeof(in))) {
-		(void)queue_fail(s->db, j, p == NULL ? "unknown preset" : "the input file is not valid",
-		                 false, &lost);
+		(void)db_note(s, queue_fail(s->db, j,
+		                            p == NULL ? "unknown preset" : "the input file is not valid",
+		                            false, &lost));
+		slot_free(s, sl);
 		return;
 	}
-	/* From claimed, not sl->job: the compiler cannot prove two members of *sl do not overlap. */
-	snprintf(sl->tmp, sizeof(sl->tmp), "%s/outputs/.tmp-%s-a%d.%s", s->cfg->media_root, claimed->id,
-	         claimed->attempt, preset_ext(p));
+	/* A name of this attempt's own (the fence is never reused): two attempts never share a file. */
+	snprintf(sl->tmp, sizeof(sl->tmp), "%s/outputs/.tmp-%s-a%lld.%s", s->cfg->media_root, claimed->id,
+	         claimed->fence, preset_ext(p));
 	if (preset_argv(p, s->cfg->ffmpeg_path, in, j->input_kind, j->input_duration_ms, sl->tmp, argv,
 	                scratch, sizeof(scratch), &total_us) < 0) {
-		(void)queue_fail(s->db, j, "this preset cannot render that input", false, &lost);
+		(void)db_note(s, queue_fail(s->db, j, "this preset cannot render that input", false, &lost));
+		sl->tmp[0] = '\0';
+		slot_free(s, sl);
 		return;
 	}
 	rc = ffrun_start(&sl->run, argv, total_us);
 	if (rc != 0) {
-		log_error("job %s: cannot start %s: %s", j->id, s->cfg->ffmpeg_path, strerror(rc));
-		(void)queue_fail(s->db, j, "the renderer could not be started", true, &lost);
+		/* ENOENT, EACCES...: ffmpeg_path is wrong, which no job can fix. */
+		snprintf(msg, sizeof(msg), "ffmpeg_path %.150s cannot be run: %s", s->cfg->ffmpeg_path,
+		         strerror(rc));
+		slot_env_fault(s, sl, msg);
 		return;
 	}
-	sl->busy = true;
-	sl->deadline = now_s() + (double)s->cfg->render_timeout;
-	sl->next_beat = now_s() + BEAT_S;
-	log_info("job %s: attempt %d: %s of %s started (ffmpeg %ld)", j->id, j->attempt, j->preset,
-	         j->input_path, (long)sl->run.pid);
+	sl->phase = PH_RENDER;
+	sl->deadline = now + (double)s->cfg->render_timeout;
+	sl->next_beat = now + BEAT_S;
+	log_info("job %s: attempt %d (claim %lld): %s of %s started (ffmpeg %ld)", j->id, j->attempt,
+	         j->fence, j->preset, j->input_path, (long)sl->run.pid);
 }
 
 static void claim_ready(struct spawner *s)
 {
-	int i;
+	const char *held[MAX_SLOTS];
+	char msg[256];
+	int i, nheld = 0, n;
 
-	if (queue_reap_expired(s->db) > 0)
-		log_info("returned jobs whose spawner died to the queue");
-	for (i = 0; i < s->concurrency && !s->stopping; i++) {
+	if (!db_usable(s))
+		return;
+	/* Our own leases are never reaped by us, whatever their time says (a stall of ours). */
+	for (i = 0; i < s->concurrency; i++)
+		if (s->slots[i].busy)
+			held[nheld++] = s->slots[i].job.id;
+	n = queue_reap_expired(s->db, held, nheld, (int)s->cfg->render_max_interruptions);
+	if (n < 0) {
+		(void)db_note(s, MERR_UNAVAILABLE);
+		log_error("reap: the database is unavailable");
+		return;
+	}
+	if (n > 0)
+		log_info("returned %d job(s) whose spawner stopped or lost its lease to the queue", n);
+	if (now_s() < s->fault_until)
+		return;
+	if (nheld < s->concurrency && media_root_fault(s, msg, sizeof(msg))) {
+		spawner_fault(s, msg);
+		return;
+	}
+	for (i = 0; i < s->concurrency && !s->stopping && db_usable(s); i++) {
 		struct claimed_job j;
 		enum merr err;
 
@@ -166,114 +423,243 @@ static void claim_ready(struct spawner *s)
 		                  &j);
 		if (err != MERR_OK) {
 			if (err != MERR_NOT_FOUND) {
+				(void)db_note(s, err);
 				log_error("claim: %s", merr_code(err));
 				s->failed = true;
 			}
 			return;
 		}
 		slot_start(s, &s->slots[i], &j);
-		if (!s->slots[i].busy)
+		if (!s->slots[i].busy) {
+			if (now_s() < s->fault_until)
+				return; /* the spawner is at fault: leave the other jobs waiting */
 			i--; /* that job failed at once: the slot is still free, try the next job */
+		} else {
+			spawner_fault_clear(s);
+		}
 	}
 }
 
-/* ffmpeg exited with 0: probe the output, rename it into place, record the media row. */
-static void finish_success(struct spawner *s, struct slot *sl)
+/* Records the output. Runs when the probe succeeded and again each beat while the database cannot
+ * say yes or no. Never replaces or removes a file a committed row may point at: the rename happens
+ * only under the job's row lock while this attempt owns it, and the output path is never unlinked
+ * unless that same lock makes the job cancelled. */
+static void finish_try(struct spawner *s, struct slot *sl)
+{
+	const struct claimed_job *j = &sl->job;
+	char dst[FILES_PATH_MAX], dir[FILES_PATH_MAX], msg[256];
+	enum queue_outcome oc;
+	bool owned = false, cancel = false, lost;
+	enum merr err;
+	int rc;
+
+	if (!db_usable(s))
+		return;
+	if (sl->ask_outcome) {
+		if (db_note(s, queue_outcome(s->db, j, &oc)) != MERR_OK)
+			return;
+		sl->ask_outcome = false;
+		if (oc == QUEUE_COMPLETED) {
+			log_info("job %s: completed -> %s (confirmed after a lost reply)", j->id,
+			         j->output_path);
+			spawner_fault_clear(s);
+			slot_free(s, sl);
+			return;
+		}
+		if (oc == QUEUE_ELSEWHERE) {
+			log_info("job %s: attempt %d finished but no longer owns the job", j->id, j->attempt);
+			slot_free(s, sl);
+			return;
+		}
+	}
+	err = db_note(s, queue_finish_lock(s->db, j, &owned, &cancel));
+	if (err != MERR_OK)
+		return; /* try again next beat, while the local lease lasts */
+	if (!owned) {
+		if (sl->placed) {
+			sl->ask_outcome = true; /* ours if the lost COMMIT went through */
+			return;
+		}
+		log_info("job %s: attempt %d finished but no longer owns the job", j->id, j->attempt);
+		slot_free(s, sl);
+		return;
+	}
+	snprintf(dst, sizeof(dst), "%s/%s", s->cfg->media_root, j->output_path);
+	if (cancel) {
+		if (sl->placed)
+			(void)unlink(dst); /* under our lock, and the job ends without an output */
+		(void)db_note(s, queue_finish_cancel(s->db, j));
+		log_info("job %s: cancelled while finishing; output discarded", j->id);
+		sl->placed = false;
+		slot_free(s, sl);
+		return;
+	}
+	if (!sl->placed) {
+		/* Whatever sits at output_path is an earlier attempt's that never committed (the job is
+		 * active under our fence and locked): replacing it is safe. */
+		snprintf(dir, sizeof(dir), "%s/outputs", s->cfg->media_root);
+		rc = rename(sl->tmp, dst) != 0 ? errno : files_sync_dir(dir);
+		if (rc != 0) {
+			db_rollback(s->db);
+			snprintf(msg, sizeof(msg), "cannot store an output in the media root: %s",
+			         strerror(rc));
+			slot_env_fault(s, sl, msg);
+			return;
+		}
+		sl->placed = true;
+		sl->tmp[0] = '\0';
+	}
+	err = queue_finish_commit(s->db, j, &sl->m);
+	if (err == MERR_OK) {
+		log_info("job %s: completed -> %s", j->id, j->output_path);
+		spawner_fault_clear(s);
+		slot_free(s, sl);
+		return;
+	}
+	if (db_note(s, err) == MERR_UNAVAILABLE) {
+		/* The COMMIT (or a statement before it) got no answer: read the row before deciding. */
+		log_info("job %s: recording the output got no answer; checking the job again", j->id);
+		sl->ask_outcome = true;
+		return;
+	}
+	log_error("job %s: the output could not be recorded (%s)", j->id, merr_code(err));
+	if (db_note(s, queue_fail(s->db, j, "the output could not be recorded", false, &lost)) == MERR_OK &&
+	    !lost)
+		(void)unlink(dst); /* failed for good under our fence: nothing will ever point at it */
+	sl->placed = false;
+	slot_free(s, sl);
+}
+
+/* ffprobe of the output ended: record it, or say why not. */
+static void probe_done(struct spawner *s, struct slot *sl)
 {
 	const struct claimed_job *j = &sl->job;
 	const struct preset *p = preset_find(j->preset);
 	struct probe_result pr;
-	struct tmpfile t;
-	struct media m;
 	struct stat st;
 	char why[256];
-	bool lost = false;
+	bool lost;
+	int rc;
 
-	if (stat(sl->tmp, &st) != 0 || st.st_size == 0 ||
-	    probe_file(s->cfg->ffprobe_path, sl->tmp, (int)s->cfg->ffprobe_timeout, &pr, why, sizeof(why)) !=
-	            0) {
-		unlink(sl->tmp);
-		(void)queue_fail(s->db, j, "ffmpeg produced no usable output", false, &lost);
+	struct probe_outcome o;
+	bool timed_out = sl->probe.timed_out;
+
+	probe_outcome_of(&o, &sl->probe);
+	rc = probe_verdict(&sl->pcmd, &o, &pr, why, sizeof(why));
+	child_close(&sl->probe);
+	if (rc == -2) {
+		slot_env_fault(s, sl, why);
 		return;
 	}
-	memset(&m, 0, sizeof(m));
-	m.user_id = j->user_id;
-	m.project_id = j->project_id;
-	snprintf(m.title, sizeof(m.title), "%s render of %s", j->preset, j->input_path);
-	snprintf(m.kind, sizeof(m.kind), "%s", p != NULL ? preset_output_kind(p) : "video");
-	snprintf(m.mime, sizeof(m.mime), "%s", pr.mime);
-	snprintf(m.path, sizeof(m.path), "%s", j->output_path);
-	snprintf(m.video_codec, sizeof(m.video_codec), "%s", pr.video_codec);
-	snprintf(m.audio_codec, sizeof(m.audio_codec), "%s", pr.audio_codec);
-	m.size_bytes = (int64_t)st.st_size;
-	m.duration_ms = pr.duration_ms;
-	m.width = pr.width;
-	m.height = pr.height;
-	tmpfile_init(&t);
-	snprintf(t.path, sizeof(t.path), "%s", sl->tmp);
-	if (tmpfile_commit(&t, s->cfg->media_root, j->output_path) != 0) {
-		tmpfile_discard(&t);
-		(void)queue_fail(s->db, j, "the output could not be stored", true, &lost);
+	if (rc != 0 || pr.kind == PROBE_OTHER || stat(sl->tmp, &st) != 0) {
+		/* A slow ffprobe is the machine's trouble more than the file's: try again later. */
+		(void)db_note(s, queue_fail(s->db, j,
+		                            timed_out ? "ffprobe timed out on the output" :
+		                                        "ffmpeg produced no usable output",
+		                            timed_out, &lost));
+		log_info("job %s: output rejected: %s", j->id, why);
+		slot_free(s, sl);
 		return;
 	}
-	if (queue_complete(s->db, j, &m, &lost) != MERR_OK || lost) {
-		/* Not ours any more (cancelled, or re-claimed after our lease ran out), or the database
-		 * failed: the output goes; the job's current owner or a later attempt makes its own. */
-		(void)files_remove(s->cfg->media_root, j->output_path);
-		log_info("job %s: attempt %d finished but %s", j->id, j->attempt,
-		         lost ? "no longer owns the job" : "could not be recorded");
-		return;
-	}
-	log_info("job %s: completed -> %s", j->id, j->output_path);
+	memset(&sl->m, 0, sizeof(sl->m));
+	sl->m.user_id = j->user_id;
+	sl->m.project_id = j->project_id;
+	snprintf(sl->m.title, sizeof(sl->m.title), "%s render of %s", j->preset, j->input_path);
+	snprintf(sl->m.kind, sizeof(sl->m.kind), "%s", p != NULL ? preset_output_kind(p) : "video");
+	snprintf(sl->m.mime, sizeof(sl->m.mime), "%s", pr.mime);
+	snprintf(sl->m.path, sizeof(sl->m.path), "%s", j->output_path);
+	snprintf(sl->m.video_codec, sizeof(sl->m.video_codec), "%s", pr.video_codec);
+	snprintf(sl->m.audio_codec, sizeof(sl->m.audio_codec), "%s", pr.audio_codec);
+	sl->m.size_bytes = (int64_t)st.st_size;
+	sl->m.duration_ms = pr.duration_ms;
+	sl->m.width = pr.width;
+	sl->m.height = pr.height;
+	sl->phase = PH_FINISH;
+	finish_try(s, sl);
 }
 
-static void slot_finish(struct spawner *s, struct slot *sl)
+/* ffmpeg has exited (and was reaped): what its end means for the job. */
+static void render_done(struct spawner *s, struct slot *sl)
 {
 	const struct claimed_job *j = &sl->job;
-	char reason[FFRUN_REASON_MAX + 1];
-	int st = sl->run.status;
+	char reason[FFRUN_REASON_MAX + 1], msg[256];
+	int st = sl->run.status, rc;
 	bool lost = false;
 
-	ffrun_close(&sl->run);
-	if (sl->stop != STOP_NONE || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		unlink(sl->tmp);
 	switch (sl->stop) {
 	case STOP_LOST:
-		log_info("job %s: attempt %d lost its lease; stopped", j->id, j->attempt);
+		log_info("job %s: attempt %d lost its lease to another spawner; stopped", j->id, j->attempt);
+		break;
+	case STOP_LEASE:
+		/* Fenced: a no-op if the reaper or another spawner got there first. */
+		if (db_usable(s))
+			(void)db_note(s, queue_interrupted(s->db, j, (int)s->cfg->render_max_interruptions));
+		log_info("job %s: attempt %d stopped: its lease could not be renewed in time", j->id,
+		         j->attempt);
 		break;
 	case STOP_CANCEL:
-		(void)queue_cancelled(s->db, j);
+		(void)db_note(s, queue_cancelled(s->db, j));
 		log_info("job %s: cancelled", j->id);
 		break;
 	case STOP_SHUTDOWN:
-		(void)queue_release(s->db, j);
+		if (db_usable(s))
+			(void)db_note(s, queue_release(s->db, j));
 		log_info("job %s: released for another spawner", j->id);
 		break;
 	case STOP_TIMEOUT:
 		snprintf(reason, sizeof(reason), "timed out after %lld s", s->cfg->render_timeout);
-		(void)queue_fail(s->db, j, reason, true, &lost);
+		(void)db_note(s, queue_fail(s->db, j, reason, true, &lost));
 		log_info("job %s: %s", j->id, reason);
 		break;
 	case STOP_NONE:
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-			finish_success(s, sl);
-		} else if (WIFEXITED(st)) {
+			/* Durable before it is recorded: the data now, the folder after the rename. */
+			rc = files_sync(sl->tmp);
+			if (rc == ENOENT || rc == ELOOP) {
+				(void)db_note(
+				        s, queue_fail(s->db, j, "ffmpeg produced no output", false, &lost));
+				log_info("job %s: ffmpeg exited 0 without an output", j->id);
+				break;
+			}
+			if (rc != 0) {
+				snprintf(msg, sizeof(msg), "cannot sync a render output: %s", strerror(rc));
+				slot_env_fault(s, sl, msg);
+				return;
+			}
+			rc = slot_probe_start(s, sl, msg, sizeof(msg));
+			if (rc == -2) {
+				slot_env_fault(s, sl, msg);
+				return;
+			}
+			if (rc != 0) {
+				(void)db_note(s, queue_fail(s->db, j, "ffmpeg produced no usable output",
+				                            false, &lost));
+				log_info("job %s: output rejected: %s", j->id, msg);
+				break;
+			}
+			sl->phase = PH_PROBE;
+			return;
+		}
+		if (render_env_fault(s, sl, msg, sizeof(msg))) {
+			slot_env_fault(s, sl, msg);
+			return;
+		}
+		if (WIFEXITED(st)) {
 			/* ffmpeg ran and refused: the same input would fail again, so no retry. */
 			if (ffmpeg_reason(sl->run.err, sl->run.err_len, s->cfg->media_root, reason,
 			                  sizeof(reason)) == 0)
 				snprintf(reason, sizeof(reason), "ffmpeg failed with exit code %d",
 				         WEXITSTATUS(st));
-			(void)queue_fail(s->db, j, reason, false, &lost);
+			(void)db_note(s, queue_fail(s->db, j, reason, false, &lost));
 			log_info("job %s: failed: %s", j->id, reason);
 		} else {
 			snprintf(reason, sizeof(reason), "ffmpeg was killed by signal %d", WTERMSIG(st));
-			(void)queue_fail(s->db, j, reason, true, &lost);
+			(void)db_note(s, queue_fail(s->db, j, reason, true, &lost));
 			log_info("job %s: attempt %d: %s", j->id, j->attempt, reason);
 		}
 		break;
 	}
-	sl->busy = false;
-	s->wake = true;
+	slot_free(s, sl);
 }
 
 static void on_notify(struct spawner *s, double now)
@@ -293,33 +679,72 @@ static void on_notify(struct spawner *s, double now)
 			s->wake = true;
 		else if (strcmp(n->relname, "render_cancel") == 0)
 			for (i = 0; i < s->concurrency; i++)
-				if (s->slots[i].busy && strcmp(s->slots[i].job.id, n->extra) == 0)
+				if (s->slots[i].busy && s->slots[i].phase != PH_FINISH &&
+				    strcmp(s->slots[i].job.id, n->extra) == 0)
 					slot_stop(&s->slots[i], STOP_CANCEL, now);
 		PQfreemem(n);
 	}
 }
 
-/* Timeouts, kill escalation, heartbeats, reaping: everything a slot needs each turn. */
-static void slot_tick(struct spawner *s, struct slot *sl, double now)
+/* Renews the lease (and reports progress); stops the slot when the job was cancelled or taken. */
+static void slot_heartbeat(struct spawner *s, struct slot *sl, double now)
 {
 	bool cancel = false, lost = false;
+	int pct = sl->phase == PH_RENDER ? ffrun_percent(&sl->run) : 99;
 
-	if (sl->stop == STOP_NONE && now >= sl->deadline)
+	sl->next_beat = now + BEAT_S;
+	if (!db_usable(s))
+		return;
+	if (db_note(s, queue_heartbeat(s->db, &sl->job, pct >= 100 ? 99 : pct, s->cfg->render_lease, &cancel,
+	                               &lost)) != MERR_OK)
+		return;
+	if (lost)
+		slot_stop(sl, STOP_LOST, now);
+	else if (cancel)
+		slot_stop(sl, STOP_CANCEL, now);
+	else
+		sl->lease_ok_until = now + (double)s->cfg->render_lease - LEASE_MARGIN_S;
+}
+
+/* Timeouts, kill escalation, heartbeats, the local lease: everything a slot needs each turn. */
+static void slot_tick(struct spawner *s, struct slot *sl, double now)
+{
+	if (sl->phase == PH_FINISH) {
+		if (now >= sl->lease_ok_until) {
+			/* Recording never got through in time; another spawner may have the job by now. */
+			log_info("job %s: attempt %d could not record its output before its lease ran out",
+			         sl->job.id, sl->job.attempt);
+			if (!sl->placed && db_usable(s))
+				(void)db_note(s, queue_interrupted(s->db, &sl->job,
+				                                   (int)s->cfg->render_max_interruptions));
+			slot_free(s, sl);
+		} else if (now >= sl->next_beat) {
+			sl->next_beat = now + BEAT_S;
+			finish_try(s, sl);
+		}
+		return;
+	}
+	if (sl->stop == STOP_NONE && sl->phase == PH_RENDER && now >= sl->deadline)
 		slot_stop(sl, STOP_TIMEOUT, now);
+	if (sl->stop == STOP_NONE && now >= sl->lease_ok_until)
+		slot_stop(sl, STOP_LEASE, now);
 	if (sl->stop != STOP_NONE && sl->kill_at > 0 && now >= sl->kill_at) {
 		ffrun_signal(&sl->run, SIGKILL);
 		sl->kill_at = 0;
 	}
-	if (sl->stop == STOP_NONE && now >= sl->next_beat) {
-		sl->next_beat = now + BEAT_S;
-		if (queue_heartbeat(s->db, &sl->job,
-		                    ffrun_percent(&sl->run) >= 100 ? 99 : ffrun_percent(&sl->run),
-		                    s->cfg->render_lease, &cancel, &lost) == MERR_OK) {
-			if (lost)
-				slot_stop(sl, STOP_LOST, now);
-			else if (cancel)
-				slot_stop(sl, STOP_CANCEL, now);
+	if (sl->stop == STOP_NONE && now >= sl->next_beat)
+		slot_heartbeat(s, sl, now);
+	if (sl->phase == PH_PROBE) {
+		if (child_tick(&sl->probe)) {
+			if (sl->stop != STOP_NONE) {
+				sl->phase = PH_RENDER; /* report the stop as for a render */
+				sl->run.status = 0;
+				render_done(s, sl);
+			} else {
+				probe_done(s, sl);
+			}
 		}
+		return;
 	}
 	if (ffrun_reap(&sl->run, false)) {
 		/* Drain what the pipes still hold before judging the outcome. */
@@ -327,14 +752,14 @@ static void slot_tick(struct spawner *s, struct slot *sl, double now)
 			ffrun_read(&sl->run, sl->run.out_fd);
 		if (sl->run.err_fd >= 0)
 			ffrun_read(&sl->run, sl->run.err_fd);
-		slot_finish(s, sl);
+		render_done(s, sl);
 	}
 }
 
 static int run(struct spawner *s)
 {
-	struct pollfd pfd[2 + 2 * MAX_SLOTS];
-	struct slot *owner[2 + 2 * MAX_SLOTS];
+	struct pollfd pfd[2 + (2 + CHILD_POLLFDS) * MAX_SLOTS];
+	struct slot *owner[2 + (2 + CHILD_POLLFDS) * MAX_SLOTS];
 	sigset_t set;
 	int sfd, i;
 	double next_poll = 0;
@@ -353,8 +778,26 @@ static int run(struct spawner *s)
 		double now = now_s(), until;
 		int n = 0, timeout_ms;
 
+		/* Slots first: heartbeats renew our leases before the reaper looks at anyone's. */
+		for (i = 0; i < s->concurrency; i++) {
+			struct slot *sl = &s->slots[i];
+
+			if (!sl->busy)
+				continue;
+			if (s->stopping && now >= s->stop_deadline && sl->stop == STOP_NONE) {
+				if (sl->phase == PH_FINISH) {
+					if (!sl->placed && db_usable(s))
+						(void)db_note(s, queue_release(s->db, &sl->job));
+					slot_free(s, sl);
+					continue;
+				}
+				slot_stop(sl, STOP_SHUTDOWN, now);
+			}
+			slot_tick(s, sl, now_s());
+		}
 		if (!s->once)
 			listen_ensure(s);
+		now = now_s();
 		if (!s->stopping && (s->wake || now >= next_poll)) {
 			s->wake = false;
 			next_poll = now + (double)s->cfg->render_poll_interval;
@@ -362,8 +805,14 @@ static int run(struct spawner *s)
 			if (s->once && running(s) == 0)
 				break; /* --once: nothing ready and nothing running */
 		}
+		spawner_beat(s, now_s());
 		if (s->stopping && running(s) == 0)
 			break;
+		if (s->stopping && now_s() > s->stop_deadline + KILL_AFTER_S + EXIT_AFTER_S) {
+			log_error("stopping: the database did not let the jobs be handed back in time; their "
+			          "leases will run out and other spawners take them");
+			break;
+		}
 		pfd[n].fd = sfd;
 		pfd[n].events = POLLIN;
 		owner[n++] = NULL;
@@ -372,28 +821,45 @@ static int run(struct spawner *s)
 			pfd[n].events = POLLIN;
 			owner[n++] = NULL;
 		}
+		now = now_s();
 		until = s->stopping ? s->stop_deadline : next_poll;
+		if (s->stopping && now >= s->stop_deadline)
+			until = now + 0.1;
+		if (s->next_spawner_beat < until)
+			until = s->next_spawner_beat;
 		for (i = 0; i < s->concurrency; i++) {
 			struct slot *sl = &s->slots[i];
 
 			if (!sl->busy)
 				continue;
-			if (sl->run.out_fd >= 0) {
-				pfd[n].fd = sl->run.out_fd;
-				pfd[n].events = POLLIN;
-				owner[n++] = sl;
-			}
-			if (sl->run.err_fd >= 0) {
-				pfd[n].fd = sl->run.err_fd;
-				pfd[n].events = POLLIN;
-				owner[n++] = sl;
+			if (sl->phase == PH_RENDER) {
+				if (sl->run.out_fd >= 0) {
+					pfd[n].fd = sl->run.out_fd;
+					pfd[n].events = POLLIN;
+					owner[n++] = sl;
+				}
+				if (sl->run.err_fd >= 0) {
+					pfd[n].fd = sl->run.err_fd;
+					pfd[n].events = POLLIN;
+					owner[n++] = sl;
+				}
+				if (sl->deadline < until)
+					until = sl->deadline;
+				if (sl->kill_at > 0 && sl->kill_at < until)
+					until = sl->kill_at;
+			} else if (sl->phase == PH_PROBE) {
+				size_t k, m = child_pollfds(&sl->probe, &pfd[n]);
+				int next = child_next_ms(&sl->probe);
+
+				for (k = 0; k < m; k++)
+					owner[n++] = sl;
+				if (next >= 0 && now + next / 1000.0 < until)
+					until = now + next / 1000.0;
 			}
 			if (sl->next_beat < until)
 				until = sl->next_beat;
-			if (sl->deadline < until)
-				until = sl->deadline;
-			if (sl->kill_at > 0 && sl->kill_at < until)
-				until = sl->kill_at;
+			if (sl->lease_ok_until < until)
+				until = sl->lease_ok_until;
 		}
 		timeout_ms = until <= now ? 0 : (int)((until - now) * 1000.0) + 1;
 		if (timeout_ms > 1000)
@@ -420,21 +886,18 @@ static int run(struct spawner *s)
 					}
 			} else if (owner[i] == NULL) {
 				on_notify(s, now);
-			} else {
+			} else if (owner[i]->busy && owner[i]->phase == PH_RENDER) {
 				ffrun_read(&owner[i]->run, pfd[i].fd);
+			} else if (owner[i]->busy && owner[i]->phase == PH_PROBE) {
+				child_read(&owner[i]->probe, pfd[i].fd);
 			}
-		}
-		for (i = 0; i < s->concurrency; i++) {
-			struct slot *sl = &s->slots[i];
-
-			if (!sl->busy)
-				continue;
-			if (s->stopping && now >= s->stop_deadline)
-				slot_stop(sl, STOP_SHUTDOWN, now);
-			slot_tick(s, sl, now);
 		}
 	}
 	close(sfd);
+	/* The row says what we last knew; a --once run leaves its fault there for mediactl status. */
+	s->next_spawner_beat = 0;
+	s->db_pause_until = 0;
+	spawner_beat(s, now_s());
 	return s->once && s->failed ? 1 : 0;
 }
 
@@ -525,8 +988,8 @@ int main(int argc, char **argv)
 		snprintf(s.owner, sizeof(s.owner), "%.120s", name);
 	else
 		snprintf(s.owner, sizeof(s.owner), "%.60s:%ld", host, (long)getpid());
-	s.db = db_new(cfg.database_url, (int)cfg.db_connect_timeout, queue_statements,
-	              queue_statements_count);
+	snprintf(s.host, sizeof(s.host), "%s", host);
+	s.db = db_open(&cfg, queue_statements, queue_statements_count);
 	if (s.db == NULL)
 		goto out;
 	log_info("%s: %d slot(s)%s", s.owner, s.concurrency, s.once ? ", once" : "");
@@ -534,7 +997,7 @@ int main(int argc, char **argv)
 out:
 	for (c = 0; c < s.concurrency; c++)
 		if (s.slots[c].busy)
-			ffrun_close(&s.slots[c].run);
+			slot_free(&s, &s.slots[c]);
 	if (s.listen != NULL)
 		PQfinish(s.listen);
 	db_free(s.db);

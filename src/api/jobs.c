@@ -72,7 +72,17 @@ void handle_render_create(struct http_request *req, struct http_response *resp)
 		goto out;
 	}
 	err = jobs_enqueue(req->app->db, req->user_id, pid, &in, preset_name(preset), preset_ext(preset),
-	                   (int)req->app->cfg->render_max_attempts, id, output, sizeof(output));
+	                   (int)req->app->cfg->render_max_attempts, req->app->cfg->render_max_queued_per_user,
+	                   id, output, sizeof(output));
+	if (err == MERR_RATE_LIMITED) {
+		/* A queue cap, not a rate: it frees up as jobs finish, so no Retry-After is promised. */
+		resp_error(
+		        resp, err, NULL,
+		        "you already have %lld render jobs waiting or running (render_max_queued_per_user); "
+		        "wait for some to finish or cancel them",
+		        req->app->cfg->render_max_queued_per_user);
+		goto out;
+	}
 	if (err != MERR_OK) {
 		resp_store_error(resp, err, "job");
 		goto out;

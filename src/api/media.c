@@ -52,12 +52,22 @@ void handle_assets_upload(struct http_request *req, struct http_response *resp)
 void handle_assets_list(struct http_request *req, struct http_response *resp)
 {
 	struct json_object *items = NULL;
+	const char *origin = query_get(&req->query, "origin");
 	int64_t pid, limit, offset, total = 0;
 	enum merr err;
 
 	if (!own_project(req, resp, &pid) || !api_pagination(req, resp, &limit, &offset))
 		return;
-	err = media_list(req->app->db, req->user_id, pid, limit, offset, &items, &total);
+	/* A project's assets are what was uploaded to it; its renders' outputs on request. */
+	if (origin == NULL) {
+		origin = "upload";
+	} else if (strcmp(origin, "all") == 0) {
+		origin = NULL;
+	} else if (strcmp(origin, "upload") != 0 && strcmp(origin, "render") != 0) {
+		resp_error(resp, MERR_BAD_REQUEST, "origin", "origin must be upload, render or all");
+		return;
+	}
+	err = media_list(req->app->db, req->user_id, pid, origin, limit, offset, &items, &total);
 	if (err != MERR_OK) {
 		resp_store_error(resp, err, "assets");
 		return;
@@ -83,7 +93,7 @@ void handle_media_list(struct http_request *req, struct http_response *resp)
 
 	if (!api_pagination(req, resp, &limit, &offset))
 		return;
-	err = media_list(req->app->db, req->user_id, 0, limit, offset, &items, &total);
+	err = media_list(req->app->db, req->user_id, 0, NULL, limit, offset, &items, &total);
 	if (err != MERR_OK) {
 		resp_store_error(resp, err, "media");
 		return;

@@ -301,8 +301,10 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 	}
 	err = media_insert(req->app->db, m);
 	if (err != MERR_OK) {
-		/* The project vanished meanwhile (foreign key), or the database failed: take the file back. */
-		if (files_remove(cfg->media_root, m->path) != 0)
+		/* The project vanished meanwhile (foreign key), or the database refused: take the file
+		 * back. But when the reply was lost (unavailable) the row may have been committed, and a
+		 * file a row points at is never removed: `mediactl gc` removes it later if no row does. */
+		if (err != MERR_UNAVAILABLE && files_remove(cfg->media_root, m->path) != 0)
 			log_error("upload: cannot remove %s after a failed insert", m->path);
 		if (err == MERR_NOT_FOUND)
 			resp_error(resp, MERR_NOT_FOUND, NULL, "project %lld not found",

@@ -15,8 +15,10 @@ extern const int queue_statements_count;
 
 struct claimed_job {
 	char id[37];
-	int attempt; /* the fence: every later write names it */
+	long long fence; /* claims of this job so far, ours included: every later write names it */
+	int attempt;     /* runs charged to the job, this one included (shown as attempts) */
 	int max_attempts;
+	int interruptions;
 	char preset[32];
 	char input_path[128];
 	char output_path[128];
@@ -26,12 +28,21 @@ struct claimed_job {
 	int64_t user_id;
 };
 
-/* Jobs whose lease ran out (their spawner died) go back to waiting with backoff, or fail once
- * their attempts are spent. Returns the number of jobs touched, or -1. */
-int queue_reap_expired(struct db *db);
-/* Claims one ready job in one statement (FOR UPDATE SKIP LOCKED): active, attempts + 1, leased
- * to owner for lease_s, its attempt limit lowered to max_attempts if that is lower.
- * MERR_NOT_FOUND when nothing is ready. */
+/*
+ * Jobs whose lease ran out (their spawner died or lost the database) go back to waiting with a
+ * short backoff, their run not charged to them (attempts - 1, interruptions + 1); a job
+ * interrupted max_interruptions times fails, and one whose cancel was asked for is cancelled.
+ * held[0..nheld) are the ids this spawner runs: never reaped by it, whatever their lease says.
+ * Returns the number of jobs touched, or -1.
+ */
+int queue_reap_expired(struct db *db, const char *const *held, int nheld, int max_interruptions);
+/*
+ * Claims one ready job in one statement (FOR UPDATE SKIP LOCKED): active, fence + 1, attempts + 1,
+ * leased to owner for lease_s, its attempt limit lowered to max_attempts if that is lower. Fair
+ * across users: the ready job of the user with the fewest active jobs goes first, then the oldest.
+ * MERR_NOT_FOUND when nothing is ready. A lost reply is not retried (the claim may have happened:
+ * that job's lease then runs out and the reaper returns it, uncharged).
+ */
 enum merr queue_claim(struct db *db, const char *owner, long long lease_s, int max_attempts,
                       struct claimed_job *j);
 /*
@@ -40,14 +51,53 @@ enum merr queue_claim(struct db *db, const char *owner, long long lease_s, int m
  */
 enum merr queue_heartbeat(struct db *db, const struct claimed_job *j, int progress, long long lease_s,
                           bool *cancel, bool *lost);
-/* Completes the job with its output media row, in one transaction. *lost as above. */
-enum merr queue_complete(struct db *db, const struct claimed_job *j, struct media *m, bool *lost);
+
+/*
+ * Finishing, in three steps, so that a file a committed row may point at is never replaced or
+ * removed by another attempt:
+ * 1. queue_finish_lock: BEGIN and lock the job's row if this attempt still owns it (fence, active).
+ *    While the lock is held no reaper, claim or cancel can change the job, so the caller may put
+ *    its output at output_path (replacing what an earlier, uncommitted attempt left there).
+ *    *owned false: the transaction is already over (rolled back). *cancel: the owner is asked to
+ *    stop; the caller then calls queue_finish_cancel.
+ * 2. queue_finish_commit: inserts the media row and completes the job, COMMIT. MERR_UNAVAILABLE
+ *    means the outcome is unknown (the COMMIT's reply may be lost): ask queue_outcome.
+ *    queue_finish_cancel: marks the job cancelled, COMMIT.
+ * 3. queue_outcome: what the row says now.
+ * On an error of step 1 or 2 the transaction is rolled back (or the connection is gone).
+ */
+enum merr queue_finish_lock(struct db *db, const struct claimed_job *j, bool *owned, bool *cancel);
+enum merr queue_finish_commit(struct db *db, const struct claimed_job *j, struct media *m);
+enum merr queue_finish_cancel(struct db *db, const struct claimed_job *j);
+
+enum queue_outcome {
+	QUEUE_COMPLETED, /* completed (by this job's output) */
+	QUEUE_OURS,      /* still active under this attempt's fence: nothing was recorded */
+	QUEUE_ELSEWHERE, /* anything else: re-queued, claimed again, cancelled, failed or gone */
+};
+enum merr queue_outcome(struct db *db, const struct claimed_job *j, enum queue_outcome *out);
+
 /* Fails the job: retried later with exponential backoff when retryable and attempts remain,
- * failed for good otherwise. reason is shown to the client. */
+ * failed for good otherwise (cancelled if a cancel was asked for). reason is shown to the client. */
 enum merr queue_fail(struct db *db, const struct claimed_job *j, const char *reason, bool retryable,
                      bool *lost);
 enum merr queue_cancelled(struct db *db, const struct claimed_job *j);
-/* Gives the job back untouched (spawner shutting down): waiting now, this attempt not counted. */
+/* Gives the job back untouched (spawner shutting down, or a fault of the spawner's own: ffmpeg
+ * missing, disk full): waiting now, this run not charged to it. */
 enum merr queue_release(struct db *db, const struct claimed_job *j);
+/* This attempt lost its lease (the database was out of reach): back to waiting, the run counted
+ * as an interruption, not charged; failed after max_interruptions. No-op if no longer ours. */
+enum merr queue_interrupted(struct db *db, const struct claimed_job *j, int max_interruptions);
+
+/* The spawner's heartbeat row (table spawners); last_error NULL when all is well. */
+struct spawner_beat {
+	const char *name;
+	const char *host;
+	long pid;
+	int slots;
+	int running;
+	const char *last_error;
+};
+enum merr queue_spawner_beat(struct db *db, const struct spawner_beat *b);
 
 #endif

@@ -71,7 +71,6 @@ int tmpfile_commit(struct tmpfile *t, const char *root, const char *rel)
 {
 	char dst[FILES_PATH_MAX], dir[FILES_PATH_MAX];
 	const char *slash;
-	int dfd;
 
 	if (!files_abs(root, rel, dst, sizeof(dst)))
 		return EINVAL;
@@ -81,12 +80,32 @@ int tmpfile_commit(struct tmpfile *t, const char *root, const char *rel)
 	/* The rename is durable only once the folder is synced. */
 	slash = strrchr(dst, '/');
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - dst), dst);
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	return files_sync_dir(dir);
+}
+
+int files_sync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
+
+	if (dfd < 0)
+		return errno;
+	if (fsync(dfd) != 0)
+		e = errno;
+	close(dfd);
+	return e;
+}
+
+int files_sync(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), e = 0;
+
+	if (fd < 0)
+		return errno;
+	if (fsync(fd) != 0)
+		e = errno;
+	if (close(fd) != 0 && e == 0)
+		e = errno;
+	return e;
 }
 
 void tmpfile_discard(struct tmpfile *t)

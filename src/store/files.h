@@ -21,11 +21,15 @@ int tmpfile_create(struct tmpfile *t, const char *root, const char *dir) __attri
 int tmpfile_write(struct tmpfile *t, const char *p, size_t n) __attribute__((warn_unused_result));
 /* fsyncs and closes the file, keeping it on disk under its temporary name. Returns 0 or errno. */
 int tmpfile_sync(struct tmpfile *t) __attribute__((warn_unused_result));
-/* Renames the synced file to <root>/<rel> and fsyncs the folder. Returns 0 or errno; on success
+/* Renames the synced file to <root>/<rel> and fsyncs the folder. Returns 0 or errno (also when
+ * only the folder's fsync failed: the rename may then not survive a crash); once renamed,
  * nothing is left for tmpfile_discard to remove. */
 int tmpfile_commit(struct tmpfile *t, const char *root, const char *rel) __attribute__((warn_unused_result));
 /* Closes and removes whatever is left. Safe to call more than once. */
 void tmpfile_discard(struct tmpfile *t);
+/* fsyncs a written file (by path) or a folder, so a rename into it survives a crash. 0 or errno. */
+int files_sync(const char *path) __attribute__((warn_unused_result));
+int files_sync_dir(const char *dir) __attribute__((warn_unused_result));
 
 /* Makes "<dir>/<unix-ms>-<8 random hex>.<ext>" into out. */
 void files_new_name(const char *dir, const char *ext, char *out, size_t outlen);

@@ -80,13 +80,14 @@ enum merr jobs_pick_input(struct db *db, int64_t user_id, int64_t project_id, in
 }
 
 enum merr jobs_enqueue(struct db *db, int64_t user_id, int64_t project_id, const struct job_input *in,
-                       const char *preset, const char *ext, int max_attempts, char id[JOB_ID_LEN + 1],
-                       char *output, size_t outlen)
+                       const char *preset, const char *ext, int max_attempts, long long max_queued,
+                       char id[JOB_ID_LEN + 1], char *output, size_t outlen)
 {
-	char uid[24], pid[24], mid[24], max[16];
-	const char *p[8] = { id, uid, pid, mid, in->path, output, preset, max };
+	char uid[24], pid[24], mid[24], max[16], cap[24];
+	const char *p[9] = { id, uid, pid, mid, in->path, output, preset, max, cap };
 	enum merr err;
 	PGresult *r;
+	bool added;
 
 	uuid4(id);
 	/* Output names come from the job's UUID: two jobs can never write the same file. */
@@ -95,11 +96,27 @@ enum merr jobs_enqueue(struct db *db, int64_t user_id, int64_t project_id, const
 	snprintf(pid, sizeof(pid), "%" PRId64, project_id);
 	snprintf(mid, sizeof(mid), "%" PRId64, in->media_id);
 	snprintf(max, sizeof(max), "%d", max_attempts);
-	r = db_exec(db, "jobs_enqueue", 8, p, &err);
-	if (r == NULL)
+	snprintf(cap, sizeof(cap), "%lld", max_queued);
+	err = db_begin(db);
+	if (err != MERR_OK)
 		return err;
+	r = db_exec(db, "users_lock", 1, &p[1], &err);
+	if (r == NULL)
+		goto fail;
 	PQclear(r);
-	return MERR_OK;
+	r = db_exec(db, "jobs_enqueue", 9, p, &err);
+	if (r == NULL)
+		goto fail;
+	added = PQntuples(r) == 1;
+	PQclear(r);
+	if (!added) {
+		err = MERR_RATE_LIMITED;
+		goto fail;
+	}
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return err;
 }
 
 enum merr jobs_get(struct db *db, int64_t user_id, const char *id, struct json_object **out)

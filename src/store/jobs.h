@@ -25,10 +25,12 @@ bool job_id_ok(const char *s);
 /* MERR_NOT_FOUND when the project has no such asset (or none at all). */
 enum merr jobs_pick_input(struct db *db, int64_t user_id, int64_t project_id, int64_t asset_id,
                           struct job_input *in) __attribute__((warn_unused_result));
-/* Inserts a waiting job and NOTIFYs spawners; id gets the new UUID, output the output path. */
+/* Inserts a waiting job and NOTIFYs spawners; id gets the new UUID, output the output path.
+ * MERR_RATE_LIMITED when the user already has max_queued jobs waiting or running. */
 enum merr jobs_enqueue(struct db *db, int64_t user_id, int64_t project_id, const struct job_input *in,
-                       const char *preset, const char *ext, int max_attempts, char id[JOB_ID_LEN + 1],
-                       char *output, size_t outlen) __attribute__((warn_unused_result));
+                       const char *preset, const char *ext, int max_attempts, long long max_queued,
+                       char id[JOB_ID_LEN + 1], char *output, size_t outlen)
+        __attribute__((warn_unused_result));
 /* The job object of GET /jobs/:id; another user's job is MERR_NOT_FOUND. */
 enum merr jobs_get(struct db *db, int64_t user_id, const char *id, struct json_object **out)
         __attribute__((warn_unused_result));

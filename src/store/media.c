@@ -29,17 +29,20 @@ enum {
 	C_VC,
 	C_AC,
 	C_ORIG,
+	C_ORIGIN,
+	C_RJOB,
 	C_CREATED,
 	C_MTIME,
 	C__N
 };
 
 static const struct col_spec media_cols[] = {
-	{ "id", COL_INT },         { "userId", COL_INT },       { "projectId", COL_INT },
-	{ "title", COL_STR },      { "kind", COL_STR },         { "mime", COL_STR },
-	{ "path", COL_STR },       { "sizeBytes", COL_INT },    { "durationMs", COL_INT },
-	{ "width", COL_INT },      { "height", COL_INT },       { "videoCodec", COL_STR },
-	{ "audioCodec", COL_STR }, { "originalName", COL_STR }, { "createdAt", COL_STR },
+	{ "id", COL_INT },          { "userId", COL_INT },       { "projectId", COL_INT },
+	{ "title", COL_STR },       { "kind", COL_STR },         { "mime", COL_STR },
+	{ "path", COL_STR },        { "sizeBytes", COL_INT },    { "durationMs", COL_INT },
+	{ "width", COL_INT },       { "height", COL_INT },       { "videoCodec", COL_STR },
+	{ "audioCodec", COL_STR },  { "originalName", COL_STR }, { "origin", COL_STR },
+	{ "renderJobId", COL_STR }, { "createdAt", COL_STR },
 };
 
 static int64_t num_or(PGresult *r, int col, int64_t dflt)
@@ -68,6 +71,8 @@ static void fill(struct media *m, PGresult *r)
 	str(m->video_codec, sizeof(m->video_codec), r, C_VC);
 	str(m->audio_codec, sizeof(m->audio_codec), r, C_AC);
 	str(m->original_name, sizeof(m->original_name), r, C_ORIG);
+	str(m->origin, sizeof(m->origin), r, C_ORIGIN);
+	str(m->render_job_id, sizeof(m->render_job_id), r, C_RJOB);
 	str(m->created_at, sizeof(m->created_at), r, C_CREATED);
 	m->mtime = num_or(r, C_MTIME, 0);
 }
@@ -154,17 +159,17 @@ enum merr media_get_any(struct db *db, int64_t id, struct media *m)
 	return media_one(db, "media_get_any", 1, p, m);
 }
 
-enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, int64_t limit, int64_t offset,
-                     struct json_object **items, int64_t *total)
+enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, const char *origin, int64_t limit,
+                     int64_t offset, struct json_object **items, int64_t *total)
 {
 	char uid[24], pid[24], lim[24], off[24];
-	const char *p[4] = { uid, project_id > 0 ? pid : NULL, lim, off };
+	const char *p[5] = { uid, project_id > 0 ? pid : NULL, origin, lim, off };
 
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
 	snprintf(pid, sizeof(pid), "%" PRId64, project_id);
 	snprintf(lim, sizeof(lim), "%" PRId64, limit);
 	snprintf(off, sizeof(off), "%" PRId64, offset);
-	return rowjson_list(db, "media_list", 4, "media_count", 2, p, media_cols, C_CREATED + 1, items,
+	return rowjson_list(db, "media_list", 5, "media_count", 3, p, media_cols, C_CREATED + 1, items,
 	                    total);
 }
 
@@ -219,6 +224,8 @@ struct json_object *media_json(const struct media *m)
 	add_opt_str(o, "videoCodec", m->video_codec);
 	add_opt_str(o, "audioCodec", m->audio_codec);
 	add_opt_str(o, "originalName", m->original_name);
+	json_object_object_add(o, "origin", json_object_new_string(m->origin[0] ? m->origin : "upload"));
+	add_opt_str(o, "renderJobId", m->render_job_id);
 	json_object_object_add(o, "createdAt", json_object_new_string(m->created_at));
 	return o;
 }

@@ -26,6 +26,8 @@ struct media {
 	char video_codec[32];
 	char audio_codec[32];
 	char original_name[256];
+	char origin[8];         /* upload | render */
+	char render_job_id[37]; /* the job that made a render's output; "" for uploads */
 	char created_at[32];
 	int64_t mtime; /* created_at as a Unix time, for Last-Modified */
 };
@@ -37,9 +39,11 @@ enum merr media_get(struct db *db, int64_t user_id, int64_t id, struct media *m)
         __attribute__((warn_unused_result));
 /* The media id whoever owns it: for stream links, where the signature is the authorisation. */
 enum merr media_get_any(struct db *db, int64_t id, struct media *m) __attribute__((warn_unused_result));
-/* Own media, newest first; project_id > 0 restricts to one project's assets. */
-enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, int64_t limit, int64_t offset,
-                     struct json_object **items, int64_t *total) __attribute__((warn_unused_result));
+/* Own media, newest first; project_id > 0 restricts to one project's assets, origin (NULL: any)
+ * to uploads ("upload") or render outputs ("render"). */
+enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, const char *origin, int64_t limit,
+                     int64_t offset, struct json_object **items, int64_t *total)
+        __attribute__((warn_unused_result));
 /* Deletes the row; path receives the file to remove (MEDIA_PATH_MAX bytes). */
 enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path)
         __attribute__((warn_unused_result));

@@ -8,7 +8,7 @@
 #define PROJECT_COLS "id, title, description, user_id, " SQL_TS("created_at") ", " SQL_TS("updated_at")
 #define MEDIA_COLS                                                                                   \
 	"id, user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, width, height, " \
-	"video_codec, audio_codec, original_name, " SQL_TS(                                          \
+	"video_codec, audio_codec, original_name, origin, render_job_id::text, " SQL_TS(             \
 	        "created_at") ", "                                                                   \
 	                      "extract(epoch FROM date_trunc('second', created_at))::bigint"
 #define JOB_COLS                                                                                         \
@@ -60,23 +60,33 @@ const struct db_stmt store_statements[] = {
 	{ "media_get_any", "SELECT " MEDIA_COLS " FROM media WHERE id = $1", 1 },
 	{ "media_list",
 	  "SELECT " MEDIA_COLS " FROM media WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2) "
-	  "ORDER BY id DESC LIMIT $3 OFFSET $4",
-	  4 },
+	  "AND ($3::text IS NULL OR origin = $3) ORDER BY id DESC LIMIT $4 OFFSET $5",
+	  5 },
 	{ "media_count",
-	  "SELECT count(*) FROM media WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2)", 2 },
+	  "SELECT count(*) FROM media WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2) "
+	  "AND ($3::text IS NULL OR origin = $3)",
+	  3 },
 	{ "media_delete", "DELETE FROM media WHERE id = $1 AND user_id = $2 RETURNING path", 2 },
 	/* render jobs, API side (the spawner's statements are in render/queue.c) */
 	{ "jobs_pick_input",
 	  "SELECT m.id, m.path, m.kind FROM media m JOIN projects p ON p.id = m.project_id "
-	  "WHERE m.project_id = $1 AND p.user_id = $2 AND ($3::bigint IS NULL OR m.id = $3) "
+	  "WHERE m.project_id = $1 AND p.user_id = $2 "
+	  /* Without an asset id: the newest upload, never a render's output. */
+	  "AND CASE WHEN $3::bigint IS NULL THEN m.origin = 'upload' ELSE m.id = $3 END "
 	  "ORDER BY m.id DESC LIMIT 1",
 	  3 },
-	/* The NOTIFY is delivered at commit, so a spawner never wakes for a row it cannot see. */
+	/* Serialises one user's enqueues (runs in the transaction of jobs_enqueue), so the cap below
+	 * counts what the others committed. */
+	{ "users_lock", "SELECT 1 FROM users WHERE id = $1 FOR UPDATE", 1 },
+	/* No row when the user already has $9 jobs waiting or running. The NOTIFY is delivered at
+	 * commit, so a spawner never wakes for a row it cannot see. */
 	{ "jobs_enqueue",
 	  "WITH j AS (INSERT INTO render_jobs (id, user_id, project_id, input_media_id, input_path, output_path, "
-	  "preset, max_attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id) "
+	  "preset, max_attempts) SELECT $1, $2, $3, $4, $5, $6, $7, $8 "
+	  "WHERE (SELECT count(*) FROM render_jobs WHERE user_id = $2 AND state IN ('waiting', 'active')) < $9::int "
+	  "RETURNING id) "
 	  "SELECT pg_notify('render_jobs', id::text) FROM j",
-	  8 },
+	  9 },
 	{ "jobs_get", "SELECT " JOB_COLS " FROM render_jobs WHERE id = $1 AND user_id = $2", 2 },
 	{ "jobs_list",
 	  "SELECT " JOB_COLS " FROM render_jobs WHERE project_id = $1 AND user_id = $2 "
