@@ -1,4 +1,4 @@
-/* mediactl.c: the admin tool: migrate, config, and (later) users, jobs and gc. */
+/* mediactl.c: the admin tool: migrate, config, users, gc and status. */
 #include "config.h"
 
 #include <sodium.h>
@@ -15,26 +15,45 @@
 #include "store/users.h"
 #include "auth/account.h"
 #include "auth/password.h"
+#include "admin/gc.h"
+#include "admin/status.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: mediactl migrate        apply pending schema migrations\n"
-	             "       mediactl config         print the resolved settings, secrets masked\n"
-	             "       mediactl user add EMAIL [--admin]\n"
-	             "                               create a user; the password is read from stdin\n"
-	             "Settings come from $MEDIAD_CONFIG (default " MEDIAD_SYSCONFDIR "/mediad.conf) and the "
-	             "environment.\n");
+	fprintf(out,
+	        "usage: mediactl migrate        apply pending schema migrations\n"
+	        "       mediactl config         print the resolved settings, secrets masked\n"
+	        "       mediactl user add EMAIL [--admin]\n"
+	        "                               create a user; the password is read from stdin\n"
+	        "       mediactl gc [--dry-run] [--older-than DURATION]\n"
+	        "                               remove temp files and files no media row names in\n"
+	        "                               uploads/ and outputs/, once older than DURATION (30s,\n"
+	        "                               10m, 2h, 7d or seconds; default 1h, at least 60s);\n"
+	        "                               list media rows whose file is missing\n"
+	        "       mediactl status         render jobs, active jobs, spawners, recent failures;\n"
+	        "                               exit 3 when jobs wait and no spawner was seen for 2 min\n"
+	        "Settings come from $MEDIAD_CONFIG (default " MEDIAD_SYSCONFDIR "/mediad.conf) and the "
+	        "environment.\n");
 }
 
 static int cmd_migrate(const struct config *cfg)
 {
-	struct db *db = db_new(cfg->database_url, (int)cfg->db_connect_timeout, NULL, 0);
+	struct db *db = db_open(cfg, NULL, 0);
+	struct db_limits lim = {
+		/* A migration may rewrite a big table: no statement limit, but lock waits stay bounded
+		 * (a minute) so a migration never queues forever behind a long transaction. */
+		.statement_timeout_ms = 0,
+		.lock_timeout_ms = 60000,
+		.idle_tx_timeout_ms = cfg->db_idle_tx_timeout_ms,
+		.tcp_timeout_s = cfg->db_tcp_timeout,
+	};
 	int n;
 
 	if (db == NULL) {
 		fprintf(stderr, "mediactl: out of memory\n");
 		return 1;
 	}
+	db_set_limits(db, &lim);
 	n = migrate_run(db, cfg->schema_dir, stdout);
 	db_free(db);
 	if (n < 0) {
@@ -90,8 +109,7 @@ static int cmd_user_add(const struct config *cfg, const char *email, bool admin)
 		goto out;
 	}
 	u.is_admin = admin;
-	db = db_new(cfg->database_url, (int)cfg->db_connect_timeout, store_statements,
-	            store_statements_count);
+	db = db_open(cfg, store_statements, store_statements_count);
 	if (db == NULL)
 		goto out;
 	err = users_create(db, &u);
@@ -111,10 +129,107 @@ out:
 	return rc;
 }
 
+/*
+ * Parses gc's arguments (those after "gc") into o. Returns 0, or 2 (a usage error) after printing
+ * why to stderr.
+ */
+static int gc_args(int argc, char **argv, struct gc_opts *o)
+{
+	int i;
+
+	o->older_than = GC_DEFAULT_AGE;
+	o->dry_run = false;
+	for (i = 0; i < argc; i++) {
+		const char *v;
+
+		if (strcmp(argv[i], "--dry-run") == 0) {
+			o->dry_run = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--older-than") == 0 && i + 1 < argc) {
+			v = argv[++i];
+		} else if (strncmp(argv[i], "--older-than=", 13) == 0) {
+			v = argv[i] + 13;
+		} else {
+			fprintf(stderr, "mediactl: gc: %s %s\n",
+			        strcmp(argv[i], "--older-than") == 0 ? "a duration must follow" :
+			                                               "unknown argument",
+			        argv[i]);
+			usage(stderr);
+			return 2;
+		}
+		if (gc_parse_duration(v, &o->older_than) != 0) {
+			fprintf(stderr,
+			        "mediactl: gc: --older-than '%s' is not a duration: 30s, 10m, 2h, 7d or seconds, "
+			        "at most 3650d\n",
+			        v);
+			return 2;
+		}
+		if (o->older_than < GC_MIN_AGE) {
+			fprintf(stderr,
+			        "mediactl: gc: --older-than must be at least %ds: a shorter bound could remove a "
+			        "render or an upload still being written\n",
+			        GC_MIN_AGE);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static int cmd_gc(const struct config *cfg, const struct gc_opts *o)
+{
+	/* db_open: the configured bounds (db_statement_timeout_ms...) apply to these queries too. */
+	struct db *db = db_open(cfg, gc_statements, gc_statements_count);
+	int rc;
+
+	if (db == NULL) {
+		fprintf(stderr, "mediactl: out of memory\n");
+		return 1;
+	}
+	/* Line by line, so the actions and the errors (stderr) interleave rightly in a cron log. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* An upload's file waits unprotected between its rename and its row for about one ffprobe run
+	 * (see gc.c); allowed, since ffprobe_timeout is the operator's, but said. */
+	if (o->older_than <= cfg->ffprobe_timeout)
+		fprintf(stderr,
+		        "mediactl: gc: warning: --older-than %llds is not above ffprobe_timeout (%llds): an "
+		        "upload being stored could be removed\n",
+		        o->older_than, cfg->ffprobe_timeout);
+	rc = gc_run(db, cfg->media_root, o, stdout);
+	db_free(db);
+	return rc;
+}
+
+static int cmd_status(const struct config *cfg)
+{
+	struct db *db = db_open(cfg, status_statements, status_statements_count);
+	int rc;
+
+	if (db == NULL) {
+		fprintf(stderr, "mediactl: out of memory\n");
+		return 1;
+	}
+	rc = status_run(db, stdout);
+	db_free(db);
+	return rc;
+}
+
+/* Loads the settings with need checked. Returns 0, or 78 (EX_CONFIG) after printing the problem. */
+static int load_config(struct config *cfg, unsigned need)
+{
+	char err[512];
+
+	if (config_load(cfg, need, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mediactl: configuration: %s\n", err);
+		return 78;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
-	char err[512];
+	struct gc_opts gc;
 	int rc = 2;
 
 	log_init("mediactl");
@@ -127,28 +242,29 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "config") == 0 && argc == 2) {
-		if (config_load(&cfg, 0, err, sizeof(err)) != 0) {
-			fprintf(stderr, "mediactl: configuration: %s\n", err);
-			rc = 78;
-		} else {
+		rc = load_config(&cfg, 0);
+		if (rc == 0)
 			config_print(&cfg, stdout);
-			rc = 0;
-		}
 	} else if (strcmp(argv[1], "migrate") == 0 && argc == 2) {
-		if (config_load(&cfg, CONFIG_NEED_DB, err, sizeof(err)) != 0) {
-			fprintf(stderr, "mediactl: configuration: %s\n", err);
-			rc = 78;
-		} else {
+		rc = load_config(&cfg, CONFIG_NEED_DB);
+		if (rc == 0)
 			rc = cmd_migrate(&cfg);
-		}
 	} else if (strcmp(argv[1], "user") == 0 && argc >= 4 && argc <= 5 && strcmp(argv[2], "add") == 0 &&
 	           (argc == 4 || strcmp(argv[4], "--admin") == 0)) {
-		if (config_load(&cfg, CONFIG_NEED_DB, err, sizeof(err)) != 0) {
-			fprintf(stderr, "mediactl: configuration: %s\n", err);
-			rc = 78;
-		} else {
+		rc = load_config(&cfg, CONFIG_NEED_DB);
+		if (rc == 0)
 			rc = cmd_user_add(&cfg, argv[3], argc == 5);
-		}
+	} else if (strcmp(argv[1], "gc") == 0) {
+		/* Usage errors before the configuration: exit 2 means the command line, always. */
+		if (gc_args(argc - 2, argv + 2, &gc) != 0)
+			return 2;
+		rc = load_config(&cfg, CONFIG_NEED_DB | CONFIG_NEED_MEDIA);
+		if (rc == 0)
+			rc = cmd_gc(&cfg, &gc);
+	} else if (strcmp(argv[1], "status") == 0 && argc == 2) {
+		rc = load_config(&cfg, CONFIG_NEED_DB);
+		if (rc == 0)
+			rc = cmd_status(&cfg);
 	} else {
 		usage(stderr);
 		return 2;

@@ -1,0 +1,447 @@
+/* gc.c: `mediactl gc`: stale temp files and files no row points at go; rows without a file are
+ * reported. */
+#include "config.h"
+
+#include "admin/gc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "store/files.h"
+
+/* A longer name is not one the server made (it makes names of about 40 bytes): left alone. */
+#define GC_NAME_MAX 255
+/* Files asked about in one query. */
+#define GC_BATCH 256
+/* Media rows read per page when looking for missing files. */
+#define GC_PAGE 1000
+#define GC_PAGE_S "1000"
+
+#define GC_UUID_RE "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+/*
+ * What the database protects, whatever the file's age:
+ * - a file a media row names;
+ * - a file at the output_path of a job that is waiting or active. A spawner renames its finished
+ *   temp file to output_path first and commits the media row (with the job's completion) after,
+ *   in one transaction; between the two, the file has no row yet. A waiting job may also find
+ *   there the output of an attempt that crashed between the two steps, which it will replace.
+ *   Once the job completed, its media row protects the file; once it failed or was cancelled,
+ *   nothing will claim the file again and it is an orphan like any other;
+ * - a temp file named after a job that is waiting or active (".tmp-<job id>-a<N>.<ext>", the
+ *   spawner's name for a render in progress): ffmpeg may write nothing for a while.
+ * An upload is renamed into uploads/ just before its row is inserted, with no job to protect it:
+ * the age bound does. The file's mtime dates from before the ffprobe run that precedes the
+ * rename, so the bound (at least GC_MIN_AGE) must exceed ffprobe_timeout (default 30 s).
+ * Each answer is re-checked against the file (same inode, still old) right before unlinking it.
+ */
+const struct db_stmt gc_statements[] = {
+	/* $1: a text[] of relative paths. One row per path, in order: the path, and t to keep it. */
+	{ "gc_keep",
+	  "SELECT p.path, EXISTS (SELECT 1 FROM media m WHERE m.path = p.path) "
+	  "OR EXISTS (SELECT 1 FROM render_jobs j WHERE j.output_path = p.path "
+	  "AND j.state IN ('waiting', 'active')) "
+	  "OR EXISTS (SELECT 1 FROM render_jobs j WHERE j.state IN ('waiting', 'active') "
+	  "AND j.id = substring(p.path FROM '^outputs/\\.tmp-(" GC_UUID_RE ")-a[0-9]+\\.')::uuid) "
+	  "FROM unnest($1::text[]) WITH ORDINALITY AS p(path, n) ORDER BY p.n",
+	  1 },
+	{ "gc_media_page", "SELECT id, path FROM media WHERE id > $1 ORDER BY id LIMIT " GC_PAGE_S, 1 },
+	{ "gc_media_still", "SELECT 1 FROM media WHERE id = $1 AND path = $2", 2 },
+};
+const int gc_statements_count = (int)(sizeof(gc_statements) / sizeof(gc_statements[0]));
+
+enum gc_kind { GC_SKIP, GC_TEMP, GC_ORPHAN };
+
+/* A regular file old enough to go, unless the database says otherwise. */
+struct gc_entry {
+	char name[GC_NAME_MAX + 1];
+	enum gc_kind kind;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* uploads/ or outputs/, opened once: every later look-up is relative to fd, never a path. */
+struct gc_folder {
+	const char *dir;
+	int fd;
+};
+
+struct gc_tally {
+	long long removed;
+	long long bytes;
+	long long missing;
+	bool failed; /* an I/O error was printed: the exit status is 1 */
+};
+
+int gc_parse_duration(const char *s, long long *secs)
+{
+	long long n, unit;
+	char *end;
+
+	/* strtoll alone would take leading blanks and a sign. */
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (end[0] == '\0')
+		unit = 1;
+	else if (end[1] != '\0')
+		return -1;
+	else if (end[0] == 's')
+		unit = 1;
+	else if (end[0] == 'm')
+		unit = 60;
+	else if (end[0] == 'h')
+		unit = 3600;
+	else if (end[0] == 'd')
+		unit = 86400;
+	else
+		return -1;
+	if (n > GC_MAX_AGE / unit)
+		return -1;
+	*secs = n * unit;
+	return 0;
+}
+
+/* True when name is 1..GC_NAME_MAX bytes of [A-Za-z0-9._-]: a plain name, safe to print. */
+static bool gc_name_chars_ok(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		char c = name[i];
+
+		if (i >= GC_NAME_MAX)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return i > 0;
+}
+
+static enum gc_kind gc_classify(const char *name)
+{
+	if (!gc_name_chars_ok(name))
+		return GC_SKIP;
+	if (strncmp(name, ".tmp-", 5) == 0 && name[5] != '\0')
+		return GC_TEMP;
+	/* ".", "..", and hidden names (an NFS .nfsXXXX, a .keep): nobody's upload or render. */
+	if (name[0] == '.')
+		return GC_SKIP;
+	return GC_ORPHAN;
+}
+
+/* A file in the future is young. */
+static bool gc_old(const struct stat *st, time_t now, long long older_than)
+{
+	return (long long)now - (long long)st->st_mtime > older_than;
+}
+
+/*
+ * Asks which of the n entries of f the database protects: keep[i] is set for those. Returns 0,
+ * or -1 after printing the error (keep is then unspecified and nothing may be removed).
+ */
+static int gc_ask(struct db *db, const struct gc_folder *f, const struct gc_entry *e, int n, bool *keep)
+{
+	size_t elem = strlen(f->dir) + 1 + GC_NAME_MAX + 3; /* "dir/name", */
+	size_t cap = (size_t)n * elem + 3, len = 1;
+	const char *params[1];
+	struct pg_result *res = NULL;
+	enum merr err;
+	char *lit;
+	int i, rc = -1;
+
+	lit = malloc(cap);
+	if (lit == NULL) {
+		fprintf(stderr, "mediactl: gc: out of memory\n");
+		return -1;
+	}
+	/* A text[] literal, every element quoted; names hold only [A-Za-z0-9._-]: nothing to escape.
+	 * It travels as a parameter like any other value. */
+	lit[0] = '{';
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(lit + len, cap - len, "%s\"%s/%s\"", i ? "," : "", f->dir, e[i].name);
+	snprintf(lit + len, cap - len, "}");
+	params[0] = lit;
+	res = db_exec(db, "gc_keep", 1, params, &err);
+	if (res == NULL) {
+		fprintf(stderr, "mediactl: gc: database error looking up files of %s/ (%s)\n", f->dir,
+		        merr_code(err));
+		goto out;
+	}
+	if (PQntuples(res) != n) {
+		fprintf(stderr, "mediactl: gc: the database answered %d rows for %d files\n", PQntuples(res),
+		        n);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const char *path = PQgetvalue(res, i, 0);
+		size_t dl = strlen(f->dir);
+
+		if (strncmp(path, f->dir, dl) != 0 || path[dl] != '/' ||
+		    strcmp(path + dl + 1, e[i].name) != 0) {
+			fprintf(stderr, "mediactl: gc: the database answered out of order\n");
+			goto out;
+		}
+		keep[i] = PQgetvalue(res, i, 1)[0] == 't';
+	}
+	rc = 0;
+out:
+	db_clear(res);
+	free(lit);
+	return rc;
+}
+
+/* Asks about a batch, then removes (or lists) what nothing protects. Returns 0 or -1 (database). */
+static int gc_batch(struct db *db, const struct gc_folder *f, const struct gc_entry *e, int n,
+                    const struct gc_opts *o, time_t now, FILE *out, struct gc_tally *t)
+{
+	bool keep[GC_BATCH];
+	int i;
+
+	if (gc_ask(db, f, e, n, keep) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *what = e[i].kind == GC_TEMP ? "temp" : "orphan";
+		struct stat st;
+
+		if (keep[i])
+			continue;
+		/* Still the file we asked about, still regular and old. */
+		if (fstatat(f->fd, e[i].name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno != ENOENT) {
+				fprintf(stderr, "mediactl: gc: %s/%s: %s\n", f->dir, e[i].name,
+				        strerror(errno));
+				t->failed = true;
+			}
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) || st.st_dev != e[i].dev || st.st_ino != e[i].ino ||
+		    !gc_old(&st, now, o->older_than))
+			continue;
+		if (o->dry_run) {
+			fprintf(out, "would remove %s %s/%s\n", what, f->dir, e[i].name);
+		} else {
+			if (unlinkat(f->fd, e[i].name, 0) != 0) {
+				if (errno != ENOENT) {
+					fprintf(stderr, "mediactl: gc: cannot remove %s/%s: %s\n", f->dir,
+					        e[i].name, strerror(errno));
+					t->failed = true;
+				}
+				continue;
+			}
+			fprintf(out, "removed %s %s/%s\n", what, f->dir, e[i].name);
+		}
+		t->removed++;
+		t->bytes += (long long)st.st_size;
+	}
+	return 0;
+}
+
+/*
+ * Walks one folder, in batches of GC_BATCH candidates, each checked with the database and swept
+ * before the next is read: memory stays bounded however many files there are. Removing entries
+ * already returned does not make readdir skip others on Linux file systems; a file missed anyway
+ * goes on the next run. Returns 0, or -1 on a database error or an unreadable folder (printed).
+ */
+static int gc_folder_run(struct db *db, const struct gc_folder *f, const struct gc_opts *o, time_t now,
+                         FILE *out, struct gc_tally *t)
+{
+	struct gc_entry *batch;
+	DIR *d = NULL;
+	int fd, n = 0, rc = -1;
+
+	batch = calloc(GC_BATCH, sizeof(*batch));
+	if (batch == NULL) {
+		fprintf(stderr, "mediactl: gc: out of memory\n");
+		return -1;
+	}
+	fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd >= 0) {
+		d = fdopendir(fd);
+		if (d == NULL)
+			close(fd);
+	}
+	if (d == NULL) {
+		fprintf(stderr, "mediactl: gc: cannot read %s/: %s\n", f->dir, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct dirent *de;
+		struct stat st;
+		enum gc_kind kind;
+
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL) {
+			if (errno != 0) {
+				fprintf(stderr, "mediactl: gc: cannot read %s/: %s\n", f->dir,
+				        strerror(errno));
+				goto out;
+			}
+			break;
+		}
+		kind = gc_classify(de->d_name);
+		if (kind == GC_SKIP)
+			continue;
+		if (fstatat(f->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno != ENOENT) {
+				fprintf(stderr, "mediactl: gc: %s/%s: %s\n", f->dir, de->d_name,
+				        strerror(errno));
+				t->failed = true;
+			}
+			continue;
+		}
+		/* lstat: a symbolic link is not regular, so it is neither followed nor removed. */
+		if (!S_ISREG(st.st_mode) || !gc_old(&st, now, o->older_than))
+			continue;
+		snprintf(batch[n].name, sizeof(batch[n].name), "%s", de->d_name);
+		batch[n].kind = kind;
+		batch[n].dev = st.st_dev;
+		batch[n].ino = st.st_ino;
+		if (++n == GC_BATCH) {
+			if (gc_batch(db, f, batch, n, o, now, out, t) != 0)
+				goto out;
+			n = 0;
+		}
+	}
+	if (n > 0 && gc_batch(db, f, batch, n, o, now, out, t) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (d != NULL)
+		closedir(d);
+	free(batch);
+	return rc;
+}
+
+/*
+ * Whether the file of media path rel is gone: 1 when it is, 0 when it is there or rel is not a
+ * plain name in one of our folders (not ours to judge), -1 on another error (printed).
+ */
+static int gc_file_gone(const struct gc_folder fs[2], const char *rel)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		size_t dl = strlen(fs[i].dir);
+		const char *name;
+
+		if (strncmp(rel, fs[i].dir, dl) != 0 || rel[dl] != '/')
+			continue;
+		name = rel + dl + 1;
+		if (!gc_name_chars_ok(name) || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			return 0;
+		if (fstatat(fs[i].fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return 0;
+		if (errno == ENOENT)
+			return 1;
+		fprintf(stderr, "mediactl: gc: %s: %s\n", rel, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Prints "missing: media ID PATH" for each media row whose file is gone, reading the table by
+ * pages of GC_PAGE. A row deleted while we looked (its file goes after it) is not reported.
+ * Returns 0, or -1 on a database error (printed).
+ */
+static int gc_missing(struct db *db, const struct gc_folder fs[2], FILE *out, struct gc_tally *t)
+{
+	char last[32] = "0";
+
+	for (;;) {
+		const char *params[1] = { last };
+		struct pg_result *res;
+		enum merr err;
+		int i, rows;
+
+		res = db_exec(db, "gc_media_page", 1, params, &err);
+		if (res == NULL) {
+			fprintf(stderr, "mediactl: gc: database error reading media rows (%s)\n",
+			        merr_code(err));
+			return -1;
+		}
+		rows = PQntuples(res);
+		for (i = 0; i < rows; i++) {
+			const char *row[2] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1) };
+			struct pg_result *still;
+			int gone = gc_file_gone(fs, row[1]);
+
+			if (gone < 0)
+				t->failed = true;
+			if (gone <= 0)
+				continue;
+			still = db_exec(db, "gc_media_still", 2, row, &err);
+			if (still == NULL) {
+				fprintf(stderr, "mediactl: gc: database error reading media rows (%s)\n",
+				        merr_code(err));
+				db_clear(res);
+				return -1;
+			}
+			if (PQntuples(still) > 0) {
+				fprintf(out, "missing: media %s %s\n", row[0], row[1]);
+				t->missing++;
+			}
+			db_clear(still);
+		}
+		if (rows > 0)
+			snprintf(last, sizeof(last), "%s", PQgetvalue(res, rows - 1, 0));
+		db_clear(res);
+		if (rows < GC_PAGE)
+			return 0;
+	}
+}
+
+int gc_run(struct db *db, const char *media_root, const struct gc_opts *o, FILE *out)
+{
+	struct gc_folder fs[2] = { { "uploads", -1 }, { "outputs", -1 } };
+	struct gc_tally t;
+	time_t now = time(NULL);
+	int i, rc = 1;
+
+	memset(&t, 0, sizeof(t));
+	for (i = 0; i < 2; i++) {
+		char p[FILES_PATH_MAX];
+		int n = snprintf(p, sizeof(p), "%s/%s", media_root, fs[i].dir);
+
+		if (n < 0 || (size_t)n >= sizeof(p)) {
+			fprintf(stderr, "mediactl: gc: media_root is too long\n");
+			goto out;
+		}
+		/* media_root and these two folders are the operator's: a link there is followed. */
+		fs[i].fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fs[i].fd < 0) {
+			fprintf(stderr, "mediactl: gc: cannot open %s: %s\n", p, strerror(errno));
+			goto out;
+		}
+	}
+	for (i = 0; i < 2; i++)
+		if (gc_folder_run(db, &fs[i], o, now, out, &t) != 0)
+			goto out;
+	if (gc_missing(db, fs, out, &t) != 0)
+		goto out;
+	fprintf(out, "gc: %lld %s (%lld bytes), %lld missing rows\n", t.removed,
+	        o->dry_run ? "would be removed" : "removed", t.bytes, t.missing);
+	rc = t.failed ? 1 : 0;
+out:
+	for (i = 0; i < 2; i++)
+		if (fs[i].fd >= 0)
+			close(fs[i].fd);
+	return rc;
+}
