@@ -11,8 +11,10 @@ ALTER TABLE render_jobs
     ADD COLUMN heartbeat_at  timestamptz;
 UPDATE render_jobs SET fence = attempts;
 
--- The per-user cap on waiting + active jobs and the fair claim count these.
+-- The per-user cap on waiting + active jobs counts these; the fair claim asks each user's latest
+-- claim (round robin: the user served least recently goes first).
 CREATE INDEX render_jobs_user_open_idx ON render_jobs (user_id, state) WHERE state IN ('waiting', 'active');
+CREATE INDEX render_jobs_user_started_idx ON render_jobs (user_id, started_at);
 
 -- Where a media row came from: an upload, or a render (with its job). Render outputs are media so
 -- stream links work, but they are never the default input of a render and not listed as assets

@@ -37,16 +37,17 @@ const struct db_stmt queue_statements[] = {
 	  2 },
 	{ "queue_claim",
 	  /* The row carries the limit mediad had at enqueue; the claiming spawner's own setting can
-	   * only lower it, and the row then says so. Fair share: among ready jobs, those of the user
-	   * with the fewest active jobs first (one user's thousand jobs cannot hold back another's
-	   * one by more than a job per free slot), then the oldest. */
+	   * only lower it, and the row then says so. Fair share, round robin: among ready jobs, those
+	   * of the user served least recently (whose last claim is oldest, or who has none) first, then
+	   * the oldest; one user's thousand jobs cannot hold back another's one by more than a job per
+	   * free slot. */
 	  "UPDATE render_jobs j SET state = 'active', attempts = j.attempts + 1, fence = j.fence + 1, "
 	  " lease_owner = $1, max_attempts = least(j.max_attempts, $3::int), "
 	  " lease_until = now() + make_interval(secs => $2::int), heartbeat_at = now(), started_at = now(), "
 	  " progress = 0 "
 	  "WHERE j.id = (SELECT w.id FROM render_jobs w "
 	  "  WHERE w.state = 'waiting' AND w.run_after <= now() AND NOT w.cancel_requested "
-	  "  ORDER BY (SELECT count(*) FROM render_jobs a WHERE a.user_id = w.user_id AND a.state = 'active'), "
+	  "  ORDER BY (SELECT max(a.started_at) FROM render_jobs a WHERE a.user_id = w.user_id) NULLS FIRST, "
 	  "   w.run_after, w.created_at FOR UPDATE SKIP LOCKED LIMIT 1) "
 	  "RETURNING j.id::text, j.fence, j.attempts, j.max_attempts, j.interruptions, j.preset, j.input_path, "
 	  " j.output_path, coalesce((SELECT kind FROM media WHERE id = j.input_media_id), ''), "

@@ -39,7 +39,7 @@ int queue_reap_expired(struct db *db, const char *const *held, int nheld, int ma
 /*
  * Claims one ready job in one statement (FOR UPDATE SKIP LOCKED): active, fence + 1, attempts + 1,
  * leased to owner for lease_s, its attempt limit lowered to max_attempts if that is lower. Fair
- * across users: the ready job of the user with the fewest active jobs goes first, then the oldest.
+ * across users: the ready job of the user served least recently goes first, then the oldest.
  * MERR_NOT_FOUND when nothing is ready. A lost reply is not retried (the claim may have happened:
  * that job's lease then runs out and the reaper returns it, uncharged).
  */
