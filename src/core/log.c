@@ -13,6 +13,11 @@
 static const char *log_prog = "mediad";
 static char log_rid[40];
 
+const char *log_program(void)
+{
+	return log_prog;
+}
+
 void log_init(const char *prog)
 {
 	log_prog = prog;

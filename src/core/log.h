@@ -4,6 +4,8 @@
 
 /* Sets the program name printed in every line (e.g. "mediad"). */
 void log_init(const char *prog);
+/* The program name log_init set ("mediad" before it is called). */
+const char *log_program(void);
 /* Sets the request id printed in error lines until cleared with NULL. */
 void log_set_request_id(const char *rid);
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -22,7 +22,15 @@ struct db {
 	struct db_limits lim;
 	PGconn *conn;
 	bool in_tx;
+	/* While the server cannot be reached: one line when it goes, one a minute while it stays
+	 * away, one when it is back (not one per request). */
+	bool down;
+	long long down_since_ms, down_logged_ms;
+	unsigned long down_failures;
 };
+
+/* How often "still down" is logged. */
+#define DB_DOWN_LOG_MS 60000
 
 const struct db_limits db_default_limits = {
 	.statement_timeout_ms = 5000,
@@ -145,6 +153,30 @@ static int db_set_session_limits(struct db *db)
 	return ok ? 0 : -1;
 }
 
+/* Logs a failed connection attempt, rate-limited (libpq's message names host and port, never the
+ * password). */
+static void db_note_down(struct db *db, const char *msg)
+{
+	long long now = db_now_ms();
+	size_t n = strlen(msg);
+
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	if (!db->down) {
+		db->down = true;
+		db->down_since_ms = db->down_logged_ms = now;
+		db->down_failures = 1;
+		log_error("db: connect: %.*s (the database is down; next report in a minute)", (int)n, msg);
+		return;
+	}
+	db->down_failures++;
+	if (now - db->down_logged_ms >= DB_DOWN_LOG_MS) {
+		db->down_logged_ms = now;
+		log_error("db: still down after %lld s (%lu failed attempts): %.*s",
+		          (now - db->down_since_ms) / 1000, db->down_failures, (int)n, msg);
+	}
+}
+
 int db_ensure(struct db *db)
 {
 	char timeout[16], idle[24], interval[24], user_timeout[24];
@@ -154,7 +186,8 @@ int db_ensure(struct db *db)
 		               "keepalives",       "keepalives_idle",  "keepalives_interval",
 		               "keepalives_count", "tcp_user_timeout", NULL };
 	const char *vals[] = {
-		db->conninfo, timeout, "mediad", "1", idle, interval, "3", user_timeout, NULL
+		/* Each program's connections carry its name (pg_stat_activity.application_name). */
+		db->conninfo, timeout, log_program(), "1", idle, interval, "3", user_timeout, NULL
 	};
 	long long tcp = db->lim.tcp_timeout_s > 0 ? db->lim.tcp_timeout_s : 10;
 
@@ -167,10 +200,14 @@ int db_ensure(struct db *db)
 	snprintf(user_timeout, sizeof(user_timeout), "%lld", tcp * 1000);
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-		/* libpq's message names host and port but never the password. */
-		log_error("db: connect: %s", db->conn ? PQerrorMessage(db->conn) : "out of memory");
+		db_note_down(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
 		db_disconnect(db);
 		return -1;
+	}
+	if (db->down) {
+		log_info("db: connected again after %lld s down (%lu failed attempts)",
+		         (db_now_ms() - db->down_since_ms) / 1000, db->down_failures);
+		db->down = false;
 	}
 	PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	if (db_set_session_limits(db) != 0 || db_prepare_all(db) != 0) {

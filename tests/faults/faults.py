@@ -1221,6 +1221,40 @@ def db_retry_no_duplicate(sc):
         sc.problems.append("sanitizer report from db_retry: " + r.stderr.strip()[-200:])
 
 
+@scenario
+def db_outage_log_quiet(sc):
+    """A PostgreSQL outage is logged when it starts, once a minute while it lasts and when it ends,
+    not once per request (issue 11: 51,753 `db: connect` lines in a 14 s outage)."""
+    sc.check_renders = False
+    log = os.path.join(TEST_DIR, "log", "mediad.log")
+    if not os.path.exists(log):
+        raise Skip("no mediad.log (this web server logs the responders elsewhere)")
+
+    def count(pat):
+        with open(log, "rb") as f:
+            return len(re.findall(pat, f.read()))
+
+    before = count(rb"db: connect:")
+    pg_stop()
+    try:
+        codes = {}
+        for _ in range(300):
+            c = http("GET", "/healthz", timeout=10).status
+            codes[c] = codes.get(c, 0) + 1
+    finally:
+        pg_start()
+    wait_for(healthz_ok, 30, 0.2)
+    for _ in range(20):  # every responder notices the server is back
+        http("GET", "/healthz", timeout=10)
+    lines = count(rb"db: connect:") - before
+    sc.note(f"300 requests during the outage answered {codes}; {lines} 'db: connect' line(s) logged")
+    sc.check(codes.get(503, 0) > 0, f"healthz never answered 503 while PostgreSQL was down: {codes}")
+    procs = int(ENV.get("MEDIAD_PROCS", "2"))
+    sc.check(lines <= 2 * procs, f"{lines} 'db: connect' lines for one outage, want at most {2 * procs} "
+                                 f"(one per responder)")
+    sc.check(count(rb"db: connected again") > 0, "no 'db: connected again' line once PostgreSQL was back")
+
+
 def fill(folder):
     """Fills the file system of folder to the last byte; returns the filler's path."""
     path = os.path.join(folder, "filler")
