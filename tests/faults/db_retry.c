@@ -22,7 +22,8 @@
 
 /* events: no unique key beyond its generated id, so a second send is a second row. */
 static const struct db_stmt stmts[] = {
-	{ "faults_event_insert", "INSERT INTO events (project_id, event_type) VALUES ($1::bigint, 'click')", 1 },
+	{ "faults_event_insert", "INSERT INTO events (project_id, event_type) VALUES ($1::bigint, 'click')",
+	  1 },
 };
 
 /* Rows of events for project pid over the direct connection, or -1 (printed). */
