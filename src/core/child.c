@@ -375,8 +375,10 @@ static void child_tail_add(struct child *c, const char *p, size_t n)
 /* Stops a child whose output cannot be taken any more; the reap follows in child_tick. */
 static void child_abort(struct child *c, int *fd)
 {
-	child_close_fd(fd);
+	/* SIGKILL first: once it is pending the child cannot die of SIGPIPE instead when its pipe
+	 * closes, so its status says what we did. */
 	child_signal(c, SIGKILL);
+	child_close_fd(fd);
 }
 
 /* Hands stdout bytes to on_out or out; past out_max the child is stopped. */

@@ -19,6 +19,11 @@
 #define PROBE_STDOUT_MAX (1024 * 1024)
 /* Tail of ffprobe's stderr kept for the error message. */
 #define PROBE_STDERR_KEEP 8192
+/* The demuxers ffprobe may use (-format_whitelist): those of the images and containers the
+ * classifier accepts. Anything else (hls, concat, tty...) is refused by ffprobe itself. */
+#define PROBE_FORMAT_WHITELIST                                                                        \
+	"png_pipe,jpeg_pipe,gif,webp_pipe,bmp_pipe,tiff_pipe,image2,mov,matroska,avi,mpegts,ogg,wav," \
+	"mp3,flac,aac"
 /* Longest timeout accepted by probe_file, in seconds. */
 #define PROBE_TIMEOUT_MAX 3600
 /* Room for ffprobe's argv, its NULL included. */

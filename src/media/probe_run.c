@@ -90,6 +90,10 @@ int probe_cmd_build(struct probe_cmd *cmd, const char *ffprobe_path, const char 
 	/* "file:" plus the whitelist: the name is never an option, another protocol or a URL. */
 	cmd->argv[argc++] = "-protocol_whitelist";
 	cmd->argv[argc++] = "file";
+	/* Only the demuxers of the containers we accept (probe.c's tables): an HLS or concat playlist,
+	 * an SDP or ffconcat file that opens other local paths is never even parsed. */
+	cmd->argv[argc++] = "-format_whitelist";
+	cmd->argv[argc++] = PROBE_FORMAT_WHITELIST;
 	if (strchr(cmd->abspath.data, '%') != NULL) {
 		/* The image2 demuxer would read "a%d.png" as a numbered sequence of other files. */
 		cmd->argv[argc++] = "-pattern_type";

@@ -721,6 +721,28 @@ static void test_file_png_is_an_image(void)
 	CU_ASSERT_EQUAL(r.duration_ms, -1);
 }
 
+/* An HLS playlist naming a real local video: without -format_whitelist ffprobe follows it (and
+ * reports the hls demuxer); with it the playlist is refused before anything is opened. */
+static void test_file_hls_playlist_is_refused_unopened(void)
+{
+	struct probe_result r;
+	char why[256], p[PATH_MAX], mp4[PATH_MAX], body[PATH_MAX + 128];
+	FILE *f;
+	int rc;
+
+	snprintf(body, sizeof(body), "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\n%s\n#EXT-X-ENDLIST\n",
+	         tpath(mp4, sizeof(mp4), "x.mp4"));
+	f = fopen(tpath(p, sizeof(p), "list.m3u8"), "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(body, f);
+	fclose(f);
+	rc = probe_file(FFPROBE, p, 10, &r, why, sizeof(why));
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_EQUAL(r.kind, PROBE_OTHER);
+	CU_ASSERT_PTR_NULL(strstr(r.format_name, "hls"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "ffprobe could not read the file"));
+}
+
 static void test_file_mp4_is_a_video(void)
 {
 	struct probe_result r;
@@ -1026,6 +1048,7 @@ int main(void)
 	} real[] = {
 		{ "png is an image", test_file_png_is_an_image },
 		{ "mp4 is a video", test_file_mp4_is_a_video },
+		{ "an HLS playlist is refused unopened", test_file_hls_playlist_is_refused_unopened },
 		{ "wav is audio", test_file_wav_is_audio },
 		{ "text named .png is not an image", test_file_text_named_png_is_not_an_image },
 		{ "unreadable reason has no path", test_file_unreadable_reason_has_no_path },
