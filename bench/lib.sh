@@ -82,7 +82,7 @@ pick_port() {
 }
 
 # bench_config MODE: writes $BVAR/mediad.conf.
-BENCH_OVERRIDES="view_rate_limit login_rate_ip login_rate_ip_email public_base_url stream_mode"
+BENCH_OVERRIDES="view_rate_limit login_rate_ip login_rate_ip_email login_fail_account public_base_url stream_mode"
 bench_config() {
 	local k filter=""
 	for k in $BENCH_OVERRIDES; do filter="$filter|$k"; done
@@ -94,6 +94,9 @@ bench_config() {
 			echo "view_rate_limit = 100000000"
 			echo "login_rate_ip = 1000000"
 			echo "login_rate_ip_email = 1000000"
+			# Each login in flight counts on the account until it succeeds: the auth_login
+			# scenario keeps up to MEDIAD_PROCS of one account in flight.
+			echo "login_fail_account = 1000000"
 			echo "public_base_url = $BBASE"
 			echo "stream_mode = $1"
 		} >"$BVAR/mediad.conf"
@@ -102,6 +105,7 @@ bench_config() {
 
 lighttpd_env() {
 	env MEDIAD_PORT="$BPORT" MEDIAD_VAR="$BVAR" MEDIAD_BIN="$BUILD/mediad" MEDIAD_PROCS="$PROCS" \
+		MEDIAD_UPLOAD_PROCS="${MEDIAD_UPLOAD_PROCS:-2}" MEDIAD_ERRORS="$ROOT/fcgi-conf/errors" \
 		MEDIAD_CONFIG="$BVAR/mediad.conf" MEDIA_ROOT="$MEDIA_ROOT" \
 		MEDIAD_BARE_BIN="$BUILD/bench/bare-responder" "$@"
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <fcgiapp.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "http/clientip.h"
+#include "http/cors.h"
 #include "http/fcgi_io.h"
 #include "store/db.h"
 #include "store/kv.h"
@@ -29,6 +31,8 @@
 #include "store/statements.h"
 
 #define MEDIAD_MAX_WORKERS 256
+/* Places in the pool: --workers on --listen, plus --upload-workers on --upload-listen. */
+#define MEDIAD_MAX_PLACES (2 * MEDIAD_MAX_WORKERS)
 #define MEDIAD_BACKLOG 1024
 
 static volatile sig_atomic_t stop_requested;
@@ -62,8 +66,8 @@ static struct cidr_list trusted_proxies;
 
 /*
  * Loads and checks everything a worker needs before any is started: the settings, the trusted
- * proxy list, a parsable redis_url, and the media folders (made if missing). Returns 0, or -1 with
- * one line in err. cfg must be freed with config_free either way.
+ * proxy list, the CORS origins, a parsable redis_url, and the media folders (made if missing).
+ * Returns 0, or -1 with one line in err. cfg must be freed with config_free either way.
  */
 static int startup_load(struct config *cfg, struct cidr_list *trusted, char *err, size_t errlen)
 {
@@ -78,10 +82,30 @@ static int startup_load(struct config *cfg, struct cidr_list *trusted, char *err
 		snprintf(err, errlen, "trusted_proxies: %.400s", sub);
 		return -1;
 	}
+	if (cors_check_origins(cfg->cors_origins, sub, sizeof(sub)) != 0) {
+		snprintf(err, errlen, "cors_origins: %.400s", sub);
+		return -1;
+	}
 	probe = kv_new(cfg->redis_url, (int)cfg->redis_timeout_ms, sub, sizeof(sub));
 	if (probe == NULL) {
 		snprintf(err, errlen, "%.400s", sub);
 		return -1;
+	}
+	/* Redis 7 is required (EXPIRE ... NX): an older one refuses the start. One that cannot be
+	 * reached does not: mediad runs without it (degraded) and uses it once it answers, if it is
+	 * recent enough then. */
+	switch (kv_check(probe, sub, sizeof(sub))) {
+	case KV_PROBE_OK:
+		break;
+	case KV_PROBE_TOO_OLD:
+		snprintf(err, errlen, "redis_url: %.300s (EXPIRE ... NX)", sub);
+		kv_free(probe);
+		return -1;
+	case KV_PROBE_DOWN:
+		log_error("start-up: Redis cannot be reached (%.300s): serving without it (degraded) "
+		          "until it is back",
+		          sub);
+		break;
 	}
 	kv_free(probe);
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
@@ -160,17 +184,18 @@ static pid_t spawn_worker(const struct config *cfg, int listen_fd, const sigset_
 }
 
 /*
- * The pre-fork master: keeps n workers alive and restarts any that dies; on SIGTERM or SIGINT it
+ * The pre-fork master: keeps n workers alive, the one of place i accepting on place_fd[i] (the
+ * --listen socket, or the --upload-listen one), and restarts any that dies; on SIGTERM or SIGINT it
  * passes SIGTERM on (each worker finishes its request in flight) and waits for all of them. On
  * SIGHUP it re-reads the settings and, if they are valid, replaces the workers one request at a
  * time (each finishes what it has, then a new one starts with the new settings); invalid settings
  * are logged and the running workers stay. Signals are blocked and taken with sigtimedwait, so
  * none is lost between checks.
  */
-static int master_run(struct config *cfg, int listen_fd, int n)
+static int master_run(struct config *cfg, const int *place_fd, int n)
 {
-	pid_t pids[MEDIAD_MAX_WORKERS];
-	time_t started[MEDIAD_MAX_WORKERS];
+	pid_t pids[MEDIAD_MAX_PLACES];
+	time_t started[MEDIAD_MAX_PLACES];
 	struct timespec tick = { 1, 0 };
 	sigset_t set;
 	bool stopping = false;
@@ -183,7 +208,7 @@ static int master_run(struct config *cfg, int listen_fd, int n)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	for (i = 0; i < n; i++) {
-		pids[i] = spawn_worker(cfg, listen_fd, &set);
+		pids[i] = spawn_worker(cfg, place_fd[i], &set);
 		started[i] = time(NULL);
 		if (pids[i] > 0)
 			alive++;
@@ -239,7 +264,7 @@ static int master_run(struct config *cfg, int listen_fd, int n)
 			 * a second, not in a tight fork loop. */
 			if (pids[i] > 0 || time(NULL) - started[i] < 1)
 				continue;
-			pids[i] = spawn_worker(cfg, listen_fd, &set);
+			pids[i] = spawn_worker(cfg, place_fd[i], &set);
 			started[i] = time(NULL);
 			if (pids[i] > 0)
 				alive++;
@@ -249,9 +274,10 @@ static int master_run(struct config *cfg, int listen_fd, int n)
 	return 0;
 }
 
-static int open_listener(const char *spec)
+static int open_listener(const char *spec, const char *group)
 {
 	const char *path = spec;
+	struct group *gr = NULL;
 	int fd;
 
 	/* "unix:/run/mediad.sock" or a bare absolute path is a unix socket; "host:port" is TCP. */
@@ -272,15 +298,30 @@ static int open_listener(const char *spec)
 		fprintf(stderr, "mediad: --listen %s: cannot listen: %s\n", spec, strerror(errno));
 		return -1;
 	}
-	/* The web server usually runs as another user: let it connect. Restrict with the folder. */
-	if (path[0] == '/' && chmod(path, 0666) != 0)
+	if (path[0] != '/')
+		return fd;
+	/* Owner and group only: the web server runs as our user, or is in listen_group. */
+	if (group != NULL && group[0] != '\0') {
+		gr = getgrnam(group);
+		if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+			fprintf(stderr, "mediad: --listen %s: cannot give the socket to group %s: %s\n", spec,
+			        group, gr == NULL ? "no such group" : strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	if (chmod(path, 0660) != 0) {
 		fprintf(stderr, "mediad: chmod %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: mediad [--listen unix:/path.sock|HOST:PORT] [--workers N]\n"
+	             "              [--upload-listen unix:/path.sock|HOST:PORT] [--upload-workers N]\n"
 	             "       spawned by a web server, mediad serves the socket it is given on fd 0.\n"
 	             "       Settings come from $MEDIAD_CONFIG (default " MEDIAD_SYSCONFDIR "/mediad.conf)\n"
 	             "       and the environment; see mediad(8).\n");
@@ -291,23 +332,26 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "upload-listen", required_argument, NULL, 'L' },
+		{ "upload-workers", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config cfg;
-	const char *listen_spec = NULL;
-	long workers = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *listen_spec = NULL, *upload_spec = NULL;
+	long workers = sysconf(_SC_NPROCESSORS_ONLN), upload_workers = 2;
+	int place_fd[MEDIAD_MAX_PLACES];
 	char err[512], *end;
 	struct stat st;
-	int c, fd, rc;
+	int c, fd, upload_fd = -1, rc, i;
 
 	log_init("mediad");
 	if (sodium_init() < 0) {
 		fprintf(stderr, "mediad: libsodium failed to initialise\n");
 		return 1;
 	}
-	while ((c = getopt_long(argc, argv, "l:w:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:w:L:W:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			listen_spec = optarg;
@@ -317,6 +361,19 @@ int main(int argc, char **argv)
 			workers = strtol(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || workers < 1 || workers > MEDIAD_MAX_WORKERS) {
 				fprintf(stderr, "mediad: --workers must be 1 to %d\n", MEDIAD_MAX_WORKERS);
+				return 2;
+			}
+			break;
+		case 'L':
+			upload_spec = optarg;
+			break;
+		case 'W':
+			errno = 0;
+			upload_workers = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || upload_workers < 1 ||
+			    upload_workers > MEDIAD_MAX_WORKERS) {
+				fprintf(stderr, "mediad: --upload-workers must be 1 to %d\n",
+				        MEDIAD_MAX_WORKERS);
 				return 2;
 			}
 			break;
@@ -331,12 +388,21 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (upload_spec != NULL && listen_spec == NULL)) {
 		usage(stderr);
 		return 2;
 	}
 	if (workers < 1)
 		workers = 1;
+#ifdef MEDIAD_TEST_ROUTES
+	/* A test build answers /_test/... routes (sleep, echo): it must never serve by mistake. */
+	if (getenv("MEDIAD_TEST_ROUTES") == NULL || strcmp(getenv("MEDIAD_TEST_ROUTES"), "1") != 0) {
+		fprintf(stderr,
+		        "mediad: this build has the test-only routes (--enable-test-routes); it runs only "
+		        "with MEDIAD_TEST_ROUTES=1, for tests. Build without that option to serve.\n");
+		return 78; /* EX_CONFIG */
+	}
+#endif
 	if (startup_load(&cfg, &trusted_proxies, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mediad: configuration: %s\n", err);
 		config_free(&cfg);
@@ -349,13 +415,28 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (listen_spec != NULL) {
-		fd = open_listener(listen_spec);
+		fd = open_listener(listen_spec, cfg.listen_group);
+		/* Uploads get workers of their own, so that slow uploads can take only them, never the
+		 * workers the rest of the API needs (the web server sends the upload routes there). */
+		if (fd >= 0 && upload_spec != NULL) {
+			upload_fd = open_listener(upload_spec, cfg.listen_group);
+			if (upload_fd < 0) {
+				close(fd);
+				fd = -1;
+			}
+		}
 		if (fd < 0) {
 			config_free(&cfg);
 			return 1;
 		}
-		rc = master_run(&cfg, fd, (int)workers);
+		for (i = 0; i < (int)workers; i++)
+			place_fd[i] = fd;
+		for (i = 0; upload_fd >= 0 && i < (int)upload_workers; i++)
+			place_fd[workers + i] = upload_fd;
+		rc = master_run(&cfg, place_fd, (int)workers + (upload_fd >= 0 ? (int)upload_workers : 0));
 		close(fd);
+		if (upload_fd >= 0)
+			close(upload_fd);
 	} else {
 		if (fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode)) {
 			fprintf(stderr,

@@ -14,6 +14,7 @@
 #include "app.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "http/clientip.h"
 #include "http/json_body.h"
 #include "http/query.h"
 #include "store/analytics.h"
@@ -24,14 +25,30 @@
 #define VIEW_WINDOW_S 60
 #define ANALYTICS_CACHE_TTL 600
 
-static void cache_key(int64_t media_id, char *out, size_t n)
+/* A generation a day: far longer than any entry's ANALYTICS_CACHE_TTL. */
+#define ANALYTICS_GEN_TTL 86400
+
+/* The cache of one media's analytics: "<prefix>:<generation>" hashes of (from:to) answers, and
+ * the generation key that a view or a delete moves on (see kv_hget_gen for why not DEL). */
+static void cache_keys(int64_t media_id, char *prefix, size_t plen, char *gen_key, size_t glen)
 {
-	snprintf(out, n, "mediad:analytics:media:%lld", (long long)media_id);
+	snprintf(prefix, plen, "mediad:analytics:media:%lld", (long long)media_id);
+	snprintf(gen_key, glen, "mediad:analytics:gen:%lld", (long long)media_id);
+}
+
+void analytics_cache_drop(struct app *app, int64_t media_id)
+{
+	char prefix[96], gen_key[96];
+
+	/* If Redis fails here, entries expire on their own within the cache TTL (and a Redis that
+	 * restarted has lost them anyway). */
+	cache_keys(media_id, prefix, sizeof(prefix), gen_key, sizeof(gen_key));
+	(void)kv_gen_bump(app->kv, gen_key, ANALYTICS_GEN_TTL);
 }
 
 void handle_media_view(struct http_request *req, struct http_response *resp)
 {
-	char ip[64], key[160], viewed_at[32];
+	char ip[64], lkey[CLIENTIP_KEY_SIZE], key[160], viewed_at[32];
 	struct json_object *o, *v;
 	int64_t id, owner = 0;
 	enum merr err;
@@ -47,8 +64,10 @@ void handle_media_view(struct http_request *req, struct http_response *resp)
 			return;
 		owner = req->user_id;
 	}
+	/* The view records the client's address; the limit counts an IPv6 client by its /64. */
 	api_client_ip(req, ip, sizeof(ip));
-	snprintf(key, sizeof(key), "mediad:rl:view:%lld:%s", (long long)id, ip);
+	api_client_limit_key(req, lkey, sizeof(lkey));
+	snprintf(key, sizeof(key), "mediad:rl:view:%lld:%s", (long long)id, lkey);
 	if (!ratelimit_hit(req, resp, key, req->app->cfg->view_rate_limit, VIEW_WINDOW_S, true))
 		return;
 	/* The media (and for a token, its owner) is checked by the insert itself: one round trip. */
@@ -61,11 +80,9 @@ void handle_media_view(struct http_request *req, struct http_response *resp)
 		resp_store_error(resp, err, "view");
 		return;
 	}
-	/* The view is committed; the cached answer is now stale. If Redis fails here, the entry
-	 * expires on its own within the cache TTL. */
-	cache_key(id, key, sizeof(key));
-	if (kv_del(req->app->kv, key) != MERR_OK)
-		log_error("view: cannot drop the analytics cache of media %lld", (long long)id);
+	/* The view is committed; the cached answers are now stale (an outage of Redis is logged by
+	 * kv, once, not here once per view). */
+	analytics_cache_drop(req->app, id);
 	o = json_object_new_object();
 	v = json_object_new_object();
 	if (o != NULL && v != NULL) {
@@ -106,7 +123,7 @@ void handle_media_analytics(struct http_request *req, struct http_response *resp
 	const char *from = query_get(&req->query, "from"), *to = query_get(&req->query, "to");
 	struct json_object *out = NULL;
 	struct buf cached = BUF_INIT;
-	char key[96], field[32], owner[24];
+	char prefix[96], gen_key[96], key[128], gen[KV_GEN_MAX] = "", field[32], owner[24];
 	struct media m;
 	bool found = false;
 	int64_t id;
@@ -126,10 +143,10 @@ void handle_media_analytics(struct http_request *req, struct http_response *resp
 	/* The cached answer carries its media's owner ("<user id>\n<json>"): a hit for the owner needs
 	 * no database at all. A media's owner never changes; anyone else falls through to the real
 	 * ownership check below and gets 404. Redis down is not an error here: PostgreSQL answers. */
-	cache_key(id, key, sizeof(key));
+	cache_keys(id, prefix, sizeof(prefix), gen_key, sizeof(gen_key));
 	snprintf(field, sizeof(field), "%s:%s", from ? from : "", to ? to : "");
 	snprintf(owner, sizeof(owner), "%lld\n", (long long)req->user_id);
-	if (kv_hget(req->app->kv, key, field, &cached, &found) == MERR_OK && found &&
+	if (kv_hget_gen(req->app->kv, gen_key, prefix, field, gen, &cached, &found) == MERR_OK && found &&
 	    strncmp(cached.data, owner, strlen(owner)) == 0) {
 		size_t skip = strlen(owner);
 
@@ -163,8 +180,12 @@ void handle_media_analytics(struct http_request *req, struct http_response *resp
 		const char *s = json_object_to_json_string_length(out, JSON_C_TO_STRING_PLAIN, &len);
 		struct buf entry = BUF_INIT;
 
+		/* Stored under the generation read before the database was: if a view or a delete moved
+		 * it on meanwhile, this answer lands where nobody looks. No generation read (Redis
+		 * down): nothing is stored. */
+		snprintf(key, sizeof(key), "%s:%s", prefix, gen);
 		buf_puts(&entry, owner);
-		if (s != NULL && buf_append(&entry, s, len) == 0)
+		if (gen[0] != '\0' && s != NULL && buf_append(&entry, s, len) == 0)
 			(void)kv_hset_ttl(req->app->kv, key, field, entry.data, entry.len,
 			                  ANALYTICS_CACHE_TTL);
 		buf_free(&entry);

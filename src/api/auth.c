@@ -17,11 +17,18 @@
 #include "auth/token.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "http/clientip.h"
 #include "http/json_body.h"
 #include "store/kv.h"
+#include "store/media.h"
+#include "store/revocations.h"
 #include "store/users.h"
 
 #define LOGIN_WINDOW_S 60
+/* login_fail_account failures are allowed per account in this window. */
+#define LOGIN_FAIL_WINDOW_S (15 * 60)
+/* register_rate_ip registrations are allowed per client in this window. */
+#define REGISTER_WINDOW_S 3600
 
 /* Reads {"email", "password"} from the body. Returns false with resp set. */
 static bool read_credentials(struct http_request *req, struct http_response *resp, struct json_object **body,
@@ -46,12 +53,19 @@ void handle_auth_register(struct http_request *req, struct http_response *resp)
 {
 	struct json_object *body = NULL, *o;
 	const char *email, *password;
+	char who[CLIENTIP_KEY_SIZE], key[128];
 	struct user u;
 	struct verr e;
 	size_t pwlen;
 	enum merr err;
 
 	memset(&u, 0, sizeof(u));
+	/* Before the body is read: every call counts, valid or not, since each valid one costs
+	 * 64 MiB of argon2id. An IPv6 client counts by its /64. */
+	api_client_limit_key(req, who, sizeof(who));
+	snprintf(key, sizeof(key), "mediad:rl:register:ip:%s", who);
+	if (!ratelimit_hit(req, resp, key, req->app->cfg->register_rate_ip, REGISTER_WINDOW_S, false))
+		goto out;
 	if (!read_credentials(req, resp, &body, &email, &password, &pwlen))
 		goto out;
 	if (!account_email_normalize(email, u.email, sizeof(u.email), &e) ||
@@ -85,28 +99,62 @@ out:
 		json_object_put(body);
 }
 
-/* Applies the two login limits: per client IP, and per client IP + email. */
-static bool login_rate_ok(struct http_request *req, struct http_response *resp, const char *email)
+/* The email's key part: hashed, so Redis holds no addresses. */
+static void email_key(const char *email, char hex[33])
 {
 	unsigned char h[16];
-	char ip[64], hex[33], key[192];
 
-	api_client_ip(req, ip, sizeof(ip));
-	snprintf(key, sizeof(key), "mediad:rl:login:ip:%s", ip);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)email, strlen(email), NULL, 0);
+	sodium_bin2hex(hex, 33, h, sizeof(h));
+}
+
+/* Applies the two per-client login limits: per client (an IPv6 client by its /64), and per client
+ * + email. */
+static bool login_rate_ok(struct http_request *req, struct http_response *resp, const char *email)
+{
+	char who[CLIENTIP_KEY_SIZE], hex[33], key[192];
+
+	api_client_limit_key(req, who, sizeof(who));
+	snprintf(key, sizeof(key), "mediad:rl:login:ip:%s", who);
 	if (!ratelimit_hit(req, resp, key, req->app->cfg->login_rate_ip, LOGIN_WINDOW_S, false))
 		return false;
-	/* The email is hashed: Redis holds no addresses. */
-	crypto_generichash(h, sizeof(h), (const unsigned char *)email, strlen(email), NULL, 0);
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(key, sizeof(key), "mediad:rl:login:ipe:%s:%s", ip, hex);
+	email_key(email, hex);
+	snprintf(key, sizeof(key), "mediad:rl:login:ipe:%s:%s", who, hex);
 	return ratelimit_hit(req, resp, key, req->app->cfg->login_rate_ip_email, LOGIN_WINDOW_S, false);
+}
+
+/*
+ * The per-account lockout, from any number of clients: at most login_fail_account failed logins
+ * per email in a LOGIN_FAIL_WINDOW_S window; past them every attempt, the right password too, is a
+ * 429 until the window ends, and costs no argon2id. The attempt is counted before the password is
+ * checked (so parallel guesses cannot slip past the count) and a success takes it back by clearing
+ * the counter (login_fail_clear): what is counted is the failures since the last success. Emails
+ * nobody registered are counted the same, so the answers tell nobody who is registered.
+ * Returns false with the 429 set; key (key_len bytes) gets the counter's key.
+ */
+static bool login_fail_ok(struct http_request *req, struct http_response *resp, const char *email, char *key,
+                          size_t key_len)
+{
+	char hex[33];
+
+	email_key(email, hex);
+	snprintf(key, key_len, "mediad:rl:login:acct:%s", hex);
+	return ratelimit_hit(req, resp, key, req->app->cfg->login_fail_account, LOGIN_FAIL_WINDOW_S, false);
+}
+
+/* A successful login clears the account's failures. While Redis is down the counters are each
+ * responder's own (ratelimit_hit) and cannot be cleared: then successes count too, and the window
+ * ends them. */
+static void login_fail_clear(struct http_request *req, const char *key)
+{
+	(void)kv_del(req->app->kv, key);
 }
 
 void handle_auth_login(struct http_request *req, struct http_response *resp)
 {
 	struct json_object *body = NULL, *o;
 	const char *email, *password;
-	char norm[ACCOUNT_EMAIL_MAX + 1], token[TOKEN_MAX_LEN], expires[40];
+	char norm[ACCOUNT_EMAIL_MAX + 1], token[TOKEN_MAX_LEN], expires[40], acct[96] = "";
 	struct token_claims claims;
 	struct user u;
 	struct verr e;
@@ -124,6 +172,9 @@ void handle_auth_login(struct http_request *req, struct http_response *resp)
 	if (!login_rate_ok(req, resp, norm))
 		goto out;
 	err = users_by_email(req->app->db, norm, &u);
+	/* After the lookup: a database outage is a 503 and no failure of the account. */
+	if ((err == MERR_OK || err == MERR_NOT_FOUND) && !login_fail_ok(req, resp, norm, acct, sizeof(acct)))
+		goto out;
 	if (err == MERR_NOT_FOUND) {
 		/* Same work, same answer as a wrong password: nobody learns who is registered. */
 		password_verify_dummy(password, pwlen);
@@ -141,6 +192,7 @@ void handle_auth_login(struct http_request *req, struct http_response *resp)
 		resp_error(resp, MERR_UNAUTHORIZED, NULL, "invalid email or password");
 		goto out;
 	}
+	login_fail_clear(req, acct);
 	if (password_needs_rehash(u.password_hash)) {
 		char fresh[PASSWORD_HASH_LEN];
 
@@ -174,16 +226,16 @@ out:
 
 void handle_auth_logout(struct http_request *req, struct http_response *resp)
 {
-	char key[80];
-	long long left = (long long)req->token_exp + TOKEN_LEEWAY - (long long)time(NULL);
 	struct json_object *o;
+	enum merr err;
 
 	/* Only a verified token reaches here (the route is ROUTE_AUTH): a forged or expired one can
-	 * never write into Redis. The entry lives as long as the token could still be accepted. */
-	authn_blacklist_key(req->token_jti, key, sizeof(key));
-	if (kv_set_ex(req->app->kv, key, "1", 1, left < 1 ? 1 : left) != MERR_OK) {
-		resp_error(resp, MERR_UNAVAILABLE, NULL,
-		           "cannot revoke the token right now; try again shortly");
+	 * never write a revocation. It is kept as long as the token could still be accepted, in
+	 * PostgreSQL (so Redis may lose its copy), and answered only once it is committed. */
+	err = revocations_add(req->app->db, req->app->kv, req->token_jti, req->user_id,
+	                      (time_t)(req->token_exp + TOKEN_LEEWAY));
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "revocation");
 		return;
 	}
 	o = json_object_new_object();
@@ -192,10 +244,23 @@ void handle_auth_logout(struct http_request *req, struct http_response *resp)
 	resp_json(resp, 200, o);
 }
 
+/* {"usedBytes": what the user's media take, "quotaBytes": storage_quota_bytes, or null for none}. */
+static struct json_object *storage_object(int64_t used, long long quota)
+{
+	struct json_object *s = json_object_new_object();
+
+	if (s == NULL)
+		return NULL;
+	json_object_object_add(s, "usedBytes", json_object_new_int64(used));
+	json_object_object_add(s, "quotaBytes", quota > 0 ? json_object_new_int64(quota) : NULL);
+	return s;
+}
+
 void handle_auth_me(struct http_request *req, struct http_response *resp)
 {
 	struct json_object *o, *user;
 	struct user u;
+	int64_t used = 0;
 	enum merr err = users_by_id(req->app->db, req->user_id, &u);
 
 	sodium_memzero(u.password_hash, sizeof(u.password_hash));
@@ -210,15 +275,23 @@ void handle_auth_me(struct http_request *req, struct http_response *resp)
 		}
 		return;
 	}
+	err = media_usage(req->app->db, req->user_id, &used);
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "usage");
+		return;
+	}
 	o = json_object_new_object();
 	user = api_user_object(u.id, u.email);
 	if (o != NULL && user != NULL) {
 		json_object_object_add(user, "isAdmin", json_object_new_boolean(u.is_admin));
 		json_object_object_add(user, "createdAt", json_object_new_string(u.created_at));
 	}
-	if (o != NULL)
+	if (o != NULL) {
 		json_object_object_add(o, "user", user);
-	else if (user != NULL)
+		json_object_object_add(o, "storage",
+		                       storage_object(used, req->app->cfg->storage_quota_bytes));
+	} else if (user != NULL) {
 		json_object_put(user);
+	}
 	resp_json(resp, 200, o);
 }

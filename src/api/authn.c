@@ -1,4 +1,4 @@
-/* authn.c: token extraction, verification and the logout blacklist check. */
+/* authn.c: token extraction, verification and the revocation check. */
 #include "config.h"
 
 #include "api/authn.h"
@@ -11,12 +11,7 @@
 #include "app.h"
 #include "auth/token.h"
 #include "core/config.h"
-#include "store/kv.h"
-
-void authn_blacklist_key(const char *jti, char *out, size_t outlen)
-{
-	snprintf(out, outlen, "mediad:revoked:%s", jti);
-}
+#include "store/revocations.h"
 
 static void unauthorized(struct http_response *resp, const char *msg)
 {
@@ -29,7 +24,6 @@ bool authn_require(struct http_request *req, struct http_response *resp)
 	const char *h = http_header(req, "Authorization");
 	struct token_claims claims;
 	enum token_status st;
-	char key[80];
 	bool revoked = false;
 
 	if (h == NULL || *h == '\0') {
@@ -48,8 +42,8 @@ bool authn_require(struct http_request *req, struct http_response *resp)
 		unauthorized(resp, token_status_message(st));
 		return false;
 	}
-	authn_blacklist_key(claims.jti, key, sizeof(key));
-	if (kv_exists(req->app->kv, key, &revoked) != MERR_OK) {
+	/* Redis when it can vouch for its answer, PostgreSQL otherwise: only both down is a 503. */
+	if (revocations_check(req->app->db, req->app->kv, claims.jti, &revoked) != MERR_OK) {
 		resp_error(resp, MERR_UNAVAILABLE, NULL,
 		           "cannot check the token right now; try again shortly");
 		return false;

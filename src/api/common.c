@@ -62,9 +62,19 @@ void api_client_ip(struct http_request *req, char *out, size_t outlen)
 	if (remote == NULL)
 		remote = "0.0.0.0";
 	if (req->app->trusted == NULL ||
-	    clientip_resolve(req->app->trusted, remote, http_header(req, "X-Forwarded-For"), out, outlen) !=
-	            0)
+	    clientip_resolve_request(req->app->trusted, remote, http_header(req, "X-Forwarded-For"),
+	                             http_param_count(req, "HTTP_X_FORWARDED_FOR"), out, outlen) != 0)
 		snprintf(out, outlen, "%s", remote);
+}
+
+void api_client_limit_key(struct http_request *req, char *out, size_t outlen)
+{
+	char ip[CLIENTIP_ADDR_SIZE + 16];
+
+	api_client_ip(req, ip, sizeof(ip));
+	/* Not an address (a unix socket peer, say): the text itself is the key. */
+	if (clientip_limit_key(ip, out, outlen) != 0)
+		snprintf(out, outlen, "%s", ip);
 }
 
 #define PAGE_DEFAULT 50

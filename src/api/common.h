@@ -19,8 +19,12 @@ void resp_store_error(struct http_response *resp, enum merr e, const char *what)
 void api_time_rfc3339(time_t t, char *out, size_t outlen);
 /* {"id": id, "email": email} */
 struct json_object *api_user_object(int64_t id, const char *email);
-/* The client's address: REMOTE_ADDR, or X-Forwarded-For when REMOTE_ADDR is a trusted proxy. */
+/* The client's address: REMOTE_ADDR, or X-Forwarded-For when REMOTE_ADDR is a trusted proxy and
+ * the web server passed one X-Forwarded-For (two are ambiguous: see clientip_resolve_request). */
 void api_client_ip(struct http_request *req, char *out, size_t outlen);
+/* The client as rate limits count it (one place for every limit key): api_client_ip, an IPv6
+ * client cut to its /64 (clientip_limit_key). out should hold CLIENTIP_KEY_SIZE bytes. */
+void api_client_limit_key(struct http_request *req, char *out, size_t outlen);
 
 /* Reads ?limit= (default 50, 1..200) and ?offset= (default 0). Returns false with a 400 set. */
 bool api_pagination(struct http_request *req, struct http_response *resp, int64_t *limit, int64_t *offset);

@@ -1,4 +1,4 @@
-/* dispatch.c: request id, routing, 404/405, the auth middleware hook, the access log line. */
+/* dispatch.c: request id, CORS, routing, 404/405/OPTIONS, the auth hook, the access log line. */
 #include "config.h"
 
 #include "api/dispatch.h"
@@ -12,7 +12,9 @@
 #include "api/authn.h"
 #include "api/routes.h"
 #include "app.h"
+#include "core/config.h"
 #include "core/log.h"
+#include "http/cors.h"
 #include "http/response.h"
 #include "http/router.h"
 
@@ -48,12 +50,18 @@ void dispatch_request(struct app *app, const struct http_io *io)
 	char allow[128];
 	struct timespec t0;
 	enum merr init;
+	const char *origin;
+	bool cors_ok;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	init = http_request_init(&req, app, io);
 	next_request_id(req.request_id);
 	log_set_request_id(req.request_id);
 	http_response_init(&resp, strcmp(req.method, "HEAD") == 0);
+	/* Before anything can be sent: every answer, errors and streams included, says whether the
+	 * page that asked may read it. */
+	origin = http_header(&req, "Origin");
+	cors_ok = cors_response_headers(app->cfg->cors_origins, origin, &resp);
 
 	if (init != MERR_OK) {
 		resp_error(&resp, MERR_BAD_REQUEST, NULL, "malformed request path or query string");
@@ -65,7 +73,14 @@ void dispatch_request(struct app *app, const struct http_io *io)
 		resp_error(&resp, MERR_NOT_FOUND, NULL, "no route for %s %s", req.method, req.path);
 		goto send;
 	case ROUTE_METHOD_NOT_ALLOWED:
-		resp_header(&resp, "Allow", "%s", allow);
+		/* No route has OPTIONS: it is answered here for every path, preflights before any
+		 * authentication (browsers send them without the token). */
+		if (strcmp(req.method, "OPTIONS") == 0) {
+			cors_options(origin, http_header(&req, "Access-Control-Request-Method"), cors_ok,
+			             allow, &resp);
+			goto send;
+		}
+		resp_header(&resp, "Allow", "%s, OPTIONS", allow);
 		resp_error(&resp, MERR_METHOD_NOT_ALLOWED, NULL, "%s is not allowed here; use %s", req.method,
 		           allow);
 		goto send;

@@ -15,6 +15,8 @@
 #include "store/db.h"
 #include "store/kv.h"
 
+/* 200 "ok" with both stores; 200 "degraded" with Redis down (every route still works without it:
+ * it only holds what may be lost); 503 "unavailable" with PostgreSQL down. */
 void handle_healthz(struct http_request *req, struct http_response *resp)
 {
 	bool pg = db_ping(req->app->db) == MERR_OK;
@@ -25,18 +27,25 @@ void handle_healthz(struct http_request *req, struct http_response *resp)
 		resp_error(resp, MERR_INTERNAL, NULL, "out of memory");
 		return;
 	}
-	if (!(pg && rd)) {
+	if (!pg) {
 		json_object_object_add(o, "error", json_object_new_string("unavailable"));
+		json_object_object_add(
+		        o, "message",
+		        json_object_new_string(!rd ? "postgres and redis are down" : "postgres is down"));
+	} else if (!rd) {
 		json_object_object_add(o, "message",
-		                       json_object_new_string(!pg && !rd ? "postgres and redis are down" :
-		                                              !pg        ? "postgres is down" :
-		                                                           "redis is down"));
+		                       json_object_new_string("redis is down: rate limits are per process, "
+		                                              "the analytics cache is skipped, tokens are "
+		                                              "checked in postgres"));
 	}
-	json_object_object_add(o, "status", json_object_new_string(pg && rd ? "ok" : "unavailable"));
+	json_object_object_add(o, "status",
+	                       json_object_new_string(!pg ? "unavailable" :
+	                                              rd  ? "ok" :
+	                                                    "degraded"));
 	json_object_object_add(o, "postgres", json_object_new_string(pg ? "ok" : "down"));
 	json_object_object_add(o, "redis", json_object_new_string(rd ? "ok" : "down"));
 	resp_header(resp, "Cache-Control", "no-store");
-	resp_json(resp, pg && rd ? 200 : 503, o);
+	resp_json(resp, pg ? 200 : 503, o);
 }
 
 #ifdef MEDIAD_TEST_ROUTES

@@ -136,6 +136,8 @@ void handle_media_delete(struct http_request *req, struct http_response *resp)
 		resp_store_error(resp, err, "media");
 		return;
 	}
+	/* Its cached analytics would still answer its owner without asking the database. */
+	analytics_cache_drop(req->app, id);
 	rc = files_remove(req->app->cfg->media_root, path);
 	if (rc != 0)
 		log_error("media %lld: cannot remove %s: %s", (long long)id, path, strerror(rc));

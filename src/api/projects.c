@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/common.h"
@@ -124,14 +125,14 @@ out:
 
 void handle_projects_delete(struct http_request *req, struct http_response *resp)
 {
-	struct buf paths = BUF_INIT;
+	struct buf paths = BUF_INIT, ids = BUF_INIT;
 	const char *p;
 	int64_t id;
 	enum merr err;
 
 	if (!api_route_id(req, resp, "project", &id))
 		return;
-	err = projects_delete(req->app->db, req->user_id, id, &paths);
+	err = projects_delete(req->app->db, req->user_id, id, &paths, &ids);
 	if (err == MERR_NOT_FOUND) {
 		resp_error(resp, err, NULL, "project %lld not found", (long long)id);
 		goto out;
@@ -147,7 +148,10 @@ void handle_projects_delete(struct http_request *req, struct http_response *resp
 		if (rc != 0)
 			log_error("project %lld: cannot remove %s: %s", (long long)id, p, strerror(rc));
 	}
+	for (p = ids.data; p < ids.data + ids.len; p += strlen(p) + 1)
+		analytics_cache_drop(req->app, strtoll(p, NULL, 10));
 	resp->status = 204;
 out:
 	buf_free(&paths);
+	buf_free(&ids);
 }

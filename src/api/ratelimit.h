@@ -1,4 +1,4 @@
-/* ratelimit.h: fixed-window rate limits kept in Redis. */
+/* ratelimit.h: fixed-window rate limits kept in Redis, or in the process while Redis is down. */
 #ifndef MEDIAD_RATELIMIT_H
 #define MEDIAD_RATELIMIT_H
 
@@ -7,14 +7,27 @@
 #include "http/request.h"
 #include "http/response.h"
 
+/* The per-process table used while Redis is down: RATELIMIT_LOCAL_SLOTS counters (32 bytes each),
+ * a key looked up among RATELIMIT_LOCAL_PROBE neighbouring slots. */
+#define RATELIMIT_LOCAL_SLOTS 4096
+#define RATELIMIT_LOCAL_PROBE 16
+
 /*
  * Counts one hit on key (a window of window_s seconds, at most limit hits). Returns true when the
  * hit is allowed. Otherwise sets a 429 `rate_limited` with Retry-After and RateLimit-Limit,
- * RateLimit-Remaining and RateLimit-Reset, or a 503 when Redis cannot be reached (a limit that
- * cannot be checked is not skipped), and returns false. With headers, an allowed hit also gets the
- * RateLimit-* headers.
+ * RateLimit-Remaining and RateLimit-Reset, and returns false. With headers, an allowed hit also
+ * gets the RateLimit-* headers. The window is kept in Redis, shared by every responder; while Redis
+ * cannot be reached it is kept in this process (ratelimit_local_hit), so with N responders a client
+ * may get up to N times limit hits through. Never a 503: Redis alone never stops a route.
  */
 bool ratelimit_hit(struct http_request *req, struct http_response *resp, const char *key, long long limit,
                    long long window_s, bool headers);
+/*
+ * The per-process fixed window of key at now_s (monotonic seconds): counts one hit, sets *count to
+ * the hits in the window and *ttl_s to the seconds left in it. The table is bounded: when a key's
+ * neighbourhood is full, the counter with the fewest hits (a finished window first) is reused.
+ */
+void ratelimit_local_hit(const char *key, long long window_s, long long now_s, long long *count,
+                         long long *ttl_s);
 
 #endif

@@ -107,14 +107,11 @@ bool stream_link_ok(struct http_request *req, struct http_response *resp, int64_
 	return false;
 }
 
-/* Headers both modes send: the link is private to whoever holds it, and may be embedded in a
- * <video> on another origin. */
+/* Headers both modes send: the link is private to whoever holds it. The CORS headers that let a
+ * player on another origin read it come from the dispatcher, as for every answer. */
 static void stream_common_headers(struct http_request *req, struct http_response *resp, const struct media *m)
 {
 	resp_header(resp, "Cache-Control", "private, max-age=%lld", (long long)req->app->cfg->stream_ttl);
-	if (req->app->cfg->cors_origin[0] != '\0')
-		resp_header(resp, "Access-Control-Allow-Origin", "%s", req->app->cfg->cors_origin);
-	resp_header(resp, "Vary", "Origin");
 	snprintf(resp->content_type, sizeof(resp->content_type), "%s", m->mime);
 }
 
@@ -131,6 +128,40 @@ static void stream_validators(struct http_response *resp, const struct stat *st,
 	resp_header(resp, "Accept-Ranges", "bytes");
 }
 
+/* Whether If-None-Match or, without it, If-Modified-Since makes the request a 304 for a file with
+ * this ETag and mtime (RFC 9110 13.2.2: If-None-Match wins). */
+static bool stream_not_modified(struct http_request *req, const char *etag, time_t mtime)
+{
+	const char *inm = http_header(req, "If-None-Match"), *ims = http_header(req, "If-Modified-Since");
+	time_t since;
+
+	if (inm != NULL)
+		return http_etag_match(inm, etag);
+	return ims != NULL && http_date_parse(ims, &since) == 0 && mtime <= since;
+}
+
+/* The Range of the request, or NULL when there is none or If-Range says to ignore it. */
+static const char *stream_range(struct http_request *req, const char *etag, time_t mtime)
+{
+	const char *range = http_header(req, "Range"), *if_range = http_header(req, "If-Range");
+
+	if (range == NULL || (if_range != NULL && !http_if_range_ok(if_range, etag, mtime)))
+		return NULL;
+	return range;
+}
+
+/* The 416 for a Range that a file of size bytes cannot satisfy: our JSON error, with the
+ * "Content-Range: bytes * /size" RFC 9110 15.5.17 asks for. */
+static void stream_refuse_range(struct http_response *resp, uint64_t size)
+{
+	char cr[HTTP_CONTENT_RANGE_SIZE];
+
+	if (http_content_range_unsatisfied(cr, sizeof(cr), size) == 0)
+		resp_header(resp, "Content-Range", "%s", cr);
+	resp_error(resp, MERR_RANGE_NOT_SATISFIABLE, NULL, "range not satisfiable for %" PRIu64 " bytes",
+	           size);
+}
+
 /*
  * Sends the file itself: conditionals, a single Range, fixed-size chunks. Multi-range requests
  * get the whole file (200): the range parser reports them as "no range". The descriptor is
@@ -141,11 +172,9 @@ static void stream_direct(struct http_request *req, struct http_response *resp, 
 {
 	char etag[64], cr[HTTP_CONTENT_RANGE_SIZE];
 	static char chunk[STREAM_CHUNK];
-	const char *inm = http_header(req, "If-None-Match"), *ims = http_header(req, "If-Modified-Since");
-	const char *range = http_header(req, "Range"), *if_range = http_header(req, "If-Range");
+	const char *range;
 	uint64_t start = 0, end = 0, size, left;
 	struct stat st;
-	time_t since;
 	int fd;
 
 	fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -156,13 +185,12 @@ static void stream_direct(struct http_request *req, struct http_response *resp, 
 	}
 	size = (uint64_t)st.st_size;
 	stream_validators(resp, &st, etag, sizeof(etag));
-	/* RFC 9110 13.2.2: If-None-Match wins over If-Modified-Since. */
-	if ((inm != NULL && http_etag_match(inm, etag)) ||
-	    (inm == NULL && ims != NULL && http_date_parse(ims, &since) == 0 && st.st_mtime <= since)) {
+	if (stream_not_modified(req, etag, st.st_mtime)) {
 		resp->status = 304;
 		goto out;
 	}
-	if (range != NULL && (if_range == NULL || http_if_range_ok(if_range, etag, st.st_mtime))) {
+	range = stream_range(req, etag, st.st_mtime);
+	if (range != NULL) {
 		switch (http_range_parse(range, size, &start, &end)) {
 		case RANGE_OK:
 			resp->status = 206;
@@ -170,10 +198,7 @@ static void stream_direct(struct http_request *req, struct http_response *resp, 
 				resp_header(resp, "Content-Range", "%s", cr);
 			break;
 		case RANGE_UNSATISFIABLE:
-			if (http_content_range_unsatisfied(cr, sizeof(cr), size) == 0)
-				resp_header(resp, "Content-Range", "%s", cr);
-			resp_error(resp, MERR_RANGE_NOT_SATISFIABLE, NULL,
-			           "range not satisfiable for %" PRIu64 " bytes", size);
+			stream_refuse_range(resp, size);
 			goto out;
 		case RANGE_NONE:
 			break;
@@ -238,6 +263,8 @@ void handle_stream(struct http_request *req, struct http_response *resp)
 	if (req->app->cfg->stream_mode == STREAM_XSENDFILE) {
 		struct stat st;
 		char etag[64];
+		const char *range;
+		uint64_t start, end;
 
 		/* lighttpd (x-sendfile) and Apache (mod_xsendfile) send the file, with Range,
 		 * conditionals and sendfile(2); the body stays empty. The validators are ours, the same
@@ -250,6 +277,18 @@ void handle_stream(struct http_request *req, struct http_response *resp)
 			return;
 		}
 		stream_validators(resp, &st, etag, sizeof(etag));
+		/* A Range that starts past the end is answered here, as in direct mode, and not left to
+		 * the web server: lighttpd 1.4 sets "Content-Range: bytes * /size" on its 416 and then
+		 * clears every header for its error page (http_range_not_satisfiable, then
+		 * http_response_errdoc_init in response.c), and Apache sends its 416 as an error page.
+		 * A 304, and every Range that can be served, stay with the web server. */
+		range = stream_not_modified(req, etag, st.st_mtime) ? NULL :
+		                                                      stream_range(req, etag, st.st_mtime);
+		if (range != NULL &&
+		    http_range_parse(range, (uint64_t)st.st_size, &start, &end) == RANGE_UNSATISFIABLE) {
+			stream_refuse_range(resp, (uint64_t)st.st_size);
+			return;
+		}
 		resp_header(resp, "X-Sendfile", "%s", abs);
 		resp->status = 200;
 		return;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/common.h"
 #include "app.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -19,6 +20,11 @@
 #define UPLOAD_CHUNK (64 * 1024)
 #define UPLOAD_FIELD_MAX 1024 /* bytes of a text field (title, type) */
 #define TITLE_MAX_CHARS 255
+/* With a quota, a body whose Content-Length passes the room left by more than this is refused
+ * before it is read: the multipart framing around a file (boundaries, part headers, the title and
+ * type fields) takes a few hundred bytes, so such a body cannot hold a file that fits. Within the
+ * slack the file itself is measured as it arrives. */
+#define UPLOAD_QUOTA_SLACK (64 * 1024)
 
 /* Why a callback stopped the parser: the status to answer with. */
 struct upload_ctx {
@@ -32,6 +38,7 @@ struct upload_ctx {
 	char type[16];
 	char original_name[MULTIPART_FILENAME_MAX + 1];
 	uint64_t file_bytes;
+	int64_t room; /* bytes the file may take under the user's quota; -1: no quota */
 	enum merr fail;
 	char fail_msg[256];
 	const char *fail_field;
@@ -42,6 +49,18 @@ static int ctx_fail(struct upload_ctx *c, enum merr e, const char *field, const 
 	c->fail = e;
 	c->fail_field = field;
 	snprintf(c->fail_msg, sizeof(c->fail_msg), "%s", msg);
+	return 1;
+}
+
+/* Stops the upload with a 413 quota_exceeded naming the quota. */
+static int quota_fail(struct upload_ctx *c)
+{
+	c->fail = MERR_QUOTA_EXCEEDED;
+	c->fail_field = NULL;
+	snprintf(c->fail_msg, sizeof(c->fail_msg),
+	         "this upload would take your media past your storage quota of %lld bytes; delete some "
+	         "media first",
+	         c->req->app->cfg->storage_quota_bytes);
 	return 1;
 }
 
@@ -93,6 +112,10 @@ static int on_part_data(void *arg, const char *data, size_t len)
 	case PART_SKIP:
 		return 0;
 	case PART_FILE:
+		/* Checked before the bytes are written: past the quota nothing more reaches the disk, and
+		 * the temporary file is removed with the rest. */
+		if (c->room >= 0 && c->file_bytes + len > (uint64_t)c->room)
+			return quota_fail(c);
 		c->file_bytes += len;
 		rc = tmpfile_write(&c->tmp, data, len);
 		if (rc == ENOSPC || rc == EDQUOT)
@@ -170,6 +193,11 @@ static bool upload_stream(struct http_request *req, struct http_response *resp, 
 		           cfg->upload_max_bytes);
 		return false;
 	}
+	if (cl >= 0 && c->room >= 0 && cl > c->room && cl - c->room > UPLOAD_QUOTA_SLACK) {
+		quota_fail(c);
+		resp_error(resp, c->fail, NULL, "%s", c->fail_msg);
+		return false;
+	}
 	me = multipart_boundary_from_content_type(http_header(req, "Content-Type"), boundary,
 	                                          sizeof(boundary));
 	if (me != MULTIPART_OK) {
@@ -185,6 +213,17 @@ static bool upload_stream(struct http_request *req, struct http_response *resp, 
 	}
 	for (;;) {
 		n = http_read(req, chunk, sizeof(chunk));
+		if (n == -2) {
+			/* Too slow (body_read_timeout_ms, body_min_rate_bps): this responder is not held any
+			 * longer; the temporary file goes with the rest. */
+			char msg[256];
+
+			http_body_too_slow(req, msg, sizeof(msg));
+			log_info("upload: body too slow after %llu bytes",
+			         (unsigned long long)req->body_read);
+			resp_error(resp, MERR_REQUEST_TIMEOUT, NULL, "%s", msg);
+			goto out;
+		}
 		if (n < 0) {
 			/* The client went away: nobody reads the answer, but nothing may stay behind. */
 			log_info("upload: client disconnected after %llu bytes",
@@ -239,8 +278,20 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 
 	memset(&c, 0, sizeof(c));
 	c.req = req;
+	c.room = -1;
 	tmpfile_init(&c.tmp);
 	buf_init(&c.field);
+	if (cfg->storage_quota_bytes > 0) {
+		int64_t used = 0;
+
+		/* A first measure, before a byte is stored; the insert measures again under a lock. */
+		err = media_usage(req->app->db, req->user_id, &used);
+		if (err != MERR_OK) {
+			resp_store_error(resp, err, "usage");
+			goto out;
+		}
+		c.room = used < cfg->storage_quota_bytes ? cfg->storage_quota_bytes - used : 0;
+	}
 	if (!upload_stream(req, resp, &c))
 		goto out;
 	rc = tmpfile_sync(&c.tmp);
@@ -299,20 +350,25 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 		resp_error(resp, MERR_INTERNAL, NULL, "cannot store the upload");
 		goto out;
 	}
-	err = media_insert(req->app->db, m);
+	err = media_insert_within(req->app->db, m, cfg->storage_quota_bytes);
 	if (err != MERR_OK) {
 		/* The project vanished meanwhile (foreign key), or the database refused: take the file
 		 * back. But when the reply was lost (unavailable) the row may have been committed, and a
 		 * file a row points at is never removed: `mediactl gc` removes it later if no row does. */
 		if (err != MERR_UNAVAILABLE && files_remove(cfg->media_root, m->path) != 0)
 			log_error("upload: cannot remove %s after a failed insert", m->path);
-		if (err == MERR_NOT_FOUND)
+		if (err == MERR_QUOTA_EXCEEDED) {
+			/* Another upload of this user was stored while this one was read. */
+			quota_fail(&c);
+			resp_error(resp, err, NULL, "%s", c.fail_msg);
+		} else if (err == MERR_NOT_FOUND) {
 			resp_error(resp, MERR_NOT_FOUND, NULL, "project %lld not found",
 			           (long long)project_id);
-		else if (err == MERR_UNAVAILABLE)
+		} else if (err == MERR_UNAVAILABLE) {
 			resp_error(resp, err, NULL, "the database is unavailable; try again shortly");
-		else
+		} else {
 			resp_error(resp, MERR_INTERNAL, NULL, "cannot record the upload");
+		}
 		goto out;
 	}
 	ok = true;

@@ -92,7 +92,11 @@ static struct json_object *parse_object(const unsigned char *s, size_t len)
 	return o;
 }
 
-/* An integer claim: present, of JSON integer type. */
+/*
+ * An integer claim: present, of JSON integer type, and not at either end of int64_t: json-c clamps
+ * a number it cannot hold to INT64_MIN or INT64_MAX without an error, so those two are refused as
+ * out of range (no claim of ours needs them), as jget_int does.
+ */
 static bool claim_int(struct json_object *o, const char *key, int64_t *out)
 {
 	struct json_object *v;
@@ -101,7 +105,7 @@ static bool claim_int(struct json_object *o, const char *key, int64_t *out)
 		return false;
 	errno = 0;
 	*out = json_object_get_int64(v);
-	return errno == 0;
+	return errno == 0 && *out != INT64_MIN && *out != INT64_MAX;
 }
 
 static const char *claim_str(struct json_object *o, const char *key)
@@ -170,7 +174,8 @@ enum token_status token_verify(const char *secret, const char *token, time_t now
 	}
 	if (!claim_int(p, "exp", &exp) || !claim_int(p, "iat", &iat))
 		goto out;
-	if ((int64_t)now > exp + TOKEN_LEEWAY) {
+	/* now - TOKEN_LEEWAY, not exp + TOKEN_LEEWAY: exp is any int64_t, now a sane clock. */
+	if ((int64_t)now - TOKEN_LEEWAY > exp) {
 		rc = TOKEN_EXPIRED;
 		goto out;
 	}

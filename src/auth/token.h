@@ -39,7 +39,7 @@ int token_create(const char *secret, int64_t user_id, time_t now, long long ttl,
  * Verifies token under secret at now: the header must name HS256, the HMAC is recomputed with
  * libsodium and compared in constant time before any claim is trusted, exp is required, nbf/iat
  * may not be in the future, typ must be "login", sub must be a positive integer, jti 32 hex digits.
- * The blacklist is the caller's business. Fills claims only on TOKEN_OK.
+ * Revocation is the caller's business (store/revocations.h). Fills claims only on TOKEN_OK.
  */
 enum token_status token_verify(const char *secret, const char *token, time_t now,
                                struct token_claims *claims);

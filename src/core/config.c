@@ -35,11 +35,14 @@ struct cfg_key {
 	long long min, max;
 	bool secret;
 	const char *help;
+	/* A deprecated name of the key named here: it writes that key's field, and is neither
+	 * defaulted, printed nor freed on its own. */
+	const char *alias_of;
 };
 
 /* clang-format off */
-#define S(f, d, sec, h) { #f, CFG_STR, offsetof(struct config, f), d, 0, 0, sec, h }
-#define I(f, d, lo, hi, h) { #f, CFG_INT, offsetof(struct config, f), d, lo, hi, false, h }
+#define S(f, d, sec, h) { #f, CFG_STR, offsetof(struct config, f), d, 0, 0, sec, h, NULL }
+#define I(f, d, lo, hi, h) { #f, CFG_INT, offsetof(struct config, f), d, lo, hi, false, h, NULL }
 
 static const struct cfg_key cfg_keys[] = {
 	S(database_url, NULL, true, "PostgreSQL connection URL or conninfo"),
@@ -49,10 +52,14 @@ static const struct cfg_key cfg_keys[] = {
 	S(media_root, MEDIAD_LOCALSTATEDIR "/lib/mediad/media", false, "folder holding uploads/ and outputs/"),
 	S(schema_dir, MEDIAD_DATADIR "/mediad/schema", false, "folder of numbered SQL migrations"),
 	S(public_base_url, "", false, "absolute base for stream links, e.g. https://media.example.com"),
-	S(cors_origin, "*", false, "Access-Control-Allow-Origin sent with streams"),
+	/* Before cors_origins: in the environment, CORS_ORIGINS then wins over CORS_ORIGIN. */
+	{ "cors_origin", CFG_STR, offsetof(struct config, cors_origins), NULL, 0, 0, false,
+	  "deprecated name of cors_origins", "cors_origins" },
+	S(cors_origins, "*", false, "origins whose pages may call the API and read its answers, or *"),
 	S(trusted_proxies, "", false, "CIDR list of proxies whose X-Forwarded-For is believed"),
 	S(ffmpeg_path, "ffmpeg", false, "ffmpeg program"),
 	S(ffprobe_path, "ffprobe", false, "ffprobe program"),
+	S(listen_group, "", false, "group given mediad --listen's unix socket (mode 0660); empty: ours"),
 	I(token_ttl, "3600", 60, 30 * 86400, "login token lifetime, seconds"),
 	I(stream_ttl, "600", 10, 86400, "stream link lifetime, seconds"),
 	I(max_json_bytes, "65536", 1024, 16 * 1024 * 1024, "largest JSON request body, bytes"),
@@ -63,6 +70,9 @@ static const struct cfg_key cfg_keys[] = {
 	I(login_rate_ip_email, "10", 1, 1000000, "login attempts per minute per IP and email"),
 	I(login_rate_ip, "100", 1, 1000000, "login attempts per minute per IP"),
 	I(view_rate_limit, "30", 1, 100000000, "views per minute per IP and media"),
+	I(register_rate_ip, "10", 1, 1000000, "registrations per hour per IP (IPv6: per /64)"),
+	I(login_fail_account, "10", 1, 1000000, "failed logins per account in 15 minutes before it is locked"),
+	I(storage_quota_bytes, "0", 0, 1LL << 50, "bytes of media one user may store; 0 = no quota"),
 	I(db_connect_timeout, "5", 1, 300, "PostgreSQL connect timeout, seconds"),
 	I(redis_timeout_ms, "1000", 10, 60000, "Redis connect and command timeout, milliseconds"),
 	I(ffprobe_timeout, "30", 1, 3600, "ffprobe time limit, seconds"),
@@ -79,8 +89,10 @@ static const struct cfg_key cfg_keys[] = {
 	I(db_lock_timeout_ms, "2000", 10, 3600000, "longest wait for a PostgreSQL lock, milliseconds"),
 	I(db_idle_tx_timeout_ms, "10000", 100, 3600000, "idle-in-transaction limit, milliseconds"),
 	I(db_tcp_timeout, "10", 1, 600, "seconds before a silent PostgreSQL connection is given up"),
+	I(body_read_timeout_ms, "30000", 100, 3600000, "longest wait for the next bytes of a request body, milliseconds"),
+	I(body_min_rate_bps, "500", 0, 1LL << 40, "slowest request body accepted past body_read_timeout_ms, bytes/s; 0 = any"),
 	{ "stream_mode", CFG_MODE, offsetof(struct config, stream_mode), "x-sendfile", 0, 0, false,
-	  "x-sendfile (the web server sends the file) or direct (mediad sends it)" },
+	  "x-sendfile (the web server sends the file) or direct (mediad sends it)", NULL },
 };
 
 #undef S
@@ -105,6 +117,19 @@ static const struct cfg_key *cfg_find(const char *name, size_t len)
 		if (strlen(cfg_keys[i].name) == len && memcmp(cfg_keys[i].name, name, len) == 0)
 			return &cfg_keys[i];
 	return NULL;
+}
+
+/* Every setting has a slot in config.origins ("" there means the default). */
+_Static_assert(offsetof(struct config, origins) / 8 <= CONFIG_ORIGIN_SLOTS,
+               "CONFIG_ORIGIN_SLOTS is too small");
+
+/* Remembers where k's value came from (the last source that set it wins). */
+static void cfg_mark(struct config *c, const struct cfg_key *k, const char *origin)
+{
+	size_t slot = k->offset / 8;
+
+	if (slot < CONFIG_ORIGIN_SLOTS)
+		snprintf(c->origins[slot], sizeof(c->origins[slot]), "%.*s", CONFIG_ORIGIN_MAX - 1, origin);
 }
 
 /* Sets key k from value; origin names where the value came from, for the message. */
@@ -221,6 +246,7 @@ int config_parse(struct config *c, const char *text, const char *name, char *err
 		}
 		if (cfg_set(c, k, val.data, origin, err, errlen) != 0)
 			goto out;
+		cfg_mark(c, k, origin);
 next:
 		line = nl ? nl + 1 : end;
 		if (nl == NULL)
@@ -235,7 +261,7 @@ out:
 int config_apply_env(struct config *c, char *err, size_t errlen)
 {
 	size_t i, j;
-	char env[64];
+	char env[64], origin[80];
 
 	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
 		const char *v;
@@ -244,8 +270,12 @@ int config_apply_env(struct config *c, char *err, size_t errlen)
 			env[j] = (char)toupper((unsigned char)cfg_keys[i].name[j]);
 		env[j] = '\0';
 		v = getenv(env);
-		if (v != NULL && cfg_set(c, &cfg_keys[i], v, env, err, errlen) != 0)
+		if (v == NULL)
+			continue;
+		if (cfg_set(c, &cfg_keys[i], v, env, err, errlen) != 0)
 			return -1;
+		snprintf(origin, sizeof(origin), "env %s", env);
+		cfg_mark(c, &cfg_keys[i], origin);
 	}
 	return 0;
 }
@@ -425,6 +455,8 @@ void config_print(const struct config *c, FILE *out)
 		const struct cfg_key *k = &cfg_keys[i];
 		struct config *mc = (struct config *)(void *)c;
 
+		if (k->alias_of != NULL)
+			continue;
 		for (j = 0; k->name[j] && j + 1 < sizeof(env); j++)
 			env[j] = (char)toupper((unsigned char)k->name[j]);
 		env[j] = '\0';
@@ -449,7 +481,13 @@ void config_print(const struct config *c, FILE *out)
 			         c->stream_mode == STREAM_DIRECT ? "direct" : "x-sendfile");
 			break;
 		}
-		fprintf(out, "%-24s = %-40s # %s: %s\n", k->name, masked, env, k->help);
+		/* The source first: which of file, environment and default won is what an operator
+		 * needs when two programs disagree. */
+		fprintf(out, "%-24s = %-40s # from %s; env %s: %s\n", k->name, masked,
+		        k->offset / 8 < CONFIG_ORIGIN_SLOTS && c->origins[k->offset / 8][0] ?
+		                c->origins[k->offset / 8] :
+		                "default",
+		        env, k->help);
 	}
 }
 
@@ -458,7 +496,7 @@ void config_free(struct config *c)
 	size_t i;
 
 	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++)
-		if (cfg_keys[i].type == CFG_STR) {
+		if (cfg_keys[i].type == CFG_STR && cfg_keys[i].alias_of == NULL) {
 			free(*cfg_str(c, &cfg_keys[i]));
 			*cfg_str(c, &cfg_keys[i]) = NULL;
 		}

@@ -8,6 +8,9 @@
 
 enum stream_mode { STREAM_XSENDFILE = 0, STREAM_DIRECT = 1 };
 
+#define CONFIG_ORIGIN_SLOTS 96
+#define CONFIG_ORIGIN_MAX 96
+
 /*
  * Every key has an environment name: the key upper-cased (database_url -> DATABASE_URL), which
  * matches the names the seeds use. Strings are owned by the struct and freed by config_free.
@@ -20,10 +23,11 @@ struct config {
 	char *media_root;
 	char *schema_dir;
 	char *public_base_url;
-	char *cors_origin;
+	char *cors_origins; /* checked by cors_check_origins at start-up */
 	char *trusted_proxies;
 	char *ffmpeg_path;
 	char *ffprobe_path;
+	char *listen_group;
 	long long token_ttl;
 	long long stream_ttl;
 	long long max_json_bytes;
@@ -34,6 +38,9 @@ struct config {
 	long long login_rate_ip_email;
 	long long login_rate_ip;
 	long long view_rate_limit;
+	long long register_rate_ip;
+	long long login_fail_account;
+	long long storage_quota_bytes;
 	long long db_connect_timeout;
 	long long redis_timeout_ms;
 	long long ffprobe_timeout;
@@ -50,7 +57,12 @@ struct config {
 	long long db_lock_timeout_ms;
 	long long db_idle_tx_timeout_ms;
 	long long db_tcp_timeout;
+	long long body_read_timeout_ms;
+	long long body_min_rate_bps;
 	enum stream_mode stream_mode;
+	/* Where each value came from ("default", "<file>:<line>", "env MEDIA_ROOT"), for mediactl
+	 * config; indexed by the field's offset in 8-byte words (private to config.c). */
+	char origins[CONFIG_ORIGIN_SLOTS][CONFIG_ORIGIN_MAX];
 };
 
 /* Which settings a program insists on; a missing one stops start-up. */

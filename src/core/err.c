@@ -22,6 +22,8 @@ static const struct {
 	[MERR_INTERNAL] = { 500, "internal" },
 	[MERR_UNAVAILABLE] = { 503, "unavailable" },
 	[MERR_INSUFFICIENT_STORAGE] = { 507, "insufficient_storage" },
+	[MERR_QUOTA_EXCEEDED] = { 413, "quota_exceeded" },
+	[MERR_REQUEST_TIMEOUT] = { 408, "request_timeout" },
 };
 
 int merr_status(enum merr e)
@@ -63,6 +65,8 @@ const char *http_reason(int status)
 		return "Not Found";
 	case 405:
 		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
 	case 409:
 		return "Conflict";
 	case 410:

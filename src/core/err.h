@@ -18,6 +18,8 @@ enum merr {
 	MERR_INTERNAL,
 	MERR_UNAVAILABLE,
 	MERR_INSUFFICIENT_STORAGE,
+	MERR_QUOTA_EXCEEDED,  /* 413 too, but the user's storage_quota_bytes, not the request's size */
+	MERR_REQUEST_TIMEOUT, /* 408: the body did not come within body_read_timeout_ms / body_min_rate_bps */
 	MERR__COUNT
 };
 

@@ -225,3 +225,40 @@ out:
 		out[0] = '\0';
 	return rc;
 }
+
+int clientip_resolve_request(const struct cidr_list *trusted, const char *remote_addr, const char *xff,
+                             size_t xff_count, char *out, size_t outlen)
+{
+	/* Two values of one header: which did our proxy write? Neither is believed. */
+	if (xff_count > 1)
+		xff = NULL;
+	return clientip_resolve(trusted, remote_addr, xff, out, outlen);
+}
+
+int clientip_limit_key(const char *addr, char *out, size_t outlen)
+{
+	unsigned char a[16];
+	size_t n;
+	bool is_v4;
+
+	if (out == NULL || outlen == 0)
+		return -1;
+	out[0] = '\0';
+	if (addr == NULL || !clientip_addr_parse(addr, strlen(addr), a, &is_v4))
+		return -1;
+	/* IPv4-mapped addresses (::ffff:a.b.c.d) are IPv4 clients: keyed by the whole address. */
+	if (memcmp(a, clientip_v4mapped_prefix, sizeof(clientip_v4mapped_prefix)) != 0)
+		memset(a + 8, 0, 8);
+	if (clientip_format(a, out, outlen) != 0)
+		goto fail;
+	if (memcmp(a, clientip_v4mapped_prefix, sizeof(clientip_v4mapped_prefix)) == 0)
+		return 0;
+	n = strlen(out);
+	if (outlen - n < sizeof("/64"))
+		goto fail;
+	memcpy(out + n, "/64", sizeof("/64"));
+	return 0;
+fail:
+	out[0] = '\0';
+	return -1;
+}

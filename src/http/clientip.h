@@ -55,4 +55,27 @@ bool clientip_is_trusted(const struct cidr_list *trusted, const char *addr);
 int clientip_resolve(const struct cidr_list *trusted, const char *remote_addr, const char *xff, char *out,
                      size_t outlen) __attribute__((warn_unused_result));
 
+/*
+ * clientip_resolve for a request that carried xff_count X-Forwarded-For values, xff being the first
+ * (NULL when there is none). Repeated X-Forwarded-For headers reach us joined into one list
+ * ("a, b": lighttpd and Apache both do that), which is walked as usual. But lighttpd also maps an
+ * "X_Forwarded_For" header to HTTP_X_FORWARDED_FOR and passes it as a second parameter of that
+ * name, and which of the two a trusted proxy wrote cannot be told: with more than one value none
+ * is believed, and the client is remote_addr, as if no proxy were trusted.
+ * Returns as clientip_resolve.
+ */
+int clientip_resolve_request(const struct cidr_list *trusted, const char *remote_addr, const char *xff,
+                             size_t xff_count, char *out, size_t outlen) __attribute__((warn_unused_result));
+
+/* Buffer size that fits any key clientip_limit_key writes: an IPv6 address and "/64". */
+#define CLIENTIP_KEY_SIZE (CLIENTIP_ADDR_SIZE + 3)
+
+/*
+ * Writes the part of addr that rate limits count by: an IPv4 address (IPv4-mapped IPv6 too) as
+ * itself, in dotted form; an IPv6 address as its /64 network ("2001:db8:1:2::/64"), since one
+ * subscriber is routinely given a whole /64 and could otherwise use a fresh address per request.
+ * Returns 0, or -1 (out set to "" when outlen > 0) if addr is not an address or out is too small.
+ */
+int clientip_limit_key(const char *addr, char *out, size_t outlen) __attribute__((warn_unused_result));
+
 #endif

@@ -146,6 +146,13 @@ static struct json_object *json_body_read(struct http_request *req, struct http_
 	case MERR_INTERNAL:
 		resp_error(resp, rc, NULL, "out of memory");
 		goto out;
+	case MERR_REQUEST_TIMEOUT: {
+		char msg[256];
+
+		http_body_too_slow(req, msg, sizeof(msg));
+		resp_error(resp, rc, NULL, "%s", msg);
+		goto out;
+	}
 	default:
 		resp_error(resp, MERR_BAD_REQUEST, NULL, "request body could not be read");
 		goto out;

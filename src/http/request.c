@@ -5,9 +5,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "core/config.h"
 
 const char *http_param(const struct http_request *req, const char *name)
 {
@@ -32,6 +37,13 @@ const char *http_header(const struct http_request *req, const char *name)
 	}
 	cgi[o] = '\0';
 	return http_param(req, cgi);
+}
+
+size_t http_param_count(const struct http_request *req, const char *name)
+{
+	if (req->io->param_count != NULL)
+		return req->io->param_count(req->io->ctx, name);
+	return http_param(req, name) != NULL ? 1 : 0;
 }
 
 long long http_content_length(const struct http_request *req)
@@ -78,15 +90,77 @@ bool http_route_id(const struct http_request *req, const char *name, int64_t *ou
 	return true;
 }
 
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * How long the next body read may wait, in milliseconds; 0 when the body is already too slow.
+ * Two bounds, both counted from the first read: no single wait is longer than
+ * body_read_timeout_ms, and once that first stretch has passed the body must keep up
+ * body_min_rate_bps on average, i.e. by time t it must have brought (t - timeout) x rate bytes
+ * (mod_reqtimeout's "body=T,MinRate=R"). The first bound alone would let a client that sends one
+ * byte every few seconds hold a responder for as long as it likes.
+ */
+static long long body_wait_ms(const struct http_request *req, long long now)
+{
+	const struct config *cfg = req->app->cfg;
+	long long wait = cfg->body_read_timeout_ms;
+
+	if (cfg->body_min_rate_bps > 0) {
+		/* body_read is capped by the upload limit (at most 2^40): times 1000 it fits in 63 bits. */
+		long long due = req->body_start_ms + cfg->body_read_timeout_ms +
+		                (long long)(req->body_read * 1000 / (uint64_t)cfg->body_min_rate_bps);
+
+		if (due - now < wait)
+			wait = due - now;
+	}
+	return wait > 0 ? wait : 0;
+}
+
 ssize_t http_read(struct http_request *req, char *buf, size_t n)
 {
-	ssize_t r = req->io->read(req->io->ctx, buf, n);
+	ssize_t r;
 
-	if (r > 0)
+	if (req->body_timed_out)
+		return -2;
+	if (req->io->read_within != NULL && req->app != NULL && req->app->cfg != NULL) {
+		long long now = monotonic_ms(), wait;
+
+		if (req->body_start_ms == 0)
+			req->body_start_ms = now;
+		wait = body_wait_ms(req, now);
+		r = wait > 0 ?
+		            req->io->read_within(req->io->ctx, buf, n, wait > INT_MAX ? INT_MAX : (int)wait) :
+		            -2;
+	} else {
+		r = req->io->read(req->io->ctx, buf, n);
+	}
+	if (r > 0) {
 		req->body_read += (uint64_t)r;
-	else
+	} else {
 		req->body_consumed = true;
+		req->body_timed_out = r == -2;
+	}
 	return r;
+}
+
+void http_body_too_slow(const struct http_request *req, char *out, size_t n)
+{
+	const struct config *cfg = req->app != NULL ? req->app->cfg : NULL;
+
+	if (cfg == NULL) {
+		snprintf(out, n, "the request body came too slowly");
+		return;
+	}
+	snprintf(out, n,
+	         "the request body came too slowly: after %llu bytes, nothing for %lld ms, or less "
+	         "than %lld bytes/s on average",
+	         (unsigned long long)req->body_read, cfg->body_read_timeout_ms, cfg->body_min_rate_bps);
 }
 
 enum merr http_read_body(struct http_request *req, size_t cap, struct buf *out)
@@ -101,6 +175,8 @@ enum merr http_read_body(struct http_request *req, size_t cap, struct buf *out)
 		return MERR_PAYLOAD_TOO_LARGE;
 	for (;;) {
 		r = http_read(req, chunk, sizeof(chunk));
+		if (r == -2)
+			return MERR_REQUEST_TIMEOUT;
 		if (r < 0)
 			return MERR_BAD_REQUEST;
 		if (r == 0)

@@ -225,19 +225,24 @@ int db_ensure(struct db *db)
 static void db_check_idle(struct db *db)
 {
 	struct pollfd p;
+	int i;
 
 	if (db->conn == NULL || db->in_tx || PQstatus(db->conn) != CONNECTION_OK)
 		return;
 	p.fd = PQsocket(db->conn);
 	p.events = POLLIN;
-	p.revents = 0;
-	if (p.fd < 0 || poll(&p, 1, 0) <= 0)
-		return;
-	if (PQconsumeInput(db->conn) == 0 || PQstatus(db->conn) != CONNECTION_OK)
-		db_disconnect(db);
-	else {
+	/* A few rounds: libpq may take the FATAL message in one read and only see the end of the
+	 * connection in the next one (then the first PQconsumeInput still succeeds). */
+	for (i = 0; i < 4; i++) {
 		PGnotify *n;
 
+		p.revents = 0;
+		if (p.fd < 0 || poll(&p, 1, 0) <= 0)
+			return;
+		if (PQconsumeInput(db->conn) == 0 || PQstatus(db->conn) != CONNECTION_OK) {
+			db_disconnect(db);
+			return;
+		}
 		while ((n = PQnotifies(db->conn)) != NULL) /* not ours to act on; LISTEN has its own conn */
 			PQfreemem(n);
 	}

@@ -1,15 +1,21 @@
-/* kv.c: one lazily opened hiredis connection per process, with timeouts; dropped on any error. */
+/* kv.c: one lazily opened hiredis connection per process, with timeouts; dropped on any error, and
+ * reopened at most once a second while Redis is down. */
 #include "config.h"
 
 #include "store/kv.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
+#include "http/query.h"
 
 struct kv {
 	char *host;     /* NULL for a unix socket */
@@ -19,94 +25,284 @@ struct kv {
 	int dbnum;
 	struct timeval timeout;
 	redisContext *c;
-	bool logged_down; /* log an outage once, not once per request */
+	char server_id[64]; /* run_id of the server c is connected to: new at every Redis start */
+	char version[32];   /* redis_version of that server */
+	/* An outage is logged when it starts, once a minute while it lasts, and when it ends. */
+	bool down;
+	long long down_since_ms, retry_at_ms, summary_at_ms;
+	unsigned long long skipped; /* calls answered without Redis since the last line */
+	char why[160];              /* the latest failure */
+	bool quiet;                 /* kv_check: the caller says it in its own words */
 };
 
-static int kv_parse_url(struct kv *kv, const char *url, char *err, size_t errlen)
+static long long kv_now_ms(void)
 {
-	const char *p, *at, *slash, *colon;
-	char *end;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes s[0..n) into out for a message, quoted, cut at 40 bytes, anything unprintable as '?'. */
+static void kv_url_quote(char *out, size_t outlen, const char *s, size_t n)
+{
+	char tmp[44];
+	size_t i, k = 0;
+
+	for (i = 0; i < n && k < 40; i++)
+		tmp[k++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	if (i < n) {
+		tmp[k - 3] = '.';
+		tmp[k - 2] = '.';
+		tmp[k - 1] = '.';
+	}
+	tmp[k] = '\0';
+	snprintf(out, outlen, "\"%s\"", tmp);
+}
+
+/* Parses s[0..n) as 1*DIGIT no greater than max into *out: no sign, no space, no other byte. */
+static bool kv_url_number(const char *s, size_t n, long max, long *out)
+{
+	long v = 0;
+	size_t i;
+
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+		if (v > max)
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* A host name or IPv4 address: letters, digits, '-', '.' and '_' only. */
+static bool kv_url_host_name(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* The unix: form, p just after "unix:". Returns 0 or -1 with err set. */
+static int kv_url_unix(const char *p, struct kv_url *out, char *err, size_t errlen)
+{
+	char q[48];
+	size_t n;
 	long v;
 
-	if (strncmp(url, "unix:", 5) == 0) {
-		p = url + 5;
-		while (p[0] == '/' && p[1] == '/')
-			p++; /* unix:///path and unix:/path are the same */
-		if (*p != '/') {
-			snprintf(err, errlen, "redis_url: unix socket path must be absolute");
-			return -1;
-		}
-		kv->path = strdup(p);
-		if (kv->path == NULL)
-			goto oom;
-		end = strchr(kv->path, '?');
-		if (end != NULL) {
-			*end = '\0';
-			if (strncmp(end + 1, "db=", 3) == 0) {
-				char *e2;
-				errno = 0;
-				v = strtol(end + 4, &e2, 10);
-				if (errno != 0 || *e2 != '\0' || e2 == end + 4 || v < 0 || v > 1000) {
-					snprintf(err, errlen, "redis_url: bad database number");
-					return -1;
-				}
-				kv->dbnum = (int)v;
-			}
-		}
-		return 0;
-	}
-	if (strncmp(url, "redis://", 8) != 0) {
-		snprintf(err, errlen, "redis_url must start with redis:// or unix:");
+	while (p[0] == '/' && p[1] == '/')
+		p++; /* unix:///path and unix:/path are the same */
+	if (*p != '/') {
+		snprintf(err, errlen,
+		         "redis_url: the unix socket path must be absolute (unix:/path/to/redis.sock)");
 		return -1;
 	}
-	p = url + 8;
-	at = strchr(p, '@');
-	if (at != NULL) {
-		colon = memchr(p, ':', (size_t)(at - p));
-		if (colon != NULL) {
-			kv->password = strndup(colon + 1, (size_t)(at - colon - 1));
-			if (kv->password == NULL)
-				goto oom;
-		}
-		p = at + 1;
-	}
-	slash = strchr(p, '/');
-	colon = memchr(p, ':', slash ? (size_t)(slash - p) : strlen(p));
-	kv->host = strndup(p, colon ? (size_t)(colon - p) : slash ? (size_t)(slash - p) : strlen(p));
-	if (kv->host == NULL)
-		goto oom;
-	if (kv->host[0] == '\0') {
-		snprintf(err, errlen, "redis_url: missing host");
+	n = strcspn(p, "?#");
+	if (p[n - 1] == '/') {
+		snprintf(err, errlen, "redis_url: the unix socket path names a folder, not a socket");
 		return -1;
 	}
-	kv->port = 6379;
-	if (colon != NULL) {
-		errno = 0;
-		v = strtol(colon + 1, &end, 10);
-		if (errno != 0 || end == colon + 1 || (*end != '\0' && *end != '/') || v < 1 || v > 65535) {
-			snprintf(err, errlen, "redis_url: bad port");
-			return -1;
-		}
-		kv->port = (int)v;
+	if (n > KV_SOCKET_PATH_MAX) {
+		snprintf(err, errlen, "redis_url: the unix socket path is longer than %d bytes",
+		         KV_SOCKET_PATH_MAX);
+		return -1;
 	}
-	if (slash != NULL && slash[1] != '\0') {
-		errno = 0;
-		v = strtol(slash + 1, &end, 10);
-		if (errno != 0 || *end != '\0' || v < 0 || v > 1000) {
-			snprintf(err, errlen, "redis_url: bad database number");
+	if (p[n] == '#' || (p[n] == '?' && strncmp(p + n + 1, "db=", 3) != 0)) {
+		kv_url_quote(q, sizeof(q), p + n, strlen(p + n));
+		snprintf(err, errlen, "redis_url: unexpected %s after the socket path (only ?db=N)", q);
+		return -1;
+	}
+	if (p[n] == '?') {
+		if (!kv_url_number(p + n + 4, strlen(p + n + 4), KV_DB_MAX, &v)) {
+			kv_url_quote(q, sizeof(q), p + n + 4, strlen(p + n + 4));
+			snprintf(err, errlen, "redis_url: bad database number %s (0 to %d, digits only)", q,
+			         KV_DB_MAX);
 			return -1;
 		}
-		kv->dbnum = (int)v;
+		out->dbnum = (int)v;
+	}
+	out->path = strndup(p, n);
+	if (out->path == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	return 0;
-oom:
-	snprintf(err, errlen, "out of memory");
-	return -1;
+}
+
+/* The host and port of a redis:// URL, s[0..n). Returns 0 or -1 with err set. */
+static int kv_url_host_port(const char *s, size_t n, struct kv_url *out, char *err, size_t errlen)
+{
+	const char *end = s + n, *host = s, *after;
+	char q[48], addr[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+	size_t hlen;
+	long v;
+
+	if (n > 0 && s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+
+		if (close == NULL) {
+			snprintf(err, errlen, "redis_url: '[' without ']' around the IPv6 address");
+			return -1;
+		}
+		host = s + 1;
+		hlen = (size_t)(close - host);
+		addr[0] = '\0';
+		if (hlen < sizeof(addr)) {
+			memcpy(addr, host, hlen);
+			addr[hlen] = '\0';
+		}
+		if (hlen >= sizeof(addr) || inet_pton(AF_INET6, addr, bin) != 1) {
+			kv_url_quote(q, sizeof(q), host, hlen);
+			snprintf(err, errlen, "redis_url: %s is not an IPv6 address", q);
+			return -1;
+		}
+		after = close + 1;
+		if (after < end && *after != ':') {
+			snprintf(err, errlen,
+			         "redis_url: unexpected characters after ']' (a port is written ]:6379)");
+			return -1;
+		}
+	} else {
+		after = memchr(s, ':', n);
+		if (after == NULL)
+			after = end;
+		hlen = (size_t)(after - s);
+		if (after < end && memchr(after + 1, ':', (size_t)(end - after - 1)) != NULL) {
+			snprintf(err, errlen,
+			         "redis_url: an IPv6 address must be in brackets (redis://[::1]:6379)");
+			return -1;
+		}
+		if (hlen == 0) {
+			snprintf(err, errlen, "redis_url: missing host");
+			return -1;
+		}
+		if (hlen > KV_HOST_MAX || !kv_url_host_name(s, hlen)) {
+			kv_url_quote(q, sizeof(q), s, hlen);
+			snprintf(err, errlen,
+			         "redis_url: bad host %s (a name, an IPv4 address or [an IPv6 address])", q);
+			return -1;
+		}
+	}
+	out->port = 6379;
+	if (after < end) {
+		/* *after is ':' */
+		if (!kv_url_number(after + 1, (size_t)(end - after - 1), 65535, &v) || v == 0) {
+			kv_url_quote(q, sizeof(q), after + 1, (size_t)(end - after - 1));
+			snprintf(err, errlen, "redis_url: bad port %s (1 to 65535, digits only)", q);
+			return -1;
+		}
+		out->port = (int)v;
+	}
+	out->host = strndup(host, hlen);
+	if (out->host == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The redis:// form, p just after "redis://". Returns 0 or -1 with err set. */
+static int kv_url_tcp(const char *p, struct kv_url *out, char *err, size_t errlen)
+{
+	size_t alen = strcspn(p, "/?#"), n;
+	const char *at = memchr(p, '@', alen), *hp = p, *rest = p + alen;
+	struct buf pw = BUF_INIT;
+	char q[48];
+	long v;
+
+	if (at != NULL) {
+		if (memchr(at + 1, '@', alen - (size_t)(at + 1 - p)) != NULL) {
+			snprintf(
+			        err, errlen,
+			        "redis_url: more than one '@' before the host (write '@' in the password as %%40)");
+			return -1;
+		}
+		if (p[0] != ':') {
+			snprintf(err, errlen, "redis_url: %s (write redis://:password@host)",
+			         memchr(p, ':', (size_t)(at - p)) != NULL ? "a user name is not supported" :
+			                                                    "the password must follow ':'");
+			return -1;
+		}
+		if (at == p + 1) {
+			snprintf(err, errlen, "redis_url: empty password after ':'");
+			return -1;
+		}
+		if (url_decode(p + 1, (size_t)(at - p - 1), false, &pw) != 0) {
+			buf_free(&pw);
+			snprintf(err, errlen,
+			         "redis_url: bad %%-escape in the password (write '%%' as %%25)");
+			return -1;
+		}
+		out->password = buf_detach(&pw, NULL);
+		if (out->password == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		hp = at + 1;
+	}
+	if (kv_url_host_port(hp, (size_t)(rest - hp), out, err, errlen) != 0)
+		return -1;
+	if (*rest == '\0')
+		return 0;
+	n = strcspn(rest + 1, "?#");
+	if (*rest != '/' || rest[1 + n] != '\0') {
+		snprintf(err, errlen, "redis_url: a redis:// URL takes no '?' or '#' parameters");
+		return -1;
+	}
+	if (n > 0) {
+		if (!kv_url_number(rest + 1, n, KV_DB_MAX, &v)) {
+			kv_url_quote(q, sizeof(q), rest + 1, n);
+			snprintf(err, errlen, "redis_url: bad database number %s (0 to %d, digits only)", q,
+			         KV_DB_MAX);
+			return -1;
+		}
+		out->dbnum = (int)v;
+	}
+	return 0;
+}
+
+int kv_url_parse(const char *url, struct kv_url *out, char *err, size_t errlen)
+{
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (url == NULL || strnlen(url, KV_URL_MAX + 1) > KV_URL_MAX)
+		snprintf(err, errlen, "redis_url: %s", url == NULL ? "not set" : "longer than 2048 bytes");
+	else if (strncmp(url, "unix:", 5) == 0)
+		rc = kv_url_unix(url + 5, out, err, errlen);
+	else if (strncmp(url, "redis://", 8) == 0)
+		rc = kv_url_tcp(url + 8, out, err, errlen);
+	else
+		snprintf(err, errlen, "redis_url must start with redis:// or unix:");
+	if (rc != 0)
+		kv_url_free(out);
+	return rc;
+}
+
+void kv_url_free(struct kv_url *u)
+{
+	free(u->host);
+	free(u->password);
+	free(u->path);
+	memset(u, 0, sizeof(*u));
 }
 
 struct kv *kv_new(const char *url, int timeout_ms, char *err, size_t errlen)
 {
 	struct kv *kv = calloc(1, sizeof(*kv));
+	struct kv_url u;
 
 	if (kv == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -114,10 +310,16 @@ struct kv *kv_new(const char *url, int timeout_ms, char *err, size_t errlen)
 	}
 	kv->timeout.tv_sec = timeout_ms / 1000;
 	kv->timeout.tv_usec = (timeout_ms % 1000) * 1000;
-	if (kv_parse_url(kv, url, err, errlen) != 0) {
+	if (kv_url_parse(url, &u, err, errlen) != 0) {
 		kv_free(kv);
 		return NULL;
 	}
+	/* The handle takes ownership of the strings. */
+	kv->host = u.host;
+	kv->path = u.path;
+	kv->password = u.password;
+	kv->port = u.port;
+	kv->dbnum = u.dbnum;
 	return kv;
 }
 
@@ -126,6 +328,44 @@ static void kv_disconnect(struct kv *kv)
 	if (kv->c != NULL)
 		redisFree(kv->c);
 	kv->c = NULL;
+	kv->server_id[0] = '\0';
+}
+
+/* Drops the connection after a failure (a transport error, a timeout, an error reply, a server
+ * too old) and backs off: no new attempt for KV_RETRY_MS. Logs only the change to "down". */
+static void kv_failed(struct kv *kv, const char *what, const char *detail)
+{
+	long long now = kv_now_ms();
+
+	/* detail may point into the context (its errstr): copy it before freeing that. */
+	snprintf(kv->why, sizeof(kv->why), "%s%s%.120s", what, detail ? ": " : "", detail ? detail : "");
+	kv_disconnect(kv);
+	kv->retry_at_ms = now + KV_RETRY_MS;
+	if (kv->down)
+		return;
+	kv->down = true;
+	kv->down_since_ms = now;
+	kv->summary_at_ms = now + KV_SUMMARY_S * 1000LL;
+	kv->skipped = 0;
+	if (kv->quiet)
+		return;
+	log_error("kv: Redis is down (%s): running without it (per-process rate limits, no analytics "
+	          "cache, revocations read from PostgreSQL); retrying at most once a second",
+	          kv->why);
+}
+
+/* While down: counts a call answered without Redis, and logs a summary once a minute. */
+static void kv_skipped(struct kv *kv)
+{
+	long long now = kv_now_ms();
+
+	kv->skipped++;
+	if (now < kv->summary_at_ms)
+		return;
+	log_error("kv: Redis still down after %lld s (%llu calls without it since the last line): %s",
+	          (now - kv->down_since_ms) / 1000, kv->skipped, kv->why);
+	kv->summary_at_ms = now + KV_SUMMARY_S * 1000LL;
+	kv->skipped = 0;
 }
 
 void kv_free(struct kv *kv)
@@ -139,54 +379,125 @@ void kv_free(struct kv *kv)
 	free(kv);
 }
 
-/* Runs one command on a connected context. Returns the reply or NULL (connection dropped). */
+/*
+ * Runs one command on a connected context. Returns the reply (caller frees), or NULL after a
+ * transport error or an error reply: either drops the connection and starts the back-off, since
+ * none of our commands is meant to get an error (OOM, READONLY, LOADING, NOAUTH... all mean this
+ * Redis cannot serve us now).
+ */
 static redisReply *kv_cmd(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
 	redisReply *r = redisCommandArgv(kv->c, argc, argv, lens);
 
 	if (r == NULL) {
-		if (!kv->logged_down)
-			log_error("kv: %s", kv->c->errstr);
-		kv->logged_down = true;
-		kv_disconnect(kv);
+		kv_failed(kv, argv[0], kv->c->errstr);
 		return NULL;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
-		log_error("kv: %s: %.200s", argv[0], r->str);
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%.120s", r->str);
 		freeReplyObject(r);
+		kv_failed(kv, argv[0], msg);
 		return NULL;
 	}
 	return r;
 }
 
+/* Copies the value of field ("redis_version") out of an INFO text into out; false if absent. */
+static bool kv_info_value(const char *info, const char *field, char *out, size_t n)
+{
+	size_t flen = strlen(field);
+	const char *p = info;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, field, flen) == 0 && p[flen] == ':') {
+			size_t len = strcspn(p + flen + 1, "\r\n");
+
+			if (len >= n)
+				return false;
+			memcpy(out, p + flen + 1, len);
+			out[len] = '\0';
+			return true;
+		}
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	return false;
+}
+
+/* Asks the freshly connected server who it is: its run_id (new at every start) and its version,
+ * which must be 7 or later. Returns 0, or -1 after kv_failed. */
+static int kv_identify(struct kv *kv)
+{
+	const char *argv[] = { "INFO", "server" };
+	redisReply *r = kv_cmd(kv, 2, argv, NULL);
+	char msg[96];
+	long major;
+
+	if (r == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_STRING ||
+	    !kv_info_value(r->str, "redis_version", kv->version, sizeof(kv->version)) ||
+	    !kv_info_value(r->str, "run_id", kv->server_id, sizeof(kv->server_id))) {
+		freeReplyObject(r);
+		kv_failed(kv, "INFO server", "no redis_version or run_id in the answer");
+		return -1;
+	}
+	freeReplyObject(r);
+	major = strtol(kv->version, NULL, 10);
+	if (major < KV_MIN_MAJOR) {
+		snprintf(msg, sizeof(msg), "Redis %.20s is too old: Redis %d or later is required",
+		         kv->version, KV_MIN_MAJOR);
+		kv_failed(kv, "version", msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Connects if there is no connection, unless a failure less than KV_RETRY_MS ago says Redis is
+ * down: then it returns -1 at once, so a dead Redis costs a request nothing, and each process
+ * tries it at most once a second (each try bounded by redis_timeout_ms). Returns 0 or -1.
+ */
 static int kv_connect(struct kv *kv)
 {
 	redisReply *r;
 
-	if (kv->c != NULL)
-		return 0;
+	if (kv->c != NULL) {
+		struct pollfd p = { kv->c->fd, POLLIN, 0 };
+
+		/* An idle connection has nothing to read: if it has, the server closed it (a restart,
+		 * its idle timeout). Replace it now, without a failed command or a back-off. */
+		if (poll(&p, 1, 0) == 0)
+			return 0;
+		kv_disconnect(kv);
+	}
+	if (kv->down && kv_now_ms() < kv->retry_at_ms) {
+		kv_skipped(kv);
+		return -1;
+	}
 	if (kv->path != NULL)
 		kv->c = redisConnectUnixWithTimeout(kv->path, kv->timeout);
 	else
 		kv->c = redisConnectWithTimeout(kv->host, kv->port, kv->timeout);
 	if (kv->c == NULL || kv->c->err) {
-		if (!kv->logged_down)
-			log_error("kv: connect: %s", kv->c ? kv->c->errstr : "out of memory");
-		kv->logged_down = true;
-		kv_disconnect(kv);
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%.120s", kv->c ? kv->c->errstr : "out of memory");
+		kv_failed(kv, "connect", msg);
 		return -1;
 	}
 	if (redisSetTimeout(kv->c, kv->timeout) != REDIS_OK) {
-		kv_disconnect(kv);
+		kv_failed(kv, "connect", "cannot set the timeout");
 		return -1;
 	}
 	if (kv->password != NULL) {
 		const char *argv[] = { "AUTH", kv->password };
 		r = kv_cmd(kv, 2, argv, NULL);
-		if (r == NULL) {
-			kv_disconnect(kv);
+		if (r == NULL)
 			return -1;
-		}
 		freeReplyObject(r);
 	}
 	if (kv->dbnum != 0) {
@@ -194,16 +505,42 @@ static int kv_connect(struct kv *kv)
 		const char *argv[] = { "SELECT", n };
 		snprintf(n, sizeof(n), "%d", kv->dbnum);
 		r = kv_cmd(kv, 2, argv, NULL);
-		if (r == NULL) {
-			kv_disconnect(kv);
+		if (r == NULL)
 			return -1;
-		}
 		freeReplyObject(r);
 	}
-	if (kv->logged_down)
-		log_info("kv: connected again");
-	kv->logged_down = false;
+	if (kv_identify(kv) != 0)
+		return -1;
+	if (kv->down)
+		log_info("kv: Redis %s is back after %lld s (%llu calls ran without it since the last line)",
+		         kv->version, (kv_now_ms() - kv->down_since_ms) / 1000, kv->skipped);
+	kv->down = false;
 	return 0;
+}
+
+enum kv_probe kv_check(struct kv *kv, char *msg, size_t n)
+{
+	int rc;
+
+	kv->quiet = true;
+	rc = kv_connect(kv);
+	kv->quiet = false;
+	if (rc == 0) {
+		snprintf(msg, n, "Redis %s", kv->version);
+		return KV_PROBE_OK;
+	}
+	snprintf(msg, n, "%s", kv->why);
+	/* Reached, identified, refused: the version is the only thing kv_identify refuses on. */
+	if (strncmp(kv->why, "version: ", 9) == 0) {
+		snprintf(msg, n, "%s", kv->why + 9);
+		return KV_PROBE_TOO_OLD;
+	}
+	return KV_PROBE_DOWN;
+}
+
+const char *kv_server_id(const struct kv *kv)
+{
+	return kv->c != NULL && kv->server_id[0] != '\0' ? kv->server_id : NULL;
 }
 
 /* Connects if needed and runs one command. Returns the reply (caller frees) or NULL. */
@@ -212,6 +549,41 @@ static redisReply *kv_run(struct kv *kv, int argc, const char **argv, const size
 	if (kv_connect(kv) != 0)
 		return NULL;
 	return kv_cmd(kv, argc, argv, lens);
+}
+
+/* Frees r, a reply that must be +OK. Returns MERR_OK, or MERR_UNAVAILABLE (r NULL: already
+ * handled; anything else is a protocol surprise, handled like an error reply). */
+static enum merr kv_status_ok(struct kv *kv, redisReply *r, const char *cmd)
+{
+	bool ok = r != NULL && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0;
+
+	if (r != NULL && !ok)
+		kv_failed(kv, cmd, "unexpected reply");
+	freeReplyObject(r);
+	return ok ? MERR_OK : MERR_UNAVAILABLE;
+}
+
+/* Reads the next pipelined reply into *out. Returns 0, or -1 after kv_failed (transport error or
+ * error reply: the connection is dropped, which also discards the replies still queued). */
+static int kv_next(struct kv *kv, const char *cmd, redisReply **out)
+{
+	void *reply = NULL;
+
+	if (redisGetReply(kv->c, &reply) != REDIS_OK || reply == NULL) {
+		kv_failed(kv, cmd, kv->c->errstr[0] ? kv->c->errstr : "no reply");
+		return -1;
+	}
+	*out = reply;
+	if ((*out)->type == REDIS_REPLY_ERROR) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%.120s", (*out)->str);
+		freeReplyObject(*out);
+		*out = NULL;
+		kv_failed(kv, cmd, msg);
+		return -1;
+	}
+	return 0;
 }
 
 enum merr kv_ping(struct kv *kv)
@@ -235,10 +607,7 @@ enum merr kv_set_ex(struct kv *kv, const char *key, const char *val, size_t len,
 	snprintf(ttl, sizeof(ttl), "%lld", ttl_s < 1 ? 1 : ttl_s);
 	lens[4] = strlen(ttl);
 	r = kv_run(kv, 5, argv, lens);
-	if (r == NULL)
-		return MERR_UNAVAILABLE;
-	freeReplyObject(r);
-	return MERR_OK;
+	return kv_status_ok(kv, r, "SET");
 }
 
 enum merr kv_exists(struct kv *kv, const char *key, bool *found)
@@ -292,22 +661,15 @@ enum merr kv_incr_window(struct kv *kv, const char *key, long long window_s, lon
 	if (redisAppendCommand(kv->c, "INCR %s", key) != REDIS_OK ||
 	    redisAppendCommand(kv->c, "EXPIRE %s %s NX", key, w) != REDIS_OK ||
 	    redisAppendCommand(kv->c, "TTL %s", key) != REDIS_OK) {
-		kv_disconnect(kv);
+		kv_failed(kv, "INCR", "out of memory");
 		return MERR_UNAVAILABLE;
 	}
 	for (int i = 0; i < 3; i++) {
-		void *reply = NULL;
-
-		if (redisGetReply(kv->c, &reply) != REDIS_OK || reply == NULL) {
-			kv_disconnect(kv);
+		if (kv_next(kv, i == 0 ? "INCR" : i == 1 ? "EXPIRE" : "TTL", &r) != 0)
 			return MERR_UNAVAILABLE;
-		}
-		r = reply;
-		if (r->type == REDIS_REPLY_ERROR) {
-			log_error("kv: rate window: %.200s", r->str);
+		if (r->type != REDIS_REPLY_INTEGER) {
 			freeReplyObject(r);
-			/* The remaining replies are still queued: drop the connection to resync. */
-			kv_disconnect(kv);
+			kv_failed(kv, "INCR", "unexpected reply");
 			return MERR_UNAVAILABLE;
 		}
 		if (i == 0)
@@ -334,11 +696,59 @@ enum merr kv_hget(struct kv *kv, const char *key, const char *field, struct buf 
 	return rc;
 }
 
+/* The generation and the entry of that generation, in one script (Redis 7 has EVAL). The hash
+ * key is made inside the script, which a single Redis allows. */
+static const char kv_gen_script[] = "local g = redis.call('GET', KEYS[1]) or '0' "
+                                    "return {g, redis.call('HGET', ARGV[1] .. ':' .. g, ARGV[2])}";
+
+enum merr kv_hget_gen(struct kv *kv, const char *gen_key, const char *prefix, const char *field, char *gen,
+                      struct buf *out, bool *found)
+{
+	const char *argv[] = { "EVAL", kv_gen_script, "1", gen_key, prefix, field };
+	redisReply *r = kv_run(kv, 6, argv, NULL);
+	enum merr rc = MERR_OK;
+
+	*found = false;
+	if (r == NULL)
+		return MERR_UNAVAILABLE;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[0]->len >= KV_GEN_MAX) {
+		freeReplyObject(r);
+		kv_failed(kv, "EVAL", "unexpected reply");
+		return MERR_UNAVAILABLE;
+	}
+	memcpy(gen, r->element[0]->str, r->element[0]->len);
+	gen[r->element[0]->len] = '\0';
+	*found = r->element[1]->type == REDIS_REPLY_STRING;
+	if (*found && buf_append(out, r->element[1]->str, r->element[1]->len) != 0)
+		rc = MERR_INTERNAL;
+	freeReplyObject(r);
+	return rc;
+}
+
+enum merr kv_gen_bump(struct kv *kv, const char *gen_key, long long ttl_s)
+{
+	char ttl[24];
+	const char *incr[] = { "INCR", gen_key }, *expire[] = { "EXPIRE", gen_key, ttl };
+	redisReply *r;
+
+	snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
+	r = kv_run(kv, 2, incr, NULL);
+	if (r == NULL)
+		return MERR_UNAVAILABLE;
+	freeReplyObject(r);
+	r = kv_run(kv, 3, expire, NULL);
+	if (r == NULL)
+		return MERR_UNAVAILABLE;
+	freeReplyObject(r);
+	return MERR_OK;
+}
+
 enum merr kv_hset_ttl(struct kv *kv, const char *key, const char *field, const char *val, size_t len,
                       long long ttl_s)
 {
 	char ttl[24];
-	void *reply = NULL;
+	redisReply *r;
 	int i;
 
 	if (kv_connect(kv) != 0)
@@ -346,15 +756,165 @@ enum merr kv_hset_ttl(struct kv *kv, const char *key, const char *field, const c
 	snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
 	if (redisAppendCommand(kv->c, "HSET %s %s %b", key, field, val, len) != REDIS_OK ||
 	    redisAppendCommand(kv->c, "EXPIRE %s %s NX", key, ttl) != REDIS_OK) {
-		kv_disconnect(kv);
+		kv_failed(kv, "HSET", "out of memory");
 		return MERR_UNAVAILABLE;
 	}
+	/* Both replies are integers; an error reply (OOM, WRONGTYPE, a Redis without EXPIRE NX)
+	 * fails the call. */
 	for (i = 0; i < 2; i++) {
-		if (redisGetReply(kv->c, &reply) != REDIS_OK || reply == NULL) {
-			kv_disconnect(kv);
+		if (kv_next(kv, i == 0 ? "HSET" : "EXPIRE", &r) != 0)
+			return MERR_UNAVAILABLE;
+		if (r->type != REDIS_REPLY_INTEGER) {
+			freeReplyObject(r);
+			kv_failed(kv, i == 0 ? "HSET" : "EXPIRE", "unexpected reply");
 			return MERR_UNAVAILABLE;
 		}
-		freeReplyObject(reply);
+		freeReplyObject(r);
 	}
+	return MERR_OK;
+}
+
+enum merr kv_mget(struct kv *kv, int n, const char *const *keys, struct buf *vals, bool *found)
+{
+	const char *argv[1 + KV_MGET_MAX];
+	redisReply *r;
+	enum merr rc = MERR_OK;
+	int i;
+
+	if (n < 1 || n > KV_MGET_MAX)
+		return MERR_INTERNAL;
+	argv[0] = "MGET";
+	for (i = 0; i < n; i++)
+		argv[i + 1] = keys[i];
+	r = kv_run(kv, n + 1, argv, NULL);
+	if (r == NULL)
+		return MERR_UNAVAILABLE;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)n) {
+		freeReplyObject(r);
+		kv_failed(kv, "MGET", "unexpected reply");
+		return MERR_UNAVAILABLE;
+	}
+	for (i = 0; i < n; i++) {
+		found[i] = r->element[i]->type == REDIS_REPLY_STRING;
+		if (found[i] && buf_append(&vals[i], r->element[i]->str, r->element[i]->len) != 0)
+			rc = MERR_INTERNAL;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+enum merr kv_set_nx_ex(struct kv *kv, const char *key, const char *val, long long ttl_s, bool *set)
+{
+	char ttl[24];
+	const char *argv[] = { "SET", key, val, "NX", "EX", ttl };
+	redisReply *r;
+
+	snprintf(ttl, sizeof(ttl), "%lld", ttl_s < 1 ? 1 : ttl_s);
+	r = kv_run(kv, 6, argv, NULL);
+	if (r == NULL)
+		return MERR_UNAVAILABLE;
+	/* +OK when set, a nil when the key was there. */
+	*set = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0;
+	if (!*set && r->type != REDIS_REPLY_NIL) {
+		freeReplyObject(r);
+		kv_failed(kv, "SET NX", "unexpected reply");
+		return MERR_UNAVAILABLE;
+	}
+	freeReplyObject(r);
+	return MERR_OK;
+}
+
+enum merr kv_set_ex_batch(struct kv *kv, int n, const char *const *keys, const long long *ttls,
+                          const char *val)
+{
+	redisReply *r;
+	int i;
+
+	if (kv_connect(kv) != 0)
+		return MERR_UNAVAILABLE;
+	for (i = 0; i < n; i++)
+		if (redisAppendCommand(kv->c, "SET %s %s EX %lld", keys[i], val, ttls[i] < 1 ? 1 : ttls[i]) !=
+		    REDIS_OK) {
+			kv_failed(kv, "SET", "out of memory");
+			return MERR_UNAVAILABLE;
+		}
+	for (i = 0; i < n; i++) {
+		if (kv_next(kv, "SET", &r) != 0)
+			return MERR_UNAVAILABLE;
+		if (kv_status_ok(kv, r, "SET") != MERR_OK)
+			return MERR_UNAVAILABLE;
+	}
+	return MERR_OK;
+}
+
+enum merr kv_set_ex_if(struct kv *kv, const char *guard, const char *guard_val, const char *key,
+                       const char *val, long long ttl_s, bool *done)
+{
+	redisReply *r = NULL;
+	bool same;
+
+	*done = false;
+	if (kv_connect(kv) != 0)
+		return MERR_UNAVAILABLE;
+	/* WATCH, then read the guard: a FLUSHALL, FLUSHDB or any write to the guard from now on makes
+	 * the EXEC below a no-op. */
+	if (redisAppendCommand(kv->c, "WATCH %s", guard) != REDIS_OK ||
+	    redisAppendCommand(kv->c, "GET %s", guard) != REDIS_OK) {
+		kv_failed(kv, "WATCH", "out of memory");
+		return MERR_UNAVAILABLE;
+	}
+	if (kv_next(kv, "WATCH", &r) != 0)
+		return MERR_UNAVAILABLE;
+	freeReplyObject(r);
+	if (kv_next(kv, "GET", &r) != 0)
+		return MERR_UNAVAILABLE;
+	same = r->type == REDIS_REPLY_STRING && strcmp(r->str, guard_val) == 0;
+	freeReplyObject(r);
+	if (!same) {
+		const char *argv[] = { "UNWATCH" };
+
+		r = kv_run(kv, 1, argv, NULL);
+		return kv_status_ok(kv, r, "UNWATCH");
+	}
+	if (redisAppendCommand(kv->c, "MULTI") != REDIS_OK ||
+	    redisAppendCommand(kv->c, "SET %s %s EX %lld", key, val, ttl_s < 1 ? 1 : ttl_s) != REDIS_OK ||
+	    redisAppendCommand(kv->c, "EXEC") != REDIS_OK) {
+		kv_failed(kv, "MULTI", "out of memory");
+		return MERR_UNAVAILABLE;
+	}
+	if (kv_next(kv, "MULTI", &r) != 0)
+		return MERR_UNAVAILABLE;
+	freeReplyObject(r);
+	if (kv_next(kv, "SET", &r) != 0) /* +QUEUED */
+		return MERR_UNAVAILABLE;
+	freeReplyObject(r);
+	if (kv_next(kv, "EXEC", &r) != 0)
+		return MERR_UNAVAILABLE;
+	/* A nil: the guard was touched and nothing ran. Otherwise the one reply of the SET. */
+	*done = r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	        r->element[0]->type == REDIS_REPLY_STATUS && strcmp(r->element[0]->str, "OK") == 0;
+	if (r->type != REDIS_REPLY_NIL && !*done) {
+		freeReplyObject(r);
+		kv_failed(kv, "EXEC", "unexpected reply");
+		return MERR_UNAVAILABLE;
+	}
+	freeReplyObject(r);
+	return MERR_OK;
+}
+
+enum merr kv_info(struct kv *kv, const char *section, const char *field, char *out, size_t n, bool *found)
+{
+	const char *argv[] = { "INFO", section };
+	redisReply *r = kv_run(kv, 2, argv, NULL);
+
+	if (r == NULL)
+		return MERR_UNAVAILABLE;
+	if (r->type != REDIS_REPLY_STRING) {
+		freeReplyObject(r);
+		kv_failed(kv, "INFO", "unexpected reply");
+		return MERR_UNAVAILABLE;
+	}
+	*found = kv_info_value(r->str, field, out, n);
+	freeReplyObject(r);
 	return MERR_OK;
 }

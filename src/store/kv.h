@@ -11,15 +11,68 @@
 
 struct kv;
 
+/* While Redis is down, each process tries to reconnect at most once per KV_RETRY_MS (each try
+ * bounded by redis_timeout_ms); every other call fails at once. The outage is logged when it
+ * starts, every KV_SUMMARY_S while it lasts, and when it ends: never once per request. */
+#define KV_RETRY_MS 1000
+#define KV_SUMMARY_S 60
+/* EXPIRE ... NX (rate windows, the analytics cache) needs Redis 7. A connection to an older
+ * server is refused like a server that is down. */
+#define KV_MIN_MAJOR 7
+#define KV_MGET_MAX 8
+
+/* Caps of a redis_url: the whole URL, a host name, a unix socket path (sun_path less its NUL),
+ * and the database number. */
+#define KV_URL_MAX 2048
+#define KV_HOST_MAX 253
+#define KV_SOCKET_PATH_MAX 107
+#define KV_DB_MAX 1000
+
+/* A parsed redis_url. The strings are owned by it (kv_url_free). */
+struct kv_url {
+	char *host;     /* name or address (an IPv6 one without its brackets); NULL for a unix socket */
+	char *path;     /* the unix socket path; NULL for TCP */
+	char *password; /* percent-decoded; NULL when the URL has none */
+	int port;       /* 6379 unless given; 0 for a unix socket */
+	int dbnum;      /* 0 unless given */
+};
+
 /*
- * Creates a handle for url: redis://[:password@]host[:port][/db] or unix:/path[?db=N].
- * Connects lazily. Returns NULL and fills err when the URL is malformed.
+ * Parses url strictly, in one of two forms:
+ *   redis://[:password@]host[:port][/db]   host: a name, an IPv4 address or [an IPv6 address]
+ *   unix:/path/to/redis.sock[?db=N]        unix:///path is the same
+ * The password is percent-decoded (write '@' as %40, '/' as %2F, '%' as %25); port (1..65535)
+ * and db (0..KV_DB_MAX) are digits only. Anything else is refused: a second '@', a user name,
+ * a sign or a space in a number, '?' or '#' in a redis:// URL, another unix: parameter.
+ * Returns 0 with out filled, or -1 with out empty and one line in err ("redis_url: ..."), which
+ * quotes no password.
+ */
+int kv_url_parse(const char *url, struct kv_url *out, char *err, size_t errlen)
+        __attribute__((warn_unused_result));
+/* Frees the strings of u and empties it. */
+void kv_url_free(struct kv_url *u);
+
+/*
+ * Creates a handle for url (see kv_url_parse). Connects lazily. Returns NULL and fills err when
+ * the URL is malformed.
  */
 struct kv *kv_new(const char *url, int timeout_ms, char *err, size_t errlen);
 void kv_free(struct kv *kv);
 
-/* Each call returns MERR_OK or MERR_UNAVAILABLE (Redis down; the connection is dropped and
- * retried on the next call). */
+/*
+ * What a server answers at start-up: KV_PROBE_OK, KV_PROBE_DOWN (cannot be reached: not fatal, the
+ * responder runs without Redis until it is back) or KV_PROBE_TOO_OLD (older than KV_MIN_MAJOR).
+ * msg gets one line: the version, or why not. Logs nothing: the caller says it.
+ */
+enum kv_probe { KV_PROBE_OK, KV_PROBE_DOWN, KV_PROBE_TOO_OLD };
+enum kv_probe kv_check(struct kv *kv, char *msg, size_t n);
+/* The run_id of the server the handle is connected to now (it changes at every Redis start), or
+ * NULL when not connected. Valid until the next call on kv. */
+const char *kv_server_id(const struct kv *kv);
+
+/* Each call returns MERR_OK or MERR_UNAVAILABLE: Redis down, too slow, too old, or answering with
+ * an error reply (every reply is checked); the connection is then dropped and reopened later, see
+ * KV_RETRY_MS. */
 enum merr kv_ping(struct kv *kv);
 enum merr kv_set_ex(struct kv *kv, const char *key, const char *val, size_t len, long long ttl_s);
 /* *found is set to whether key exists. */
@@ -36,9 +89,37 @@ enum merr kv_incr_window(struct kv *kv, const char *key, long long window_s, lon
 
 /* HGET key field into out; *found false when either is missing. */
 enum merr kv_hget(struct kv *kv, const char *key, const char *field, struct buf *out, bool *found);
+/*
+ * A cache that writers invalidate by generation, in one round trip: reads the generation gen_key
+ * holds ("0" when absent) into gen (KV_GEN_MAX bytes) and field of the hash "<prefix>:<gen>" into
+ * out (*found). A reader stores what it computed under the generation it read *before* computing,
+ * so an answer computed before a writer's kv_gen_bump can never be served after it.
+ */
+#define KV_GEN_MAX 24
+enum merr kv_hget_gen(struct kv *kv, const char *gen_key, const char *prefix, const char *field, char *gen,
+                      struct buf *out, bool *found);
+/* Moves gen_key's generation on (INCR) and keeps it ttl_s seconds (longer than any entry's). */
+enum merr kv_gen_bump(struct kv *kv, const char *gen_key, long long ttl_s);
 /* HSET key field val, and give key a TTL of ttl_s only if it has none yet (EXPIRE NX): the whole
  * hash lives ttl_s from its first field. One round trip. */
 enum merr kv_hset_ttl(struct kv *kv, const char *key, const char *field, const char *val, size_t len,
                       long long ttl_s);
+/* MGET of n keys (1..KV_MGET_MAX) in one round trip: found[i] says whether key i exists, and its
+ * value is appended to vals[i]. MERR_INTERNAL on out of memory. */
+enum merr kv_mget(struct kv *kv, int n, const char *const *keys, struct buf *vals, bool *found);
+/* SET key val NX EX ttl_s: *set says whether the key was free and is now ours. */
+enum merr kv_set_nx_ex(struct kv *kv, const char *key, const char *val, long long ttl_s, bool *set);
+/* SET keys[i] val EX ttls[i] for n keys, pipelined: one round trip. Keep n to a few thousand. */
+enum merr kv_set_ex_batch(struct kv *kv, int n, const char *const *keys, const long long *ttls,
+                          const char *val);
+/*
+ * SET key val EX ttl_s only if guard holds guard_val and nobody writes guard (nor flushes the
+ * database) before the SET runs: WATCH guard, GET guard, MULTI, SET, EXEC. *done says whether it
+ * was set.
+ */
+enum merr kv_set_ex_if(struct kv *kv, const char *guard, const char *guard_val, const char *key,
+                       const char *val, long long ttl_s, bool *done);
+/* One field of INFO section ("memory", "maxmemory_policy") into out; *found false if absent. */
+enum merr kv_info(struct kv *kv, const char *section, const char *field, char *out, size_t n, bool *found);
 
 #endif

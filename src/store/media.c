@@ -124,6 +124,58 @@ enum merr media_insert(struct db *db, struct media *m)
 	return MERR_OK;
 }
 
+enum merr media_usage(struct db *db, int64_t user_id, int64_t *bytes)
+{
+	char uid[24];
+	const char *p[1] = { uid };
+	enum merr err;
+	PGresult *r;
+
+	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+	r = db_exec(db, "media_usage", 1, p, &err);
+	if (r == NULL)
+		return err;
+	*bytes = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	PQclear(r);
+	return MERR_OK;
+}
+
+enum merr media_insert_within(struct db *db, struct media *m, int64_t quota)
+{
+	char uid[24];
+	const char *p[1] = { uid };
+	int64_t used = 0;
+	enum merr err;
+	PGresult *r;
+
+	if (quota <= 0)
+		return media_insert(db, m);
+	snprintf(uid, sizeof(uid), "%" PRId64, m->user_id);
+	err = db_begin(db);
+	if (err != MERR_OK)
+		return err;
+	/* Waits (at most db_lock_timeout_ms) for another upload of this user to commit, so the sum
+	 * below counts its row. */
+	r = db_exec(db, "users_lock", 1, p, &err);
+	if (r == NULL)
+		goto fail;
+	PQclear(r);
+	err = media_usage(db, m->user_id, &used);
+	if (err != MERR_OK)
+		goto fail;
+	if (used > quota || m->size_bytes > quota - used) {
+		err = MERR_QUOTA_EXCEEDED;
+		goto fail;
+	}
+	err = media_insert(db, m);
+	if (err != MERR_OK)
+		goto fail;
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return err;
+}
+
 static enum merr media_one(struct db *db, const char *stmt, int n, const char *const *p, struct media *m)
 {
 	enum merr err;

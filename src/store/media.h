@@ -34,6 +34,16 @@ struct media {
 
 /* Inserts m; fills m->id, created_at and mtime. */
 enum merr media_insert(struct db *db, struct media *m) __attribute__((warn_unused_result));
+/*
+ * media_insert under a quota: one transaction locks the user's row (so concurrent uploads of one
+ * user take turns here, after their files are complete), adds up what the user stores, and
+ * inserts m only if that plus m->size_bytes stays within quota bytes; otherwise nothing is
+ * inserted and the answer is MERR_QUOTA_EXCEEDED. quota <= 0 is no quota: a plain media_insert.
+ */
+enum merr media_insert_within(struct db *db, struct media *m, int64_t quota)
+        __attribute__((warn_unused_result));
+/* The bytes user_id's media take, render outputs included, into *bytes. */
+enum merr media_usage(struct db *db, int64_t user_id, int64_t *bytes) __attribute__((warn_unused_result));
 /* The media id owned by user_id. Another user's media is MERR_NOT_FOUND. */
 enum merr media_get(struct db *db, int64_t user_id, int64_t id, struct media *m)
         __attribute__((warn_unused_result));

@@ -87,7 +87,8 @@ enum merr projects_update(struct db *db, int64_t user_id, int64_t id, const char
 	return one_project(db, "projects_update", 5, p, out);
 }
 
-enum merr projects_delete(struct db *db, int64_t user_id, int64_t id, struct buf *paths)
+enum merr projects_delete(struct db *db, int64_t user_id, int64_t id, struct buf *paths,
+                          struct buf *media_ids)
 {
 	char uid[24], pid[24];
 	const char *p[2] = { pid, uid };
@@ -117,10 +118,12 @@ enum merr projects_delete(struct db *db, int64_t user_id, int64_t id, struct buf
 			continue;
 		buf_puts(paths, PQgetvalue(r, i, 0));
 		buf_putc(paths, '\0');
+		buf_puts(media_ids, PQgetvalue(r, i, 1));
+		buf_putc(media_ids, '\0');
 	}
 	PQclear(r);
 	r = NULL;
-	if (paths->failed) {
+	if (paths->failed || media_ids->failed) {
 		err = MERR_INTERNAL;
 		goto fail;
 	}

@@ -45,8 +45,8 @@ const struct db_stmt store_statements[] = {
 	/* Data-modifying CTEs always run: the project goes (media and jobs by cascade) and the
 	 * select returns the files those media rows owned. Runs after projects_lock. */
 	{ "projects_delete",
-	  "WITH files AS (SELECT path FROM media WHERE project_id = $1), "
-	  "gone AS (DELETE FROM projects WHERE id = $1) SELECT path FROM files",
+	  "WITH files AS (SELECT path, id FROM media WHERE project_id = $1), "
+	  "gone AS (DELETE FROM projects WHERE id = $1) SELECT path, id FROM files",
 	  1 },
 	/* media */
 	{ "media_insert",
@@ -67,6 +67,8 @@ const struct db_stmt store_statements[] = {
 	  "AND ($3::text IS NULL OR origin = $3)",
 	  3 },
 	{ "media_delete", "DELETE FROM media WHERE id = $1 AND user_id = $2 RETURNING path", 2 },
+	/* What a user stores (storage_quota_bytes): every media row, uploads and render outputs. */
+	{ "media_usage", "SELECT coalesce(sum(size_bytes), 0)::bigint FROM media WHERE user_id = $1", 1 },
 	/* render jobs, API side (the spawner's statements are in render/queue.c) */
 	{ "jobs_pick_input",
 	  "SELECT m.id, m.path, m.kind FROM media m JOIN projects p ON p.id = m.project_id "
@@ -126,6 +128,20 @@ const struct db_stmt store_statements[] = {
 	{ "events_per_day",
 	  "SELECT to_char(day, 'YYYY-MM-DD'), play, click, impression FROM project_event_days "
 	  "WHERE project_id = $1 ORDER BY day",
+	  1 },
+	/* revoked tokens (store/revocations.c): the insert also prunes up to 100 expired rows, skipping
+	 * rows another logout is pruning, so the table stays bounded without a cron job. */
+	{ "revocations_insert",
+	  "WITH pruned AS (DELETE FROM revoked_tokens WHERE jti IN (SELECT jti FROM revoked_tokens "
+	  "WHERE expires_at < now() ORDER BY expires_at LIMIT 100 FOR UPDATE SKIP LOCKED)) "
+	  "INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ($1, $2, to_timestamp($3)) "
+	  "ON CONFLICT (jti) DO NOTHING",
+	  3 },
+	{ "revocations_get", "SELECT 1 FROM revoked_tokens WHERE jti = $1", 1 },
+	/* What the Redis copy is filled from: every revocation still in force, with its seconds left. */
+	{ "revocations_unexpired",
+	  "SELECT jti, ceil(extract(epoch FROM expires_at - now()))::bigint FROM revoked_tokens "
+	  "WHERE expires_at > now() LIMIT $1",
 	  1 },
 };
 

@@ -23,12 +23,14 @@
 #   $MEDIAD_TEST_DIR/{pg-stop,pg-start,redis-stop,redis-start}: small scripts a test can execv;
 #   each returns once the server is down / ready again.
 #
-# Knobs (environment): MEDIAD_PROCS (responders, default 2), HARNESS_TIMEOUT (seconds per
+# Knobs (environment): MEDIAD_PROCS (responders, default 2), MEDIAD_UPLOAD_PROCS (responders of the
+# upload routes, default 2), HARNESS_TIMEOUT (seconds per
 # readiness wait, default 30), HARNESS_KEEP=1, HARNESS_EXTRA_CONFIG (lines appended to mediad.conf),
 # HARNESS_SERVER, the web server in front of mediad:
 #   lighttpd       (default) fcgi-conf/lighttpd.conf; lighttpd spawns the responders
 #   apache-proxy   the apache2 binary with fcgi-conf/apache-proxy-fcgi.conf, in front of a
 #                  `mediad --listen unix:... --workers MEDIAD_PROCS` pool the harness starts
+#                  (plus --upload-listen unix:....upload --upload-workers MEDIAD_UPLOAD_PROCS)
 #   apache-fcgid   the apache2 binary with fcgi-conf/apache-fcgid.conf; mod_fcgid spawns mediad
 # Apache runs in the foreground (-DFOREGROUND) with a configuration generated in the temp folder
 # (log/apache-error.log, log/apache-access.log) that includes the fcgi-conf file. As root, Apache
@@ -40,10 +42,22 @@
 # Settings mediad reads from the environment over its file. Scrubbed before anything starts, so
 # a developer's shell (DATABASE_URL of another project...) cannot leak into the servers we run.
 HARNESS_CONFIG_ENV="DATABASE_URL REDIS_URL JWT_SECRET STREAM_KEY MEDIA_ROOT SCHEMA_DIR PUBLIC_BASE_URL
-CORS_ORIGIN TRUSTED_PROXIES FFMPEG_PATH FFPROBE_PATH TOKEN_TTL STREAM_TTL MAX_JSON_BYTES MAX_JSON_DEPTH
+CORS_ORIGINS CORS_ORIGIN TRUSTED_PROXIES FFMPEG_PATH FFPROBE_PATH LISTEN_GROUP TOKEN_TTL STREAM_TTL MAX_JSON_BYTES MAX_JSON_DEPTH
 UPLOAD_MAX_BYTES UPLOAD_MAX_PARTS UPLOAD_MAX_HEADER_BYTES LOGIN_RATE_IP_EMAIL LOGIN_RATE_IP
-VIEW_RATE_LIMIT DB_CONNECT_TIMEOUT REDIS_TIMEOUT_MS FFPROBE_TIMEOUT RENDER_CONCURRENCY
-RENDER_MAX_ATTEMPTS RENDER_TIMEOUT RENDER_LEASE RENDER_POLL_INTERVAL RENDER_GRACE RENDER_MAX_INTERRUPTIONS RENDER_MAX_QUEUED_PER_USER RENDER_MIN_FREE_MB DB_STATEMENT_TIMEOUT_MS DB_LOCK_TIMEOUT_MS DB_IDLE_TX_TIMEOUT_MS DB_TCP_TIMEOUT STREAM_MODE"
+VIEW_RATE_LIMIT REGISTER_RATE_IP LOGIN_FAIL_ACCOUNT STORAGE_QUOTA_BYTES DB_CONNECT_TIMEOUT REDIS_TIMEOUT_MS FFPROBE_TIMEOUT RENDER_CONCURRENCY
+RENDER_MAX_ATTEMPTS RENDER_TIMEOUT RENDER_LEASE RENDER_POLL_INTERVAL RENDER_GRACE RENDER_MAX_INTERRUPTIONS RENDER_MAX_QUEUED_PER_USER RENDER_MIN_FREE_MB DB_STATEMENT_TIMEOUT_MS DB_LOCK_TIMEOUT_MS DB_IDLE_TX_TIMEOUT_MS DB_TCP_TIMEOUT STREAM_MODE
+BODY_READ_TIMEOUT_MS BODY_MIN_RATE_BPS"
+
+# The programs of a test build have the /_test/ routes and refuse to start without this.
+export MEDIAD_TEST_ROUTES=1
+
+# `env` arguments that drop every setting mediad reads from the environment: for the web servers
+# and pools the harness starts, which must take their settings from mediad.conf only.
+HARNESS_ENV_SCRUB=()
+for harness_v in $HARNESS_CONFIG_ENV; do
+	HARNESS_ENV_SCRUB+=(-u "$harness_v")
+done
+unset harness_v
 
 harness_log()
 {
@@ -269,6 +283,12 @@ harness_write_config()
 		echo "trusted_proxies = 127.0.0.1/32"
 		# A small upload cap keeps the over-cap test cheap; lighttpd keeps the production cap.
 		echo "upload_max_bytes = 16777216"
+		# The programs register their users from 127.0.0.1 (a few dozen a run; the default is 10
+		# an hour); test_abuse fills this window from an address of its own with cheap requests.
+		echo "register_rate_ip = 1000"
+		# A quota (1 GiB, far above what any program stores) so that every upload takes the quota
+		# path; test_abuse fills it with rows of its own.
+		echo "storage_quota_bytes = 1073741824"
 		if [ -n "${HARNESS_EXTRA_CONFIG:-}" ]; then
 			printf '%s\n' "$HARNESS_EXTRA_CONFIG"
 		fi
@@ -282,10 +302,11 @@ harness_write_config()
 	fi
 }
 
-# healthz answering 200 means mediad, PostgreSQL and Redis all work end to end.
+# healthz answering "status":"ok" means mediad, PostgreSQL and Redis all work end to end (without
+# Redis it answers 200 "degraded", which is not enough: a test must leave Redis running too).
 harness_healthz_ok()
 {
-	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$MEDIAD_BASE_URL/healthz")" = 200 ]
+	curl -s --max-time 2 "$MEDIAD_BASE_URL/healthz" 2>/dev/null | grep -q '"status":"ok"'
 }
 
 # True while lighttpd lives and healthz is not yet 200; false (stop polling) when either changes.
@@ -306,7 +327,8 @@ harness_lighttpd_setup()
 		# children inherit, is the mediad log. setsid makes it a process group leader: the group
 		# is lighttpd plus its responders, so teardown finds them even if lighttpd died first.
 		MEDIAD_PORT=$HARNESS_HTTP_PORT MEDIAD_VAR=$t MEDIAD_BIN=$HARNESS_BUILDDIR/mediad \
-			MEDIAD_PROCS=${MEDIAD_PROCS:-2} \
+			MEDIAD_PROCS=${MEDIAD_PROCS:-2} MEDIAD_UPLOAD_PROCS=${MEDIAD_UPLOAD_PROCS:-2} \
+			MEDIAD_ERRORS=$HARNESS_ERRORS \
 			setsid lighttpd -D -f "$HARNESS_SRCDIR/fcgi-conf/lighttpd.conf" </dev/null \
 			>>"$t/log/mediad.log" 2>&1 &
 		HARNESS_LIGHTTPD_PID=$!
@@ -363,7 +385,7 @@ harness_apache_conf()
 			echo "User $HARNESS_WEB_USER"
 			echo "Group $(id -gn "$HARNESS_WEB_USER")"
 		fi
-		for m in mpm_event authz_core mime; do
+		for m in mpm_event authz_core mime alias env buffer reqtimeout; do
 			echo "LoadModule ${m}_module $mods/mod_$m.so"
 		done
 		case $HARNESS_SERVER in
@@ -386,7 +408,8 @@ harness_apache_conf()
 		echo "Timeout 60"
 		echo "KeepAlive On"
 		echo "TypesConfig /etc/mime.types"
-		echo "LogFormat \"%h \\\"%r\\\" %>s %B %D\" harness"
+		# %U, the path without the query string: stream links carry their signature there.
+		echo "LogFormat \"%h \\\"%m %U %H\\\" %>s %B %D\" harness"
 		echo "CustomLog \"$t/log/apache-access.log\" harness"
 		# As in Debian's apache2.conf: nothing on the file system is served unless granted.
 		echo "<Directory />"
@@ -396,9 +419,11 @@ harness_apache_conf()
 		echo "</Directory>"
 		echo "Define MEDIA_ROOT \"$MEDIA_ROOT\""
 		echo "Define MEDIAD_DOCROOT \"$t/www\""
+		echo "Define MEDIAD_ERRORS \"$HARNESS_ERRORS\""
 		case $HARNESS_SERVER in
 		apache-proxy)
 			echo "Define MEDIAD_SOCKET \"$HARNESS_POOL_SOCKET\""
+			echo "Define MEDIAD_UPLOAD_SOCKET \"$HARNESS_POOL_SOCKET.upload\""
 			site=apache-proxy-fcgi.conf
 			;;
 		apache-fcgid)
@@ -411,6 +436,7 @@ harness_apache_conf()
 			# runtime reads ("include=FILE").
 			echo "FcgidIPCDir \"$t/apache/fcgid\""
 			echo "FcgidProcessTableFile \"$t/apache/run/fcgid_shm\""
+			echo "FcgidInitialEnv MEDIAD_TEST_ROUTES 1"
 			for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
 				if [ -n "${!v:-}" ]; then
 					printf '%s\n' "${!v}" >"$t/apache/$v"
@@ -429,9 +455,12 @@ harness_apache_conf()
 harness_pool_start()
 {
 	local t=$HARNESS_DIR
-	rm -f "$HARNESS_POOL_SOCKET"
-	setsid "${HARNESS_AS_WEB[@]}" "$HARNESS_MEDIAD" --listen "unix:$HARNESS_POOL_SOCKET" \
-		--workers "${MEDIAD_PROCS:-2}" </dev/null >>"$t/log/mediad.log" 2>&1 &
+	rm -f "$HARNESS_POOL_SOCKET" "$HARNESS_POOL_SOCKET.upload"
+	# Without the settings exported for the test programs: the pool reads mediad.conf only.
+	# The upload routes have workers of their own (apache-proxy-fcgi.conf sends them there).
+	setsid "${HARNESS_AS_WEB[@]}" env "${HARNESS_ENV_SCRUB[@]}" "$HARNESS_MEDIAD" --listen "unix:$HARNESS_POOL_SOCKET" \
+		--workers "${MEDIAD_PROCS:-2}" --upload-listen "unix:$HARNESS_POOL_SOCKET.upload" \
+		--upload-workers "${MEDIAD_UPLOAD_PROCS:-2}" </dev/null >>"$t/log/mediad.log" 2>&1 &
 	HARNESS_POOL_PID=$!
 	harness_wait "the mediad pool's socket" test -S "$HARNESS_POOL_SOCKET" || {
 		harness_log "mediad --listen did not create $HARNESS_POOL_SOCKET:"
@@ -476,7 +505,8 @@ harness_apache_setup()
 		# -DFOREGROUND: Apache's parent stays our child and its pid is ours; setsid makes it lead a
 		# process group (its children, and mod_fcgid's mediad processes) for the teardown.
 		# Start-up errors go to stderr before ErrorLog is open: the same file.
-		TMPDIR=$t/tmp setsid apache2 -DFOREGROUND -f "$conf" </dev/null >>"$t/log/apache-error.log" 2>&1 &
+		TMPDIR=$t/tmp setsid env "${HARNESS_ENV_SCRUB[@]}" apache2 -DFOREGROUND -f "$conf" </dev/null \
+			>>"$t/log/apache-error.log" 2>&1 &
 		HARNESS_APACHE_PID=$!
 		export MEDIAD_WEB_PID=$HARNESS_APACHE_PID
 		# Bounded in time, not in tries: under mod_fcgid one try may take the whole curl timeout.
@@ -651,7 +681,7 @@ harness_start()
 	lighttpd) base=lighttpd ;;
 	apache-proxy | apache-fcgid)
 		base=apache2
-		for v in mod_mpm_event mod_authz_core mod_mime mod_xsendfile \
+		for v in mod_mpm_event mod_authz_core mod_mime mod_alias mod_env mod_buffer mod_reqtimeout mod_xsendfile \
 			$([ "$HARNESS_SERVER" = apache-proxy ] && echo mod_proxy mod_proxy_fcgi || echo mod_fcgid); do
 			if [ ! -f "/usr/lib/apache2/modules/$v.so" ]; then
 				harness_log "/usr/lib/apache2/modules/$v.so not found (./dev installs apache2," \
@@ -713,6 +743,13 @@ harness_start()
 			chmod 755 "$HARNESS_DIR/bin" "$HARNESS_DIR/bin/mediad" || return 1
 		HARNESS_MEDIAD=$HARNESS_DIR/bin/mediad
 		harness_log "$HARNESS_WEB_USER cannot reach the build tree: running a copy of mediad from $HARNESS_MEDIAD"
+	fi
+	# The web server's JSON error files (fcgi-conf/errors), which Apache's children read as the web
+	# user: copied like mediad when the source tree is closed to it.
+	HARNESS_ERRORS=$HARNESS_SRCDIR/fcgi-conf/errors
+	if [ ${#HARNESS_AS_WEB[@]} -gt 0 ] && ! "${HARNESS_AS_WEB[@]}" test -r "$HARNESS_ERRORS/411.html" 2>/dev/null; then
+		cp -r "$HARNESS_ERRORS" "$HARNESS_DIR/errors" && chmod -R a+rX "$HARNESS_DIR/errors" || return 1
+		HARNESS_ERRORS=$HARNESS_DIR/errors
 	fi
 	if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
 		for v in "$HARNESS_MEDIAD" "$HARNESS_DIR"; do

@@ -3,8 +3,13 @@
 #include "config.h"
 
 #include <CUnit/Basic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "itest.h"
 
@@ -113,6 +118,84 @@ static void test_form_body_is_415(void)
 	itest_resp_free(&r);
 }
 
+static bool is_mediad(const struct itest_proc *p, void *ud)
+{
+	(void)ud;
+	return strcmp(p->comm, "mediad") == 0;
+}
+
+/* Whether /proc/<pid>/environ holds NAME=... (NAME=value when value is not NULL). */
+static bool env_is(pid_t pid, const char *name, const char *value)
+{
+	char path[64], buf[65536];
+	size_t n, k = strlen(name), i = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (i < n) {
+		if (strncmp(buf + i, name, k) == 0 && buf[i + k] == '=')
+			return value == NULL || strcmp(buf + i + k + 1, value) == 0;
+		i += strlen(buf + i) + 1;
+	}
+	return false;
+}
+
+/* Every program resolves its settings from mediad.conf and its own environment only: the web
+ * server's variables (lighttpd needs MEDIA_ROOT for x-sendfile-docroot) must not reach the
+ * responders, where they would override the file the spawner and mediactl read. */
+static void test_responders_inherit_no_setting_from_the_web_server(void)
+{
+	static const char *const names[] = { "MEDIA_ROOT", "DATABASE_URL", "REDIS_URL", "JWT_SECRET" };
+	pid_t pids[64];
+	int n = itest_proc_scan(is_mediad, NULL, pids, 64), i, seen = 0;
+
+	CU_ASSERT_FATAL(n > 0);
+	for (i = 0; i < n; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pids[i]);
+		if (access(path, R_OK) != 0 || !env_is(pids[i], "MEDIAD_CONFIG", getenv("MEDIAD_CONFIG")))
+			continue; /* not one of this stack's (or not readable) */
+		seen++;
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			if (env_is(pids[i], names[k], NULL))
+				fprintf(stderr, "  responder %ld has %s in its environment\n", (long)pids[i],
+				        names[k]);
+			CU_ASSERT_FALSE(env_is(pids[i], names[k], NULL));
+		}
+	}
+	CU_ASSERT(seen > 0);
+}
+
+/* A build with the /_test/ routes never serves by mistake: without MEDIAD_TEST_ROUTES=1 it stops. */
+static void test_a_test_build_refuses_to_start_without_the_flag(void)
+{
+	const char *bdir = getenv("abs_top_builddir"), *conf = getenv("MEDIAD_CONFIG");
+	char bin[1024], confenv[1100];
+	char *argv[] = { bin, NULL }, *envp[] = { confenv, NULL };
+	pid_t pid;
+	int st = 0, i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bdir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	snprintf(bin, sizeof(bin), "%s/mediad", bdir);
+	snprintf(confenv, sizeof(confenv), "MEDIAD_CONFIG=%s", conf);
+	CU_ASSERT_EQUAL_FATAL(posix_spawn(&pid, bin, NULL, NULL, argv, envp), 0);
+	for (i = 0; i < 200 && waitpid(pid, &st, WNOHANG) == 0; i++)
+		itest_sleep_ms(50);
+	if (i == 200) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 78);
+}
+
 static void test_healthz_follows_postgres_down_and_up(void)
 {
 	struct itest_resp r;
@@ -151,6 +234,10 @@ int main(void)
 	CU_add_test(s, "wrong type names the field", test_wrong_type_names_the_field);
 	CU_add_test(s, "form body is 415", test_form_body_is_415);
 	/* Last: it restarts PostgreSQL. */
+	CU_add_test(s, "responders inherit no setting from the web server",
+	            test_responders_inherit_no_setting_from_the_web_server);
+	CU_add_test(s, "a test build refuses to start without MEDIAD_TEST_ROUTES=1",
+	            test_a_test_build_refuses_to_start_without_the_flag);
 	CU_add_test(s, "healthz follows postgres down and up", test_healthz_follows_postgres_down_and_up);
 	return itest_run_all();
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -187,6 +188,15 @@ static void test_pool_answers_healthz(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"postgres\":\"ok\""));
 }
 
+/* The socket is the web server's and ours, not everyone's: 0660 (listen_group picks the group). */
+static void test_socket_is_not_world_writable(void)
+{
+	struct stat st;
+
+	CU_ASSERT_EQUAL_FATAL(stat(sock_path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0660);
+}
+
 static void test_master_restarts_a_killed_worker(void)
 {
 	pid_t kids[8], again[8];
@@ -275,6 +285,7 @@ int main(void)
 	}
 	s = CU_add_suite("pool", NULL, NULL);
 	CU_add_test(s, "pool answers healthz", test_pool_answers_healthz);
+	CU_add_test(s, "the socket is not world-writable (0660)", test_socket_is_not_world_writable);
 	CU_add_test(s, "master restarts a killed worker", test_master_restarts_a_killed_worker);
 	CU_add_test(s, "SIGHUP replaces the workers and keeps serving",
 	            test_sighup_replaces_the_workers_and_keeps_serving);

@@ -6,7 +6,9 @@
 # Defaults: $abs_top_srcdir/src/api/routes.c and $abs_top_srcdir/docs/openapi.yaml (make check
 # exports abs_top_srcdir; without it, the tree this script sits in). From routes.c it takes every
 # table line `{ "METHOD", "/path", handler, FLAGS },` outside the `#ifdef MEDIAD_TEST_ROUTES`
-# block (test-only routes are not part of the API). From the document it takes every method key
+# block (test-only routes are not part of the API), and "OPTIONS /path" for each of their paths
+# (the dispatcher answers OPTIONS, CORS preflights, on every routed path). From the document it
+# takes every method key
 # (get, put, post, delete, options, head, patch, trace) under each path of the top-level `paths:`
 # map, which must be written in block style: paths indented 2 spaces, methods 4. `{name}` in a
 # document path is `:name` in the router's.
@@ -44,6 +46,7 @@ awk -v me="$me" '
 		sub(/^[A-Z]+"[ \t]*,[ \t]*"/, "", line)
 		path = line; sub(/".*/, "", path)
 		print method " " path
+		print "OPTIONS " path
 	}
 ' "$routes" | sort -u >"$tmp/router" || exit 99
 

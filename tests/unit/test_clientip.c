@@ -325,6 +325,117 @@ static void test_resolve_fails_on_bad_remote_or_small_buffer(void)
 	CU_ASSERT_STRING_EQUAL(out, "127.0.0.1");
 }
 
+/* Two X-Forwarded-For parameters (lighttpd passes "X-Forwarded-For" and "X_Forwarded_For" so):
+ * neither is believed, whatever the peer. One is walked as clientip_resolve does. */
+static void test_resolve_request_with_two_xff_uses_the_peer(void)
+{
+	static const struct {
+		const char *remote, *xff;
+		size_t count;
+		const char *want;
+	} cases[] = {
+		{ "127.0.0.1", "203.0.113.7", 1, "203.0.113.7" },
+		{ "127.0.0.1", "6.6.6.6", 2, "127.0.0.1" },
+		{ "127.0.0.1", "6.6.6.6, 203.0.113.7", 2, "127.0.0.1" },
+		{ "::1", "2001:db8:b::5", 3, "::1" },
+		{ "10.9.9.9", "203.0.113.7", 2, "10.9.9.9" },
+		/* An untrusted peer is the client either way. */
+		{ "203.0.113.9", "6.6.6.6", 2, "203.0.113.9" },
+		/* Repeated headers arrive joined: a list, walked right to left as usual. */
+		{ "127.0.0.1", "6.6.6.6, 203.0.113.7", 1, "203.0.113.7" },
+		{ "127.0.0.1", NULL, 0, "127.0.0.1" },
+		{ "::ffff:127.0.0.1", "6.6.6.6", 2, "127.0.0.1" },
+	};
+	struct cidr_list l;
+	size_t i;
+
+	trusted_init(&l);
+	for (i = 0; i < N_ELEMS(cases); i++) {
+		char out[CLIENTIP_ADDR_SIZE];
+		int rc = clientip_resolve_request(&l, cases[i].remote, cases[i].xff, cases[i].count, out,
+		                                  sizeof(out));
+
+		if (rc != 0 || strcmp(out, cases[i].want) != 0)
+			fprintf(stderr, "\nrequest case %zu: rc %d \"%s\"\n", i, rc, out);
+		CU_ASSERT_EQUAL(rc, 0);
+		CU_ASSERT_STRING_EQUAL(out, cases[i].want);
+	}
+	{
+		char out[CLIENTIP_ADDR_SIZE];
+
+		CU_ASSERT_EQUAL(clientip_resolve_request(&l, "nonsense", "6.6.6.6", 2, out, sizeof(out)), -1);
+	}
+}
+
+static void test_limit_key_groups_ipv6_by_64(void)
+{
+	static const struct {
+		const char *addr, *want;
+	} cases[] = {
+		{ "2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:2:bbbb::2", "2001:db8:1:2::/64" },
+		{ "2001:0DB8:0001:0002:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:3::1", "2001:db8:1:3::/64" },
+		{ "2001:db8::1", "2001:db8::/64" },
+		{ "::1", "::/64" },
+		{ "fe80::1:2:3:4", "fe80::/64" },
+	};
+	size_t i;
+
+	for (i = 0; i < N_ELEMS(cases); i++) {
+		char out[CLIENTIP_KEY_SIZE];
+		int rc = clientip_limit_key(cases[i].addr, out, sizeof(out));
+
+		if (rc != 0 || strcmp(out, cases[i].want) != 0)
+			fprintf(stderr, "\nkey case %zu (%s): rc %d \"%s\"\n", i, cases[i].addr, rc, out);
+		CU_ASSERT_EQUAL(rc, 0);
+		CU_ASSERT_STRING_EQUAL(out, cases[i].want);
+	}
+}
+
+static void test_limit_key_keeps_ipv4_and_unmaps_mapped(void)
+{
+	static const struct {
+		const char *addr, *want;
+	} cases[] = {
+		{ "203.0.113.7", "203.0.113.7" },
+		{ "203.0.113.8", "203.0.113.8" },
+		{ "127.0.0.1", "127.0.0.1" },
+		/* IPv4-mapped IPv6 is an IPv4 client. */
+		{ "::ffff:203.0.113.7", "203.0.113.7" },
+		{ "::FFFF:cb00:7107", "203.0.113.7" },
+	};
+	size_t i;
+
+	for (i = 0; i < N_ELEMS(cases); i++) {
+		char out[CLIENTIP_KEY_SIZE];
+		int rc = clientip_limit_key(cases[i].addr, out, sizeof(out));
+
+		if (rc != 0 || strcmp(out, cases[i].want) != 0)
+			fprintf(stderr, "\nkey case %zu (%s): rc %d \"%s\"\n", i, cases[i].addr, rc, out);
+		CU_ASSERT_EQUAL(rc, 0);
+		CU_ASSERT_STRING_EQUAL(out, cases[i].want);
+	}
+}
+
+static void test_limit_key_refuses_bad_input(void)
+{
+	char out[CLIENTIP_KEY_SIZE];
+
+	CU_ASSERT_EQUAL(clientip_limit_key(NULL, out, sizeof(out)), -1);
+	CU_ASSERT_STRING_EQUAL(out, "");
+	CU_ASSERT_EQUAL(clientip_limit_key("", out, sizeof(out)), -1);
+	CU_ASSERT_EQUAL(clientip_limit_key("unix:/run/sock", out, sizeof(out)), -1);
+	CU_ASSERT_EQUAL(clientip_limit_key("203.0.113.7:80", out, sizeof(out)), -1);
+	CU_ASSERT_STRING_EQUAL(out, "");
+	/* "2001:db8:1:2::/64" is 17 bytes and its NUL. */
+	CU_ASSERT_EQUAL(clientip_limit_key("2001:db8:1:2::9", out, 17), -1);
+	CU_ASSERT_STRING_EQUAL(out, "");
+	CU_ASSERT_EQUAL(clientip_limit_key("2001:db8:1:2::9", out, 18), 0);
+	CU_ASSERT_STRING_EQUAL(out, "2001:db8:1:2::/64");
+	CU_ASSERT_EQUAL(clientip_limit_key("203.0.113.7", NULL, 0), -1);
+}
+
 int main(void)
 {
 	static const struct {
@@ -343,6 +454,10 @@ int main(void)
 		{ "output normalised", test_resolve_normalises_output },
 		{ "hop count capped", test_resolve_caps_the_hop_count },
 		{ "bad remote or small buffer", test_resolve_fails_on_bad_remote_or_small_buffer },
+		{ "two XFF values: the peer is the client", test_resolve_request_with_two_xff_uses_the_peer },
+		{ "limit key: IPv6 by /64", test_limit_key_groups_ipv6_by_64 },
+		{ "limit key: IPv4 as is, mapped unmapped", test_limit_key_keeps_ipv4_and_unmaps_mapped },
+		{ "limit key: not addresses, small buffers", test_limit_key_refuses_bad_input },
 	};
 	CU_pSuite suite;
 	unsigned failed;

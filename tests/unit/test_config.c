@@ -13,8 +13,24 @@
 #define SECRET32 "0123456789abcdef0123456789abcdef"
 
 /* Every environment name a test sets, cleared before and after each test that uses them. */
-static const char *const env_names[] = { "MAX_JSON_DEPTH", "JWT_SECRET", "DATABASE_URL", "TOKEN_TTL",
-	                                 "STREAM_MODE" };
+static const char *const env_names[] = { "MAX_JSON_DEPTH", "JWT_SECRET",   "DATABASE_URL", "TOKEN_TTL",
+	                                 "STREAM_MODE",    "CORS_ORIGINS", "CORS_ORIGIN" };
+
+/* Whether the line of text starting with prefix contains want. */
+static bool line_has(const char *text, const char *prefix, const char *want)
+{
+	const char *p = text;
+
+	while (p != NULL && *p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			return memmem(p, n, want, strlen(want)) != NULL;
+		p = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
 
 static void env_clear(void)
 {
@@ -32,7 +48,7 @@ static void test_defaults_fill_every_field(void)
 	CU_ASSERT_PTR_NULL(c.database_url);
 	CU_ASSERT_PTR_NULL(c.redis_url);
 	CU_ASSERT_PTR_NULL(c.jwt_secret);
-	CU_ASSERT_STRING_EQUAL(c.cors_origin, "*");
+	CU_ASSERT_STRING_EQUAL(c.cors_origins, "*");
 	CU_ASSERT_STRING_EQUAL(c.public_base_url, "");
 	CU_ASSERT_STRING_EQUAL(c.ffmpeg_path, "ffmpeg");
 	CU_ASSERT_STRING_EQUAL(c.ffprobe_path, "ffprobe");
@@ -44,7 +60,7 @@ static void test_defaults_fill_every_field(void)
 	CU_ASSERT_EQUAL(c.render_concurrency, 0);
 	CU_ASSERT_EQUAL(c.stream_mode, STREAM_XSENDFILE);
 	config_free(&c);
-	CU_ASSERT_PTR_NULL(c.cors_origin);
+	CU_ASSERT_PTR_NULL(c.cors_origins);
 }
 
 static void test_parse_skips_comments_and_blank_lines(void)
@@ -65,7 +81,7 @@ static void test_parse_skips_comments_and_blank_lines(void)
 	CU_ASSERT_EQUAL(config_parse(&c, text, "test.conf", err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(err, "");
 	CU_ASSERT_EQUAL(c.max_json_depth, 8);
-	CU_ASSERT_STRING_EQUAL(c.cors_origin, "https://app.example.com");
+	CU_ASSERT_STRING_EQUAL(c.cors_origins, "https://app.example.com");
 	CU_ASSERT_EQUAL(c.token_ttl, 120);
 	CU_ASSERT_EQUAL(c.stream_mode, STREAM_DIRECT);
 	/* the last line needs no newline */
@@ -88,7 +104,7 @@ static void test_parse_keeps_quoted_values(void)
 	CU_ASSERT_EQUAL_FATAL(config_defaults(&c), 0);
 	CU_ASSERT_EQUAL(config_parse(&c, text, "test.conf", err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(c.jwt_secret, "  spaced secret  ");
-	CU_ASSERT_STRING_EQUAL(c.cors_origin, "#not-a-comment");
+	CU_ASSERT_STRING_EQUAL(c.cors_origins, "#not-a-comment");
 	CU_ASSERT_STRING_EQUAL(c.public_base_url, "");
 	/* a lone quote is not a quoted value */
 	CU_ASSERT_STRING_EQUAL(c.ffmpeg_path, "\"");
@@ -104,7 +120,7 @@ static void test_parse_later_lines_override_earlier(void)
 
 	CU_ASSERT_EQUAL_FATAL(config_defaults(&c), 0);
 	CU_ASSERT_EQUAL(config_parse(&c, "cors_origin = a\ncors_origin = b\n", "t", err, sizeof(err)), 0);
-	CU_ASSERT_STRING_EQUAL(c.cors_origin, "b");
+	CU_ASSERT_STRING_EQUAL(c.cors_origins, "b");
 	config_free(&c);
 }
 
@@ -164,6 +180,72 @@ static void test_env_overrides_file(void)
 	CU_ASSERT_EQUAL(c.stream_mode, STREAM_DIRECT);
 	/* a key without an environment variable keeps its value */
 	CU_ASSERT_EQUAL(c.token_ttl, 3600);
+	env_clear();
+	config_free(&c);
+}
+
+static void test_cors_origin_is_a_deprecated_name_of_cors_origins(void)
+{
+	struct config c;
+	char err[256] = "", *printed = NULL;
+	size_t printed_len = 0;
+	FILE *out;
+
+	env_clear();
+	CU_ASSERT_EQUAL_FATAL(config_defaults(&c), 0);
+	/* In the file, the later line wins, whichever name it uses. */
+	CU_ASSERT_EQUAL(config_parse(&c, "cors_origin = https://old.example\n", "t", err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(c.cors_origins, "https://old.example");
+	CU_ASSERT_EQUAL(config_parse(&c,
+	                             "cors_origin = https://a.example\ncors_origins = https://b.example\n",
+	                             "t", err, sizeof(err)),
+	                0);
+	CU_ASSERT_STRING_EQUAL(c.cors_origins, "https://b.example");
+	/* In the environment, both names override the file, and CORS_ORIGINS wins over CORS_ORIGIN. */
+	CU_ASSERT_EQUAL(setenv("CORS_ORIGIN", "https://env-old.example", 1), 0);
+	CU_ASSERT_EQUAL(config_apply_env(&c, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(c.cors_origins, "https://env-old.example");
+	CU_ASSERT_EQUAL(setenv("CORS_ORIGINS", "https://env-new.example", 1), 0);
+	CU_ASSERT_EQUAL(config_apply_env(&c, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(c.cors_origins, "https://env-new.example");
+	env_clear();
+	/* mediactl config shows the setting once, under its new name. */
+	out = open_memstream(&printed, &printed_len);
+	CU_ASSERT_FATAL(out != NULL);
+	config_print(&c, out);
+	fclose(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(printed, "\ncors_origins "));
+	CU_ASSERT_PTR_NULL(strstr(printed, "\ncors_origin "));
+	free(printed);
+	/* Freed once: the alias shares the field. */
+	config_free(&c);
+	CU_ASSERT_PTR_NULL(c.cors_origins);
+}
+
+/* mediactl config tells where each value came from: the file's line, the environment, or the default. */
+static void test_print_names_each_value_source(void)
+{
+	struct config c;
+	char err[256] = "", *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	env_clear();
+	CU_ASSERT_EQUAL_FATAL(config_defaults(&c), 0);
+	CU_ASSERT_EQUAL(config_parse(&c, "# x\nmax_json_depth = 8\ntoken_ttl = 120\n", "/etc/m.conf", err,
+	                             sizeof(err)),
+	                0);
+	CU_ASSERT_EQUAL(setenv("TOKEN_TTL", "600", 1), 0);
+	CU_ASSERT_EQUAL(config_apply_env(&c, err, sizeof(err)), 0);
+	out = open_memstream(&text, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	config_print(&c, out);
+	fclose(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "max_json_depth           = 8"));
+	CU_ASSERT(line_has(text, "max_json_depth ", "# from /etc/m.conf:2;"));
+	CU_ASSERT(line_has(text, "token_ttl ", "# from env TOKEN_TTL;"));
+	CU_ASSERT(line_has(text, "stream_ttl ", "# from default;"));
+	free(text);
 	env_clear();
 	config_free(&c);
 }
@@ -306,6 +388,9 @@ int main(void)
 		{ "parse errors name the key and the line", test_parse_errors_name_key_and_line },
 		{ "environment overrides the file", test_env_overrides_file },
 		{ "environment error names the variable", test_env_error_names_variable },
+		{ "print names each value's source", test_print_names_each_value_source },
+		{ "cors_origin is a deprecated name of cors_origins",
+		  test_cors_origin_is_a_deprecated_name_of_cors_origins },
 		{ "check requires what is needed", test_check_requires_what_is_needed },
 		{ "check refuses a short jwt_secret", test_check_refuses_short_jwt_secret },
 		{ "mask_url hides passwords", test_mask_url_hides_passwords },

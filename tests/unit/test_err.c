@@ -4,12 +4,17 @@
 #include "core/err.h"
 
 #include <CUnit/Basic.h>
+#include <dirent.h>
+#include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The table of DESIGN.md "API conventions", plus ok and insufficient_storage. */
+/* The table of DESIGN.md "API conventions", plus ok, insufficient_storage, quota_exceeded and
+ * request_timeout. */
 static const struct {
 	enum merr e;
 	int status;
@@ -31,6 +36,8 @@ static const struct {
 	{ MERR_INTERNAL, 500, "internal", "Internal Server Error" },
 	{ MERR_UNAVAILABLE, 503, "unavailable", "Service Unavailable" },
 	{ MERR_INSUFFICIENT_STORAGE, 507, "insufficient_storage", "Insufficient Storage" },
+	{ MERR_QUOTA_EXCEEDED, 413, "quota_exceeded", "Payload Too Large" },
+	{ MERR_REQUEST_TIMEOUT, 408, "request_timeout", "Request Timeout" },
 };
 
 static void test_every_error_maps_to_design_status_and_code(void)
@@ -86,6 +93,76 @@ static void test_reason_phrases(void)
 	CU_ASSERT_STRING_EQUAL(http_reason(-1), "Unknown");
 }
 
+/*
+ * The web servers answer some errors on their own from fcgi-conf/errors/<status>.html (JSON, see
+ * fcgi-conf/lighttpd.conf). Each must be our shape, {"error", "message"}, and where mediad has a
+ * code for that status, use it: the mapping stays the one of err.c.
+ */
+static void test_web_server_error_files_have_our_shape_and_codes(void)
+{
+	static const int required[] = { 400, 408, 411, 413, 414, 416, 431, 500, 502, 503, 504 };
+	const char *srcdir = getenv("abs_top_srcdir");
+	char dir[3000], path[3400];
+	struct dirent *de;
+	size_t i, found = 0;
+	DIR *d;
+
+	if (srcdir == NULL) {
+		fprintf(stderr,
+		        "\n  abs_top_srcdir is not set (make check sets it): error files not checked\n");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%.2900s/fcgi-conf/errors", srcdir);
+	d = opendir(dir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	while ((de = readdir(d)) != NULL) {
+		struct json_object *o, *v;
+		const char *code = NULL;
+		bool mediad_has = false, same = false;
+		char *end;
+		long status = strtol(de->d_name, &end, 10);
+
+		if (de->d_name[0] == '.')
+			continue;
+		/* lighttpd 1.4 looks for <prefix><status>.html; nothing else belongs here. */
+		CU_ASSERT_TRUE(status >= 400 && status <= 599 && strcmp(end, ".html") == 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		o = json_object_from_file(path);
+		CU_ASSERT_PTR_NOT_NULL(o);
+		if (o == NULL)
+			continue;
+		found++;
+		CU_ASSERT_EQUAL(json_object_object_length(o), 2);
+		CU_ASSERT_TRUE(json_object_object_get_ex(o, "message", &v) &&
+		               json_object_is_type(v, json_type_string));
+		if (json_object_object_get_ex(o, "error", &v) && json_object_is_type(v, json_type_string))
+			code = json_object_get_string(v);
+		CU_ASSERT_PTR_NOT_NULL(code);
+		for (i = 0; code != NULL && i < MERR__COUNT; i++) {
+			if (merr_status((enum merr)i) != status || i == MERR_OK)
+				continue;
+			mediad_has = true;
+			same = same || strcmp(merr_code((enum merr)i), code) == 0;
+		}
+		if (mediad_has && !same)
+			fprintf(stderr, "\n  %s: \"%s\" is not mediad's code for %ld\n", de->d_name, code,
+			        status);
+		CU_ASSERT_TRUE(!mediad_has || same);
+		json_object_put(o);
+	}
+	closedir(d);
+	CU_ASSERT_TRUE(found >= ARRAY_LEN(required));
+	for (i = 0; i < ARRAY_LEN(required); i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%d.html", dir, required[i]);
+		f = fopen(path, "r");
+		CU_ASSERT_PTR_NOT_NULL(f);
+		if (f != NULL)
+			fclose(f);
+	}
+}
+
 int main(void)
 {
 	static const struct {
@@ -97,6 +174,8 @@ int main(void)
 		{ "the table covers every enum value", test_table_covers_every_enum_value },
 		{ "an out-of-range value is 500 internal", test_out_of_range_is_internal },
 		{ "reason phrases", test_reason_phrases },
+		{ "the web server's error files have our shape and codes",
+		  test_web_server_error_files_have_our_shape_and_codes },
 	};
 	CU_pSuite suite;
 	unsigned failures;

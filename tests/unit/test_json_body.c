@@ -507,7 +507,7 @@ static void run_body(const char *ct, const char *body, size_t len, bool send_len
 	struct config cfg;
 	struct app app;
 	struct mem_io m = { ct, NULL, body, len, 0 };
-	struct http_io io = { &m, mem_read, mem_write, mem_param };
+	struct http_io io = { .ctx = &m, .read = mem_read, .write = mem_write, .param = mem_param };
 	struct http_request req;
 	struct http_response resp;
 	struct json_object *eo;

@@ -1,0 +1,203 @@
+/* revocations.c: logged-out tokens in PostgreSQL, copied into Redis; a Redis miss is trusted only
+ * while the copy is provably whole. */
+#include "config.h"
+
+#include "store/revocations.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "store/db.h"
+#include "store/kv.h"
+#include "util/buf.h"
+
+/* Per process: a copy this process failed to write means the ready marker must go before any
+ * Redis miss is trusted again; and when this process may next try to fill the copy. */
+static bool drop_pending;
+static long long warm_next_s;
+static bool warned_evict, warned_many;
+
+void revocations_key(const char *jti, char *out, size_t outlen)
+{
+	snprintf(out, outlen, REVOCATIONS_KEY_PREFIX "%s", jti);
+}
+
+static long long mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec;
+}
+
+/* Drops the ready marker if a copy was lost. Returns true while it is still owed (Redis is then
+ * not to be trusted by this process). */
+static bool marker_drop_owed(struct kv *kv)
+{
+	if (!drop_pending)
+		return false;
+	if (kv_del(kv, REVOCATIONS_READY_KEY) != MERR_OK)
+		return true;
+	drop_pending = false;
+	return false;
+}
+
+/* True when this Redis may evict keys (maxmemory set, with a policy other than noeviction): an
+ * evicted revocation would be a miss, so the copy can never vouch for itself. */
+static bool may_evict(struct kv *kv, bool *may)
+{
+	char v[64];
+	bool found = false;
+
+	*may = false;
+	if (kv_info(kv, "memory", "maxmemory", v, sizeof(v), &found) != MERR_OK)
+		return false;
+	if (!found || strcmp(v, "0") == 0)
+		return true;
+	if (kv_info(kv, "memory", "maxmemory_policy", v, sizeof(v), &found) != MERR_OK)
+		return false;
+	*may = !found || strcmp(v, "noeviction") != 0;
+	return true;
+}
+
+/*
+ * Copies every revocation in force from PostgreSQL into Redis, then sets the ready marker to the
+ * run_id of the server it wrote to, unless the guard lock was lost or the database flushed
+ * meanwhile. Best effort: on any failure the marker stays absent and PostgreSQL keeps answering.
+ */
+static void warm(struct db *db, struct kv *kv)
+{
+	static char keys[REVOCATIONS_WARM_BATCH][64];
+	static const char *kp[REVOCATIONS_WARM_BATCH];
+	static long long ttls[REVOCATIONS_WARM_BATCH];
+	unsigned char rnd[16];
+	char lockval[33], sid[64], limit[24];
+	const char *p[1] = { limit };
+	const char *s;
+	PGresult *r = NULL;
+	bool got = false, evict = false, done = false;
+	enum merr err;
+	int i, n, k;
+
+	if (mono_s() < warm_next_s)
+		return;
+	warm_next_s = mono_s() + REVOCATIONS_WARM_RETRY_S;
+	s = kv_server_id(kv);
+	if (s == NULL || strlen(s) >= sizeof(sid))
+		return;
+	memcpy(sid, s, strlen(s) + 1);
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(lockval, sizeof(lockval), rnd, sizeof(rnd));
+	err = kv_set_nx_ex(kv, REVOCATIONS_WARM_LOCK_KEY, lockval, REVOCATIONS_WARM_LOCK_TTL, &got);
+	if (err != MERR_OK || !got)
+		return;
+	if (!may_evict(kv, &evict))
+		goto out;
+	if (evict) {
+		if (!warned_evict)
+			log_error("revocations: Redis may evict keys (maxmemory with a policy other than "
+			          "noeviction): every token is checked in PostgreSQL");
+		warned_evict = true;
+		goto out;
+	}
+	snprintf(limit, sizeof(limit), "%d", REVOCATIONS_WARM_MAX + 1);
+	r = db_exec(db, "revocations_unexpired", 1, p, &err);
+	if (r == NULL)
+		goto out;
+	n = PQntuples(r);
+	if (n > REVOCATIONS_WARM_MAX) {
+		if (!warned_many)
+			log_error("revocations: more than %d tokens revoked and unexpired: every token is "
+			          "checked in PostgreSQL",
+			          REVOCATIONS_WARM_MAX);
+		warned_many = true;
+		goto out;
+	}
+	for (i = 0; i < n; i += k) {
+		for (k = 0; k < REVOCATIONS_WARM_BATCH && i + k < n; k++) {
+			revocations_key(PQgetvalue(r, i + k, 0), keys[k], sizeof(keys[k]));
+			kp[k] = keys[k];
+			ttls[k] = strtoll(PQgetvalue(r, i + k, 1), NULL, 10);
+		}
+		if (kv_set_ex_batch(kv, k, kp, ttls, "1") != MERR_OK)
+			goto out;
+	}
+	/* Still the server we read the id of (a restart in between would have dropped the
+	 * connection), and the lock untouched: the copy is whole. */
+	s = kv_server_id(kv);
+	if (s == NULL || strcmp(s, sid) != 0)
+		goto out;
+	(void)kv_set_ex_if(kv, REVOCATIONS_WARM_LOCK_KEY, lockval, REVOCATIONS_READY_KEY, sid,
+	                   REVOCATIONS_READY_TTL, &done);
+out:
+	if (r != NULL)
+		PQclear(r);
+	(void)kv_del(kv, REVOCATIONS_WARM_LOCK_KEY);
+	sodium_memzero(lockval, sizeof(lockval));
+}
+
+enum merr revocations_add(struct db *db, struct kv *kv, const char *jti, int64_t user_id, time_t until)
+{
+	char uid[24], exp[24], key[64];
+	const char *p[3] = { jti, uid, exp };
+	long long left = (long long)until - (long long)time(NULL);
+	PGresult *r;
+	enum merr err;
+
+	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+	snprintf(exp, sizeof(exp), "%lld", (long long)until);
+	r = db_exec(db, "revocations_insert", 3, p, &err);
+	if (r == NULL)
+		return err;
+	PQclear(r);
+	/* Durable now. The copy makes the next check cheap; without it the marker must not vouch
+	 * for a copy that misses this token. */
+	revocations_key(jti, key, sizeof(key));
+	if (kv_set_ex(kv, key, "1", 1, left < 1 ? 1 : left) != MERR_OK) {
+		drop_pending = true;
+		(void)marker_drop_owed(kv);
+	}
+	return MERR_OK;
+}
+
+enum merr revocations_check(struct db *db, struct kv *kv, const char *jti, bool *revoked)
+{
+	char key[64];
+	const char *keys[2] = { key, REVOCATIONS_READY_KEY };
+	struct buf vals[2] = { BUF_INIT, BUF_INIT };
+	bool found[2] = { false, false }, fill = false;
+	const char *p[1] = { jti };
+	const char *sid;
+	PGresult *r;
+	enum merr err = MERR_OK;
+
+	revocations_key(jti, key, sizeof(key));
+	if (!marker_drop_owed(kv) && kv_mget(kv, 2, keys, vals, found) == MERR_OK) {
+		sid = kv_server_id(kv);
+		if (found[0]) {
+			*revoked = true;
+			goto out;
+		}
+		if (found[1] && sid != NULL && strcmp(vals[1].data, sid) == 0) {
+			*revoked = false;
+			goto out;
+		}
+		fill = true;
+	}
+	r = db_exec(db, "revocations_get", 1, p, &err);
+	if (r == NULL)
+		goto out;
+	*revoked = PQntuples(r) > 0;
+	PQclear(r);
+	if (fill)
+		warm(db, kv);
+out:
+	buf_free(&vals[0]);
+	buf_free(&vals[1]);
+	return err;
+}

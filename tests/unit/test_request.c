@@ -1,0 +1,252 @@
+/* test_request.c: unit tests of the body read deadline (http/request.c: http_read, http_read_body). */
+#include "config.h"
+
+#include "http/request.h"
+
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "core/config.h"
+
+/*
+ * A transport whose read_within hands out body bytes and records the wait it was given. When
+ * timed_out is set it answers -2, as fcgi_io does when SO_RCVTIMEO expires.
+ */
+struct fake_io {
+	const char *body;
+	size_t len, off;
+	int calls;
+	int last_timeout_ms;
+	bool timed_out;
+	char content_length[32];
+};
+
+static ssize_t fake_read(void *ctx, char *buf, size_t n)
+{
+	struct fake_io *f = ctx;
+	size_t k = f->len - f->off < n ? f->len - f->off : n;
+
+	memcpy(buf, f->body + f->off, k);
+	f->off += k;
+	return (ssize_t)k;
+}
+
+static ssize_t fake_read_within(void *ctx, char *buf, size_t n, int timeout_ms)
+{
+	struct fake_io *f = ctx;
+
+	f->calls++;
+	f->last_timeout_ms = timeout_ms;
+	if (f->timed_out)
+		return -2;
+	return fake_read(ctx, buf, n);
+}
+
+static int fake_write(void *ctx, const char *buf, size_t n)
+{
+	(void)ctx;
+	(void)buf;
+	(void)n;
+	return 0;
+}
+
+static const char *fake_param(void *ctx, const char *name)
+{
+	struct fake_io *f = ctx;
+
+	if (strcmp(name, "REQUEST_METHOD") == 0)
+		return "POST";
+	if (strcmp(name, "REQUEST_URI") == 0)
+		return "/auth/login";
+	if (strcmp(name, "CONTENT_LENGTH") == 0)
+		return f->content_length;
+	return NULL;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A request over f with body_read_timeout_ms = 10000 and body_min_rate_bps = 1000. */
+struct fixture {
+	struct config cfg;
+	struct app app;
+	struct fake_io f;
+	struct http_io io;
+	struct http_request req;
+};
+
+static void fixture_init(struct fixture *x, const char *body, bool within)
+{
+	memset(x, 0, sizeof(*x));
+	CU_ASSERT_EQUAL_FATAL(config_defaults(&x->cfg), 0);
+	x->cfg.body_read_timeout_ms = 10000;
+	x->cfg.body_min_rate_bps = 1000;
+	x->app.cfg = &x->cfg;
+	x->f.body = body;
+	x->f.len = strlen(body);
+	snprintf(x->f.content_length, sizeof(x->f.content_length), "%zu", x->f.len);
+	x->io.ctx = &x->f;
+	x->io.read = fake_read;
+	x->io.write = fake_write;
+	x->io.param = fake_param;
+	x->io.read_within = within ? fake_read_within : NULL;
+	CU_ASSERT_EQUAL_FATAL(http_request_init(&x->req, &x->app, &x->io), MERR_OK);
+}
+
+static void fixture_free(struct fixture *x)
+{
+	http_request_free(&x->req);
+	config_free(&x->cfg);
+}
+
+static void test_first_read_waits_at_most_body_read_timeout(void)
+{
+	struct fixture x;
+	char buf[64];
+
+	fixture_init(&x, "{\"a\":1}", true);
+	CU_ASSERT_EQUAL(http_read(&x.req, buf, sizeof(buf)), 7);
+	CU_ASSERT_EQUAL(x.f.calls, 1);
+	CU_ASSERT_EQUAL(x.f.last_timeout_ms, 10000);
+	CU_ASSERT_TRUE(x.req.body_start_ms > 0);
+	fixture_free(&x);
+}
+
+static void test_wait_shrinks_to_what_the_minimum_rate_leaves(void)
+{
+	struct fixture x;
+	char buf[64];
+
+	/* 15 s after the first read, with 7000 bytes in: due at 10 s + 7000 B / 1000 B/s = 17 s. */
+	fixture_init(&x, "more", true);
+	x.req.body_start_ms = now_ms() - 15000;
+	x.req.body_read = 7000;
+	CU_ASSERT_EQUAL(http_read(&x.req, buf, sizeof(buf)), 4);
+	CU_ASSERT_TRUE(x.f.last_timeout_ms > 1500 && x.f.last_timeout_ms <= 2000);
+	fixture_free(&x);
+}
+
+static void test_a_body_below_the_minimum_rate_is_refused_without_a_read(void)
+{
+	struct fixture x;
+	struct buf out = BUF_INIT;
+
+	/* 12 s in, 5 bytes read: due at 10.005 s, past. Even with bytes waiting, no more are read. */
+	fixture_init(&x, "{\"a\":1}", true);
+	x.req.body_start_ms = now_ms() - 12000;
+	x.req.body_read = 5;
+	CU_ASSERT_EQUAL(http_read_body(&x.req, 1024, &out), MERR_REQUEST_TIMEOUT);
+	CU_ASSERT_EQUAL(x.f.calls, 0);
+	CU_ASSERT_TRUE(x.req.body_timed_out);
+	buf_free(&out);
+	fixture_free(&x);
+}
+
+static void test_a_transport_timeout_is_a_request_timeout_and_stays_one(void)
+{
+	struct fixture x;
+	struct buf out = BUF_INIT;
+	char buf[8];
+
+	fixture_init(&x, "{\"a\":1}", true);
+	x.f.timed_out = true;
+	CU_ASSERT_EQUAL(http_read_body(&x.req, 1024, &out), MERR_REQUEST_TIMEOUT);
+	CU_ASSERT_EQUAL(x.f.calls, 1);
+	/* The body is left unread: later reads do not wait again. */
+	x.f.timed_out = false;
+	CU_ASSERT_EQUAL(http_read(&x.req, buf, sizeof(buf)), -2);
+	CU_ASSERT_EQUAL(x.f.calls, 1);
+	buf_free(&out);
+	fixture_free(&x);
+}
+
+static void test_without_a_minimum_rate_only_the_idle_bound_applies(void)
+{
+	struct fixture x;
+	char buf[64];
+
+	fixture_init(&x, "late", true);
+	x.cfg.body_min_rate_bps = 0;
+	x.req.body_start_ms = now_ms() - 3600 * 1000;
+	CU_ASSERT_EQUAL(http_read(&x.req, buf, sizeof(buf)), 4);
+	CU_ASSERT_EQUAL(x.f.last_timeout_ms, 10000);
+	fixture_free(&x);
+}
+
+static void test_a_transport_without_read_within_is_read_as_before(void)
+{
+	struct fixture x;
+	struct buf out = BUF_INIT;
+
+	fixture_init(&x, "{\"a\":1}", false);
+	x.req.body_start_ms = now_ms() - 3600 * 1000;
+	CU_ASSERT_EQUAL(http_read_body(&x.req, 1024, &out), MERR_OK);
+	CU_ASSERT_EQUAL(out.len, 7);
+	buf_free(&out);
+	fixture_free(&x);
+}
+
+static void test_the_408_message_names_both_limits(void)
+{
+	struct fixture x;
+	char msg[256];
+
+	fixture_init(&x, "", true);
+	x.req.body_read = 42;
+	http_body_too_slow(&x.req, msg, sizeof(msg));
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "42 bytes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "10000 ms"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "1000 bytes/s"));
+	fixture_free(&x);
+}
+
+int main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+		{ "the first read waits at most body_read_timeout_ms",
+		  test_first_read_waits_at_most_body_read_timeout },
+		{ "the wait shrinks to what the minimum rate leaves",
+		  test_wait_shrinks_to_what_the_minimum_rate_leaves },
+		{ "a body below the minimum rate is refused without a read",
+		  test_a_body_below_the_minimum_rate_is_refused_without_a_read },
+		{ "a transport timeout is a request timeout, and stays one",
+		  test_a_transport_timeout_is_a_request_timeout_and_stays_one },
+		{ "without a minimum rate only the idle bound applies",
+		  test_without_a_minimum_rate_only_the_idle_bound_applies },
+		{ "a transport without read_within is read as before",
+		  test_a_transport_without_read_within_is_read_as_before },
+		{ "the 408 message names both limits", test_the_408_message_names_both_limits },
+	};
+	CU_pSuite suite;
+	unsigned failures;
+	size_t i;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite("request body deadline", NULL, NULL);
+	if (suite == NULL)
+		goto fail;
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
+			goto fail;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	if (CU_basic_run_tests() != CUE_SUCCESS)
+		goto fail;
+	failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failures ? 1 : 0;
+fail:
+	CU_cleanup_registry();
+	return 1;
+}
