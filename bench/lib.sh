@@ -1,6 +1,11 @@
 # shellcheck shell=bash
 # lib.sh: helpers for bench/run.sh (sourced): the bench's own lighttpd, SQL, Redis, JSON fields,
-# statistics, process sampling. Every loop here is bounded in count and time.
+# statistics, process sampling. Every loop here is bounded in count and time. How lighttpd and the
+# spawner start and stop is tests/stack.sh, shared with ./dev and the test harness.
+
+# shellcheck source=tests/stack.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/stack.sh"
+STACK_TAG=run.sh
 
 log() { printf '%s\n' "$*" >&2; }
 warn() { printf 'run.sh: %s\n' "$*" >&2; }
@@ -68,12 +73,11 @@ api_code() { cat "$BVAR/tmp/api.code" 2>/dev/null; }
 # (rate limits raised, the stream mode under test). The developer's stack and its configuration
 # are never edited or restarted for this; a stream-mode switch restarts only this instance.
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
+# pick_port FIRST: the first free port of FIRST..FIRST+19.
 pick_port() {
 	local p
 	for ((p = $1; p < $1 + 20; p++)); do
-		port_busy "$p" || {
+		stack_port_free "$p" && {
 			echo "$p"
 			return 0
 		}
@@ -103,16 +107,31 @@ bench_config() {
 	)
 }
 
-lighttpd_env() {
-	env MEDIAD_PORT="$BPORT" MEDIAD_VAR="$BVAR" MEDIAD_BIN="$BUILD/mediad" MEDIAD_PROCS="$PROCS" \
-		MEDIAD_UPLOAD_PROCS="${MEDIAD_UPLOAD_PROCS:-2}" MEDIAD_ERRORS="$ROOT/fcgi-conf/errors" \
-		MEDIAD_CONFIG="$BVAR/mediad.conf" MEDIA_ROOT="$MEDIA_ROOT" \
-		MEDIAD_BARE_BIN="$BUILD/bench/bare-responder" "$@"
+# bench_stack: the bench instance, for tests/stack.sh: lighttpd on BPORT with MEDIAD_VAR = BVAR and
+# the bench's copy of the configuration, the bare responder at /bare.
+bench_stack() {
+	STACK_SRCDIR=$ROOT
+	STACK_VAR=$BVAR
+	STACK_PORT=$BPORT
+	STACK_MEDIAD=$BUILD/mediad
+	STACK_SPAWNER=$BUILD/media-spawner
+	STACK_CONFIG=$BVAR/mediad.conf
+	STACK_MEDIA_ROOT=$MEDIA_ROOT
+	STACK_PROCS=$PROCS
+	STACK_UPLOAD_PROCS=${MEDIAD_UPLOAD_PROCS:-2}
+	STACK_ERRORS=$ROOT/fcgi-conf/errors
+	STACK_BARE=$BUILD/bench/bare-responder
+}
+
+# bench_answers: the bench lighttpd answers 200 on /healthz (mediad) and /bare (the bare responder).
+bench_answers() {
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BBASE/healthz")" = 200 ] &&
+		[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BBASE/bare")" = 200 ]
 }
 
 BLPID=""
 instance_start() {
-	local mode=$1 i old
+	local mode=$1 old
 	# A bench lighttpd that an interrupted earlier run left (its own pid file, MEDIAD_VAR = ours).
 	old=$(head -n1 "$BVAR/run/lighttpd.pid" 2>/dev/null)
 	if [[ "$old" =~ ^[0-9]+$ ]] && tr '\0' '\n' <"/proc/$old/environ" 2>/dev/null | grep -qx "MEDIAD_VAR=$BVAR"; then
@@ -120,36 +139,20 @@ instance_start() {
 		BLPID=$old
 		instance_stop
 	fi
-	mkdir -p "$BVAR/run" "$BVAR/log" "$BVAR/tmp" "$BVAR/www/static" "$BVAR/lighttpd.d"
-	echo "hello" >"$BVAR/www/static/hello.txt"
-	ln -sf "$HERE/lighttpd-bare.conf" "$BVAR/lighttpd.d/bare.conf"
+	mkdir -p "$BVAR/run" "$BVAR/log" "$BVAR/tmp"
 	bench_config "$mode"
-	lighttpd_env lighttpd -tt -f "$ROOT/fcgi-conf/lighttpd.conf" || return 1
 	: >"$BVAR/log/mediad.log"
-	rm -f "$BVAR/run/lighttpd.pid"
-	# setsid forks when its caller leads a process group (a shell with job control), so $! may be
-	# setsid's pid, not lighttpd's: lighttpd's own pid file (server.pid-file) names the right one.
-	lighttpd_env setsid lighttpd -D -f "$ROOT/fcgi-conf/lighttpd.conf" </dev/null \
-		>>"$BVAR/log/mediad.log" 2>&1 &
-	for ((i = 0; i < 100; i++)); do
-		BLPID=$(head -n1 "$BVAR/run/lighttpd.pid" 2>/dev/null)
-		[[ "$BLPID" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$BLPID/cmdline" 2>/dev/null | grep -q lighttpd && break
-		BLPID=""
-		sleep 0.05
-	done
-	[ -n "$BLPID" ] || {
-		warn "the bench lighttpd wrote no pid file; see $BVAR/log/"
+	bench_stack
+	# STACK_PID is lighttpd's own, from its pid file (setsid may fork: see tests/stack.sh).
+	if ! stack_lighttpd_start; then
+		warn "the bench lighttpd did not start (no pid file); see $BVAR/log/"
 		return 1
-	}
-	for ((i = 0; i < 150; i++)); do
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BBASE/healthz")" = 200 ] &&
-			[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BBASE/bare")" = 200 ]; then
-			log "bench lighttpd: pid $BLPID on $BBASE, $PROCS responders, stream_mode = $mode"
-			return 0
-		fi
-		kill -0 "$BLPID" 2>/dev/null || break
-		sleep 0.1
-	done
+	fi
+	BLPID=$STACK_PID
+	if stack_wait_alive "/healthz and /bare" 15 "$BLPID" bench_answers; then
+		log "bench lighttpd: pid $BLPID on $BBASE, $PROCS responders, stream_mode = $mode"
+		return 0
+	fi
 	warn "the bench lighttpd did not answer /healthz and /bare; logs in $BVAR/log/"
 	tail -n 5 "$BVAR/log/lighttpd-error.log" "$BVAR/log/mediad.log" >&2 2>/dev/null
 	instance_stop
@@ -158,21 +161,8 @@ instance_start() {
 
 # Stops only the lighttpd this script started (its pid, its process group), bounded.
 instance_stop() {
-	local i
 	[ -n "$BLPID" ] || return 0
-	kill -TERM "$BLPID" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$BLPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$BLPID" 2>/dev/null && kill -KILL "$BLPID" 2>/dev/null
-	wait "$BLPID" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
-		pgrep -g "$BLPID" >/dev/null 2>&1 || break
-		[ "$i" = 30 ] && kill -TERM -- "-$BLPID" 2>/dev/null
-		sleep 0.1
-	done
-	pgrep -g "$BLPID" >/dev/null 2>&1 && kill -KILL -- "-$BLPID" 2>/dev/null
+	stack_stop_group "$BLPID" "the bench lighttpd"
 	rm -f "$BVAR/run/lighttpd.pid"
 	BLPID=""
 }

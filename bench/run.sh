@@ -73,8 +73,9 @@ for t in wrk curl psql redis-cli ffmpeg lighttpd; do
 		exit 1
 	}
 done
-[ -x "$BUILD/mediad" ] && [ -x "$BUILD/bench/bare-responder" ] && [ -x "$BUILD/media-spawner" ] || {
-	warn "build/ lacks mediad, media-spawner or bench/bare-responder (./dev bench builds them)"
+[ -x "$BUILD/mediad" ] && [ -x "$BUILD/bench/bare-responder" ] && [ -x "$BUILD/media-spawner" ] &&
+	[ -x "$BUILD/mediactl" ] || {
+	warn "build/ lacks mediad, media-spawner, mediactl or bench/bare-responder (./dev bench builds them)"
 	exit 1
 }
 if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$DEV_BASE/healthz")" != 200 ]; then
@@ -82,14 +83,10 @@ if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$DEV_BASE/healthz")
 	"$ROOT/dev" up >&2 || exit 1
 fi
 
-# The bench instance runs from its config file alone, like the dev stack.
-for v in DATABASE_URL REDIS_URL JWT_SECRET STREAM_KEY MEDIA_ROOT SCHEMA_DIR PUBLIC_BASE_URL CORS_ORIGIN \
-	TRUSTED_PROXIES FFMPEG_PATH FFPROBE_PATH TOKEN_TTL STREAM_TTL MAX_JSON_BYTES MAX_JSON_DEPTH \
-	UPLOAD_MAX_BYTES UPLOAD_MAX_PARTS UPLOAD_MAX_HEADER_BYTES LOGIN_RATE_IP_EMAIL LOGIN_RATE_IP \
-	VIEW_RATE_LIMIT DB_CONNECT_TIMEOUT REDIS_TIMEOUT_MS FFPROBE_TIMEOUT RENDER_CONCURRENCY \
-	RENDER_MAX_ATTEMPTS RENDER_TIMEOUT RENDER_LEASE RENDER_POLL_INTERVAL STREAM_MODE; do
-	unset "$v"
-done
+# The bench instance runs from its config file alone, like the dev stack: every setting's
+# environment name (mediactl config --env-names) is dropped.
+stack_env_names "$BUILD/mediactl" || exit 1
+stack_env_unset
 DB_URL=$(conf_get database_url "$VAR/mediad.conf")
 REDIS_URL=$(conf_get redis_url "$VAR/mediad.conf")
 MEDIA_ROOT=$(conf_get media_root "$VAR/mediad.conf")
@@ -127,25 +124,13 @@ note() {
 	log "   note: $1"
 }
 
-spawner_pid_ok() { # PID: it runs and is a media-spawner
-	[[ "$1" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null &&
-		tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q media-spawner
-}
 dev_spawner_pid() {
-	local p
-	p=$(head -n1 "$VAR/run/media-spawner.pid" 2>/dev/null)
-	spawner_pid_ok "$p" && echo "$p"
+	stack_pid_alive "$VAR/run/media-spawner.pid" media-spawner && head -n1 "$VAR/run/media-spawner.pid"
 }
 
 # stop_pid PID SECONDS: SIGTERM, wait (bounded), SIGKILL.
 stop_pid() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
+	stack_kill_wait "$1" "$2"
 }
 
 dev_spawner_restart() {
@@ -639,32 +624,23 @@ run_analytics() {
 
 # ---- part 5: renders -----------------------------------------------------------------------------
 
-# The argv of the mp4 preset for an image, read from src/render/presets.c (head + mp4_image).
+# ARGV := the argv the spawner runs for the mp4 preset on IN (probed by mediactl as an upload is:
+# an image here) into OUT, from the code that builds it (mediactl presets --argv).
 preset_argv() {
-	local in=$1 out=$2 a still
-	still=$(sed -n 's/^#define PRESET_STILL_SECONDS \([0-9]*\).*/\1/p' "$ROOT/src/render/presets.h")
-	ARGV=("$FFMPEG")
-	while IFS= read -r a; do ARGV+=("$a"); done < <(
-		awk '/const head\[\] = \{/,/NULL/' "$ROOT/src/render/presets.c" | grep -o '"[^"]*"' | tr -d '"'
-		awk '/mp4_image\[\] = \{/,/NULL/' "$ROOT/src/render/presets.c" | grep -o '"[^"]*"' | tr -d '"'
-	)
-	for ((a = 1; a < ${#ARGV[@]}; a++)); do
-		case ${ARGV[a]} in
-		"{in}") ARGV[a]="file:$in" ;;
-		"{still}") ARGV[a]=$still ;;
-		esac
-	done
-	ARGV+=("$out")
-	[ ${#ARGV[@]} -gt 20 ] && [ -n "$still" ]
+	local a
+	ARGV=()
+	while IFS= read -r a; do ARGV+=("$a"); done < <(MEDIAD_CONFIG=$VAR/mediad.conf "$BUILD/mediactl" presets \
+		--argv mp4 "$1" "$2")
+	[ ${#ARGV[@]} -gt 20 ]
 }
 
 # batch N: 8 mp4 renders submitted at once to a media-spawner --concurrency N of our own.
 batch() {
 	local n=$1 i ids=() log=$BVAR/log/spawner-c$1.log secs
 	: >"$log"
-	MEDIAD_CONFIG=$VAR/mediad.conf "$BUILD/media-spawner" --concurrency "$n" --name "bench-c$n" \
-		</dev/null >>"$log" 2>&1 &
-	OWN_SPAWNER=$!
+	# With the dev stack's configuration, like the dev spawner it stands in for.
+	STACK_CONFIG=$VAR/mediad.conf stack_spawner_start "$log" --concurrency "$n" --name "bench-c$n"
+	OWN_SPAWNER=$STACK_PID
 	for ((i = 0; i < 100; i++)); do
 		grep -q 'slot' "$log" && break
 		sleep 0.1
@@ -720,7 +696,7 @@ run_renders() {
 	# Overhead: the mp4 preset on the PNG, as a job (started_at -> finished_at: claim, ffmpeg, ffprobe
 	# of the output, rename, media row) and as the same ffmpeg argv run directly; alternated.
 	preset_argv "$MEDIA_ROOT/$ASSET_PATH" "$BVAR/tmp/direct.mp4" || {
-		warn "cannot read the mp4 preset from src/render/presets.c"
+		warn "mediactl presets --argv mp4 gave no argv for the asset"
 		return 1
 	}
 	# direct_run: the argv once, timed (wall, and CPU for the cores note), then the ffprobe the

@@ -119,6 +119,21 @@ static enum merr db_note(struct spawner *s, enum merr err)
 	return err;
 }
 
+/*
+ * For an outcome write whose failure the spawner cannot repair (release, fail, cancel,
+ * interrupted): logs it with the job, so nothing fails silently, then notes it like db_note. What
+ * then happens to the job: its lease runs out and the reaper returns it, uncharged.
+ */
+static void db_drop(struct spawner *s, const struct claimed_job *j, const char *what, enum merr err)
+{
+	if (err != MERR_OK)
+		log_error(
+		        "job %s: %s could not be recorded (%s); its lease will run out and it goes back to the "
+		        "queue",
+		        j->id, what, merr_code(err));
+	(void)db_note(s, err);
+}
+
 /* Records a fault of the spawner itself (not of a job): logged once per distinct message, shown by
  * mediactl status, and claims pause with a growing backoff. */
 static void spawner_fault(struct spawner *s, const char *msg)
@@ -284,7 +299,7 @@ static void slot_env_fault(struct spawner *s, struct slot *sl, const char *msg)
 {
 	spawner_fault(s, msg);
 	if (db_usable(s))
-		(void)db_note(s, queue_release(s->db, &sl->job));
+		db_drop(s, &sl->job, "release", queue_release(s->db, &sl->job));
 	log_info("job %s: released, not charged (%s)", sl->job.id, msg);
 	slot_free(s, sl);
 }
@@ -356,9 +371,9 @@ static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_
 	sl->lease_ok_until = now + (double)s->cfg->render_lease - LEASE_MARGIN_S;
 	/* The input comes from our own row and is re-checked against the media root's name rules. */
 	if (p == NULL || !files_abs(s->cfg->media_root, j->input_path, in, sizeof(in))) {
-		(void)db_note(s, queue_fail(s->db, j,
-		                            p == NULL ? "unknown preset" : "the input file is not valid",
-		                            false, &lost));
+		db_drop(s, j, "fail",
+		        queue_fail(s->db, j, p == NULL ? "unknown preset" : "the input file is not valid",
+		                   false, &lost));
 		slot_free(s, sl);
 		return;
 	}
@@ -367,7 +382,8 @@ static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_
 	         claimed->fence, preset_ext(p));
 	if (preset_argv(p, s->cfg->ffmpeg_path, in, j->input_kind, j->input_duration_ms, sl->tmp, argv,
 	                scratch, sizeof(scratch), &total_us) < 0) {
-		(void)db_note(s, queue_fail(s->db, j, "this preset cannot render that input", false, &lost));
+		db_drop(s, j, "fail",
+		        queue_fail(s->db, j, "this preset cannot render that input", false, &lost));
 		sl->tmp[0] = '\0';
 		slot_free(s, sl);
 		return;
@@ -488,7 +504,7 @@ static void finish_try(struct spawner *s, struct slot *sl)
 	if (cancel) {
 		if (sl->placed)
 			(void)unlink(dst); /* under our lock, and the job ends without an output */
-		(void)db_note(s, queue_finish_cancel(s->db, j));
+		db_drop(s, j, "finish cancel", queue_finish_cancel(s->db, j));
 		log_info("job %s: cancelled while finishing; output discarded", j->id);
 		sl->placed = false;
 		slot_free(s, sl);
@@ -553,10 +569,11 @@ static void probe_done(struct spawner *s, struct slot *sl)
 	}
 	if (rc != 0 || pr.kind == PROBE_OTHER || stat(sl->tmp, &st) != 0) {
 		/* A slow ffprobe is the machine's trouble more than the file's: try again later. */
-		(void)db_note(s, queue_fail(s->db, j,
-		                            timed_out ? "ffprobe timed out on the output" :
-		                                        "ffmpeg produced no usable output",
-		                            timed_out, &lost));
+		db_drop(s, j, "fail",
+		        queue_fail(s->db, j,
+		                   timed_out ? "ffprobe timed out on the output" :
+		                               "ffmpeg produced no usable output",
+		                   timed_out, &lost));
 		log_info("job %s: output rejected: %s", j->id, why);
 		slot_free(s, sl);
 		return;
@@ -593,22 +610,23 @@ static void render_done(struct spawner *s, struct slot *sl)
 	case STOP_LEASE:
 		/* Fenced: a no-op if the reaper or another spawner got there first. */
 		if (db_usable(s))
-			(void)db_note(s, queue_interrupted(s->db, j, (int)s->cfg->render_max_interruptions));
+			db_drop(s, j, "interrupted",
+			        queue_interrupted(s->db, j, (int)s->cfg->render_max_interruptions));
 		log_info("job %s: attempt %d stopped: its lease could not be renewed in time", j->id,
 		         j->attempt);
 		break;
 	case STOP_CANCEL:
-		(void)db_note(s, queue_cancelled(s->db, j));
+		db_drop(s, j, "cancelled", queue_cancelled(s->db, j));
 		log_info("job %s: cancelled", j->id);
 		break;
 	case STOP_SHUTDOWN:
 		if (db_usable(s))
-			(void)db_note(s, queue_release(s->db, j));
+			db_drop(s, j, "release", queue_release(s->db, j));
 		log_info("job %s: released for another spawner", j->id);
 		break;
 	case STOP_TIMEOUT:
 		snprintf(reason, sizeof(reason), "timed out after %lld s", s->cfg->render_timeout);
-		(void)db_note(s, queue_fail(s->db, j, reason, true, &lost));
+		db_drop(s, j, "fail", queue_fail(s->db, j, reason, true, &lost));
 		log_info("job %s: %s", j->id, reason);
 		break;
 	case STOP_NONE:
@@ -616,8 +634,8 @@ static void render_done(struct spawner *s, struct slot *sl)
 			/* Durable before it is recorded: the data now, the folder after the rename. */
 			rc = files_sync(sl->tmp);
 			if (rc == ENOENT || rc == ELOOP) {
-				(void)db_note(
-				        s, queue_fail(s->db, j, "ffmpeg produced no output", false, &lost));
+				db_drop(s, j, "fail",
+				        queue_fail(s->db, j, "ffmpeg produced no output", false, &lost));
 				log_info("job %s: ffmpeg exited 0 without an output", j->id);
 				break;
 			}
@@ -632,8 +650,9 @@ static void render_done(struct spawner *s, struct slot *sl)
 				return;
 			}
 			if (rc != 0) {
-				(void)db_note(s, queue_fail(s->db, j, "ffmpeg produced no usable output",
-				                            false, &lost));
+				db_drop(s, j, "fail",
+				        queue_fail(s->db, j, "ffmpeg produced no usable output", false,
+				                   &lost));
 				log_info("job %s: output rejected: %s", j->id, msg);
 				break;
 			}
@@ -650,11 +669,11 @@ static void render_done(struct spawner *s, struct slot *sl)
 			                  sizeof(reason)) == 0)
 				snprintf(reason, sizeof(reason), "ffmpeg failed with exit code %d",
 				         WEXITSTATUS(st));
-			(void)db_note(s, queue_fail(s->db, j, reason, false, &lost));
+			db_drop(s, j, "fail", queue_fail(s->db, j, reason, false, &lost));
 			log_info("job %s: failed: %s", j->id, reason);
 		} else {
 			snprintf(reason, sizeof(reason), "ffmpeg was killed by signal %d", WTERMSIG(st));
-			(void)db_note(s, queue_fail(s->db, j, reason, true, &lost));
+			db_drop(s, j, "fail", queue_fail(s->db, j, reason, true, &lost));
 			log_info("job %s: attempt %d: %s", j->id, j->attempt, reason);
 		}
 		break;
@@ -715,8 +734,9 @@ static void slot_tick(struct spawner *s, struct slot *sl, double now)
 			log_info("job %s: attempt %d could not record its output before its lease ran out",
 			         sl->job.id, sl->job.attempt);
 			if (!sl->placed && db_usable(s))
-				(void)db_note(s, queue_interrupted(s->db, &sl->job,
-				                                   (int)s->cfg->render_max_interruptions));
+				db_drop(s, &sl->job, "interrupted",
+				        queue_interrupted(s->db, &sl->job,
+				                          (int)s->cfg->render_max_interruptions));
 			slot_free(s, sl);
 		} else if (now >= sl->next_beat) {
 			sl->next_beat = now + BEAT_S;
@@ -787,7 +807,8 @@ static int run(struct spawner *s)
 			if (s->stopping && now >= s->stop_deadline && sl->stop == STOP_NONE) {
 				if (sl->phase == PH_FINISH) {
 					if (!sl->placed && db_usable(s))
-						(void)db_note(s, queue_release(s->db, &sl->job));
+						db_drop(s, &sl->job, "release",
+						        queue_release(s->db, &sl->job));
 					slot_free(s, sl);
 					continue;
 				}

@@ -1,14 +1,20 @@
-/* mediactl.c: the admin tool: migrate, config, users, gc and status. */
+/* mediactl.c: the admin tool: migrate, config, users, gc, status and presets. */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "media/probe.h"
+#include "render/presets.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/statements.h"
@@ -23,6 +29,8 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: mediactl migrate        apply pending schema migrations\n"
 	        "       mediactl config         print the resolved settings, secrets masked\n"
+	        "       mediactl config --env-names\n"
+	        "                               print the environment name of every setting\n"
 	        "       mediactl user add EMAIL [--admin]\n"
 	        "                               create a user; the password is read from stdin\n"
 	        "       mediactl gc [--dry-run] [--older-than DURATION]\n"
@@ -32,6 +40,11 @@ static void usage(FILE *out)
 	        "                               list media rows whose file is missing\n"
 	        "       mediactl status         render jobs, active jobs, spawners, recent failures;\n"
 	        "                               exit 3 when jobs wait and no spawner was seen for 2 min\n"
+	        "       mediactl presets        list the render presets: name, extension, output kind,\n"
+	        "                               input kinds\n"
+	        "       mediactl presets --argv NAME IN OUT [--kind KIND] [--duration-ms MS]\n"
+	        "                               print the ffmpeg argv of preset NAME, one argument a\n"
+	        "                               line; IN is probed with ffprobe unless --kind is given\n"
 	        "Settings come from $MEDIAD_CONFIG (default " MEDIAD_SYSCONFDIR "/mediad.conf) and the "
 	        "environment.\n");
 }
@@ -214,6 +227,157 @@ static int cmd_status(const struct config *cfg)
 	return rc;
 }
 
+/* mediactl presets: one line per preset: its name, output extension, output kind and input kinds. */
+static int cmd_presets_list(void)
+{
+	static const char *const kinds[] = { "image", "video", "audio" };
+	size_t i, k;
+
+	for (i = 0; preset_at(i) != NULL; i++) {
+		const struct preset *p = preset_at(i);
+		const char *sep = "";
+
+		printf("%s %s %s ", preset_name(p), preset_ext(p), preset_output_kind(p));
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			if (!preset_accepts(p, kinds[k]))
+				continue;
+			printf("%s%s", sep, kinds[k]);
+			sep = ",";
+		}
+		printf("\n");
+	}
+	return 0;
+}
+
+struct presets_opts {
+	const char *name, *in, *out;
+	const char *kind;    /* NULL: probe the input */
+	int64_t duration_ms; /* -1: the probe's (or unknown with --kind) */
+};
+
+/*
+ * Parses the arguments after "presets --argv": NAME IN OUT [--kind KIND] [--duration-ms MS].
+ * Returns 0, or 2 (a usage error) after printing why to stderr.
+ */
+static int presets_args(int argc, char **argv, struct presets_opts *o)
+{
+	int i;
+
+	if (argc < 3) {
+		fprintf(stderr, "mediactl: presets --argv needs NAME IN OUT\n");
+		return 2;
+	}
+	o->name = argv[0];
+	o->in = argv[1];
+	o->out = argv[2];
+	o->kind = NULL;
+	o->duration_ms = -1;
+	/* One argument a line: a path holding a line break could not be read back. */
+	if (*o->in == '\0' || *o->out == '\0' || strchr(o->in, '\n') != NULL ||
+	    strchr(o->out, '\n') != NULL) {
+		fprintf(stderr,
+		        "mediactl: presets: IN and OUT must be non-empty paths without line breaks\n");
+		return 2;
+	}
+	for (i = 3; i < argc; i += 2) {
+		char *end;
+		long long v;
+
+		if (i + 1 >= argc) {
+			fprintf(stderr, "mediactl: presets: a value must follow %s\n", argv[i]);
+			return 2;
+		}
+		if (strcmp(argv[i], "--kind") == 0) {
+			o->kind = argv[i + 1];
+			if (strcmp(o->kind, "image") != 0 && strcmp(o->kind, "video") != 0 &&
+			    strcmp(o->kind, "audio") != 0) {
+				fprintf(stderr, "mediactl: presets: --kind must be image, video or audio\n");
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--duration-ms") == 0) {
+			errno = 0;
+			v = strtoll(argv[i + 1], &end, 10);
+			if (errno != 0 || end == argv[i + 1] || *end != '\0' || v < 1 ||
+			    v > 1000000000000LL) {
+				fprintf(stderr,
+				        "mediactl: presets: --duration-ms must be a positive number of "
+				        "milliseconds\n");
+				return 2;
+			}
+			o->duration_ms = v;
+		} else {
+			fprintf(stderr, "mediactl: presets: unknown argument %s\n", argv[i]);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+/* path made absolute (against the working folder) into out. Returns false when it does not fit. */
+static bool absolute_path(const char *path, char *out, size_t outlen)
+{
+	char cwd[PATH_MAX];
+	int n;
+
+	if (path[0] == '/')
+		n = snprintf(out, outlen, "%s", path);
+	else if (getcwd(cwd, sizeof(cwd)) != NULL)
+		n = snprintf(out, outlen, "%s/%s", cwd, path);
+	else
+		return false;
+	return n > 0 && (size_t)n < outlen;
+}
+
+/*
+ * mediactl presets --argv: prints the argv preset_argv builds (what media-spawner runs for a job
+ * of that preset), one argument a line. The input's kind and duration come from ffprobe, as an
+ * upload records them, unless --kind says. Returns 0, 1 (the input or the preset does not fit) or
+ * 2 (an unknown preset).
+ */
+static int cmd_presets_argv(const struct config *cfg, const struct presets_opts *o)
+{
+	const struct preset *p = preset_find(o->name);
+	const char *argv[PRESET_MAX_ARGS];
+	char in[PATH_MAX], out[PATH_MAX], scratch[2 * PATH_MAX + 64], why[256];
+	const char *kind = o->kind;
+	int64_t duration_ms = o->duration_ms, total_us = 0;
+	struct probe_result pr;
+	int n, i;
+
+	if (p == NULL) {
+		fprintf(stderr, "mediactl: presets: unknown preset %s (%s)\n", o->name, preset_names());
+		return 2;
+	}
+	if (!absolute_path(o->in, in, sizeof(in)) || !absolute_path(o->out, out, sizeof(out))) {
+		fprintf(stderr, "mediactl: presets: a path is too long\n");
+		return 1;
+	}
+	if (kind == NULL) {
+		if (probe_file(cfg->ffprobe_path, in, (int)cfg->ffprobe_timeout, &pr, why, sizeof(why)) !=
+		    0) {
+			fprintf(stderr, "mediactl: presets: %s: %s\n", o->in, why);
+			return 1;
+		}
+		if (pr.kind == PROBE_OTHER) {
+			fprintf(stderr, "mediactl: presets: %s is not an image, video or audio file: %s\n",
+			        o->in, pr.found);
+			return 1;
+		}
+		kind = probe_kind_name(pr.kind);
+		if (duration_ms < 0)
+			duration_ms = pr.duration_ms;
+	}
+	n = preset_argv(p, cfg->ffmpeg_path, in, kind, duration_ms, out, argv, scratch, sizeof(scratch),
+	                &total_us);
+	if (n < 0) {
+		fprintf(stderr, "mediactl: presets: preset %s does not take %s input\n", o->name, kind);
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		printf("%s\n", argv[i]);
+	return 0;
+}
+
 /* Loads the settings with need checked. Returns 0, or 78 (EX_CONFIG) after printing the problem. */
 static int load_config(struct config *cfg, unsigned need)
 {
@@ -230,6 +394,7 @@ int main(int argc, char **argv)
 {
 	struct config cfg;
 	struct gc_opts gc;
+	struct presets_opts po;
 	int rc = 2;
 
 	log_init("mediactl");
@@ -241,6 +406,13 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	/* These two read no settings: they describe the program itself. */
+	if (strcmp(argv[1], "config") == 0 && argc == 3 && strcmp(argv[2], "--env-names") == 0) {
+		config_print_env_names(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "presets") == 0 && argc == 2)
+		return cmd_presets_list();
 	if (strcmp(argv[1], "config") == 0 && argc == 2) {
 		rc = load_config(&cfg, 0);
 		if (rc == 0)
@@ -265,6 +437,13 @@ int main(int argc, char **argv)
 		rc = load_config(&cfg, CONFIG_NEED_DB);
 		if (rc == 0)
 			rc = cmd_status(&cfg);
+	} else if (strcmp(argv[1], "presets") == 0 && argc >= 3 && strcmp(argv[2], "--argv") == 0) {
+		/* Usage errors before the configuration, as for gc. */
+		if (presets_args(argc - 3, argv + 3, &po) != 0)
+			return 2;
+		rc = load_config(&cfg, 0);
+		if (rc == 0)
+			rc = cmd_presets_argv(&cfg, &po);
 	} else {
 		usage(stderr);
 		return 2;

@@ -18,33 +18,11 @@
 #include "http/json_body.h"
 #include "http/query.h"
 #include "store/analytics.h"
-#include "store/kv.h"
+#include "store/analytics_cache.h"
 #include "store/media.h"
 #include "store/projects.h"
 
 #define VIEW_WINDOW_S 60
-#define ANALYTICS_CACHE_TTL 600
-
-/* A generation a day: far longer than any entry's ANALYTICS_CACHE_TTL. */
-#define ANALYTICS_GEN_TTL 86400
-
-/* The cache of one media's analytics: "<prefix>:<generation>" hashes of (from:to) answers, and
- * the generation key that a view or a delete moves on (see kv_hget_gen for why not DEL). */
-static void cache_keys(int64_t media_id, char *prefix, size_t plen, char *gen_key, size_t glen)
-{
-	snprintf(prefix, plen, "mediad:analytics:media:%lld", (long long)media_id);
-	snprintf(gen_key, glen, "mediad:analytics:gen:%lld", (long long)media_id);
-}
-
-void analytics_cache_drop(struct app *app, int64_t media_id)
-{
-	char prefix[96], gen_key[96];
-
-	/* If Redis fails here, entries expire on their own within the cache TTL (and a Redis that
-	 * restarted has lost them anyway). */
-	cache_keys(media_id, prefix, sizeof(prefix), gen_key, sizeof(gen_key));
-	(void)kv_gen_bump(app->kv, gen_key, ANALYTICS_GEN_TTL);
-}
 
 void handle_media_view(struct http_request *req, struct http_response *resp)
 {
@@ -73,7 +51,7 @@ void handle_media_view(struct http_request *req, struct http_response *resp)
 	/* The media (and for a token, its owner) is checked by the insert itself: one round trip. */
 	err = analytics_view_insert(req->app->db, id, owner, ip, viewed_at);
 	if (err == MERR_NOT_FOUND) {
-		resp_error(resp, err, NULL, "media %lld not found", (long long)id);
+		resp_not_found(resp, "media", id);
 		return;
 	}
 	if (err != MERR_OK) {
@@ -82,7 +60,7 @@ void handle_media_view(struct http_request *req, struct http_response *resp)
 	}
 	/* The view is committed; the cached answers are now stale (an outage of Redis is logged by
 	 * kv, once, not here once per view). */
-	analytics_cache_drop(req->app, id);
+	analytics_cache_drop(req->app->kv, id);
 	o = json_object_new_object();
 	v = json_object_new_object();
 	if (o != NULL && v != NULL) {
@@ -123,9 +101,8 @@ void handle_media_analytics(struct http_request *req, struct http_response *resp
 	const char *from = query_get(&req->query, "from"), *to = query_get(&req->query, "to");
 	struct json_object *out = NULL;
 	struct buf cached = BUF_INIT;
-	char prefix[96], gen_key[96], key[128], gen[KV_GEN_MAX] = "", field[32], owner[24];
+	char gen[KV_GEN_MAX];
 	struct media m;
-	bool found = false;
 	int64_t id;
 	enum merr err;
 
@@ -140,34 +117,16 @@ void handle_media_analytics(struct http_request *req, struct http_response *resp
 		resp_error(resp, MERR_BAD_REQUEST, "from", "from must not be after to");
 		return;
 	}
-	/* The cached answer carries its media's owner ("<user id>\n<json>"): a hit for the owner needs
-	 * no database at all. A media's owner never changes; anyone else falls through to the real
+	/* A hit for the media's owner needs no database at all; anyone else falls through to the real
 	 * ownership check below and gets 404. Redis down is not an error here: PostgreSQL answers. */
-	cache_keys(id, prefix, sizeof(prefix), gen_key, sizeof(gen_key));
-	snprintf(field, sizeof(field), "%s:%s", from ? from : "", to ? to : "");
-	snprintf(owner, sizeof(owner), "%lld\n", (long long)req->user_id);
-	if (kv_hget_gen(req->app->kv, gen_key, prefix, field, gen, &cached, &found) == MERR_OK && found &&
-	    strncmp(cached.data, owner, strlen(owner)) == 0) {
-		size_t skip = strlen(owner);
-
-		memmove(cached.data, cached.data + skip, cached.len - skip + 1);
-		cached.len -= skip;
-		buf_putc(&cached, '\n');
-		if (!cached.failed) {
-			resp->status = 200;
-			resp_header(resp, "X-Cache", "hit");
-			buf_free(&resp->body);
-			resp->body = cached;
-			return;
-		}
+	if (analytics_cache_get(req->app->kv, id, req->user_id, from, to, &cached, gen)) {
+		resp_header(resp, "X-Cache", "hit");
+		resp_body(resp, 200, &cached);
+		return;
 	}
-	buf_free(&cached);
 	err = media_get(req->app->db, req->user_id, id, &m);
 	if (err != MERR_OK) {
-		if (err == MERR_NOT_FOUND)
-			resp_error(resp, err, NULL, "media %lld not found", (long long)id);
-		else
-			resp_store_error(resp, err, "media");
+		resp_store_error_id(resp, err, "media", id);
 		return;
 	}
 	err = analytics_media(req->app->db, id, from, to, &out);
@@ -175,21 +134,8 @@ void handle_media_analytics(struct http_request *req, struct http_response *resp
 		resp_store_error(resp, err, "analytics");
 		return;
 	}
-	{
-		size_t len;
-		const char *s = json_object_to_json_string_length(out, JSON_C_TO_STRING_PLAIN, &len);
-		struct buf entry = BUF_INIT;
-
-		/* Stored under the generation read before the database was: if a view or a delete moved
-		 * it on meanwhile, this answer lands where nobody looks. No generation read (Redis
-		 * down): nothing is stored. */
-		snprintf(key, sizeof(key), "%s:%s", prefix, gen);
-		buf_puts(&entry, owner);
-		if (gen[0] != '\0' && s != NULL && buf_append(&entry, s, len) == 0)
-			(void)kv_hset_ttl(req->app->kv, key, field, entry.data, entry.len,
-			                  ANALYTICS_CACHE_TTL);
-		buf_free(&entry);
-	}
+	/* Under the generation read before the database was, so a view meanwhile is not hidden. */
+	analytics_cache_put(req->app->kv, id, req->user_id, from, to, gen, out);
 	resp_header(resp, "X-Cache", "miss");
 	resp_json(resp, 200, out);
 }
@@ -251,7 +197,7 @@ void handle_project_analytics(struct http_request *req, struct http_response *re
 	if (err == MERR_OK)
 		err = analytics_project(req->app->db, pid, &out);
 	if (err == MERR_NOT_FOUND)
-		resp_error(resp, err, NULL, "project %lld not found", (long long)pid);
+		resp_not_found(resp, "project", pid);
 	else if (err != MERR_OK)
 		resp_store_error(resp, err, "analytics");
 	else

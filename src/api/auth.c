@@ -147,7 +147,7 @@ static bool login_fail_ok(struct http_request *req, struct http_response *resp, 
  * ends them. */
 static void login_fail_clear(struct http_request *req, const char *key)
 {
-	(void)kv_del(req->app->kv, key);
+	kv_best_effort(kv_del(req->app->kv, key));
 }
 
 void handle_auth_login(struct http_request *req, struct http_response *resp)

@@ -34,6 +34,14 @@ void resp_store_error(struct http_response *resp, enum merr e, const char *what)
 	}
 }
 
+void resp_store_error_id(struct http_response *resp, enum merr e, const char *what, int64_t id)
+{
+	if (e == MERR_NOT_FOUND)
+		resp_not_found(resp, what, id);
+	else
+		resp_store_error(resp, e, what);
+}
+
 void api_time_rfc3339(time_t t, char *out, size_t outlen)
 {
 	struct tm tm;

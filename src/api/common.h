@@ -15,6 +15,9 @@ struct json_object;
 /* Answers a failed store call: "what not found" for MERR_NOT_FOUND, 503 for an unreachable
  * database, and the enum's default message otherwise. */
 void resp_store_error(struct http_response *resp, enum merr e, const char *what);
+/* Answers a failed store call about one row: "<what> <id> not found" (resp_not_found) for
+ * MERR_NOT_FOUND, resp_store_error(resp, e, what) otherwise. */
+void resp_store_error_id(struct http_response *resp, enum merr e, const char *what, int64_t id);
 /* Formats t as RFC 3339 UTC with milliseconds ("2026-11-21T12:00:00.000Z"). */
 void api_time_rfc3339(time_t t, char *out, size_t outlen);
 /* {"id": id, "email": email} */

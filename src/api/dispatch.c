@@ -54,7 +54,7 @@ void dispatch_request(struct app *app, const struct http_io *io)
 	bool cors_ok;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	init = http_request_init(&req, app, io);
+	init = http_request_init(&req, app, app->cfg, io);
 	next_request_id(req.request_id);
 	log_set_request_id(req.request_id);
 	http_response_init(&resp, strcmp(req.method, "HEAD") == 0);

@@ -24,10 +24,6 @@ void handle_media_upload(struct http_request *req, struct http_response *resp);
 void handle_media_list(struct http_request *req, struct http_response *resp);
 void handle_media_get(struct http_request *req, struct http_response *resp);
 void handle_media_delete(struct http_request *req, struct http_response *resp);
-struct app;
-/* Makes every cached analytics answer of media_id unreachable (a view was recorded, or the media
- * is gone). Redis down: the entries expire on their own. */
-void analytics_cache_drop(struct app *app, int64_t media_id);
 void handle_stream_url(struct http_request *req, struct http_response *resp);
 void handle_stream(struct http_request *req, struct http_response *resp);
 void handle_media_view(struct http_request *req, struct http_response *resp);

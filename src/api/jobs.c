@@ -30,10 +30,7 @@ void handle_render_create(struct http_request *req, struct http_response *resp)
 		return;
 	err = projects_check_owner(req->app->db, req->user_id, pid);
 	if (err != MERR_OK) {
-		if (err == MERR_NOT_FOUND)
-			resp_error(resp, err, NULL, "project %lld not found", (long long)pid);
-		else
-			resp_store_error(resp, err, "project");
+		resp_store_error_id(resp, err, "project", pid);
 		return;
 	}
 	/* The body is optional; there is never a path in it, only an asset id and a preset name. */
@@ -143,7 +140,7 @@ void handle_project_jobs(struct http_request *req, struct http_response *resp)
 	if (err == MERR_OK)
 		err = jobs_list(req->app->db, req->user_id, pid, limit, offset, &items, &total);
 	if (err == MERR_NOT_FOUND)
-		resp_error(resp, err, NULL, "project %lld not found", (long long)pid);
+		resp_not_found(resp, "project", pid);
 	else if (err != MERR_OK)
 		resp_store_error(resp, err, "jobs");
 	else

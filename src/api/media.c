@@ -10,6 +10,7 @@
 #include "app.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "store/analytics_cache.h"
 #include "store/files.h"
 #include "store/media.h"
 #include "store/projects.h"
@@ -22,10 +23,8 @@ static bool own_project(struct http_request *req, struct http_response *resp, in
 	if (!api_route_id(req, resp, "project", id))
 		return false;
 	err = projects_check_owner(req->app->db, req->user_id, *id);
-	if (err == MERR_NOT_FOUND)
-		resp_error(resp, err, NULL, "project %lld not found", (long long)*id);
-	else if (err != MERR_OK)
-		resp_store_error(resp, err, "project");
+	if (err != MERR_OK)
+		resp_store_error_id(resp, err, "project", *id);
 	return err == MERR_OK;
 }
 
@@ -110,10 +109,8 @@ void handle_media_get(struct http_request *req, struct http_response *resp)
 	if (!api_route_id(req, resp, "media", &id))
 		return;
 	err = media_get(req->app->db, req->user_id, id, &m);
-	if (err == MERR_NOT_FOUND)
-		resp_error(resp, err, NULL, "media %lld not found", (long long)id);
-	else if (err != MERR_OK)
-		resp_store_error(resp, err, "media");
+	if (err != MERR_OK)
+		resp_store_error_id(resp, err, "media", id);
 	else
 		resp_json(resp, 200, media_json(&m));
 }
@@ -128,18 +125,14 @@ void handle_media_delete(struct http_request *req, struct http_response *resp)
 	if (!api_route_id(req, resp, "media", &id))
 		return;
 	err = media_delete(req->app->db, req->user_id, id, path);
-	if (err == MERR_NOT_FOUND) {
-		resp_error(resp, err, NULL, "media %lld not found", (long long)id);
-		return;
-	}
 	if (err != MERR_OK) {
-		resp_store_error(resp, err, "media");
+		resp_store_error_id(resp, err, "media", id);
 		return;
 	}
 	/* Its cached analytics would still answer its owner without asking the database. */
-	analytics_cache_drop(req->app, id);
+	analytics_cache_drop(req->app->kv, id);
 	rc = files_remove(req->app->cfg->media_root, path);
 	if (rc != 0)
 		log_error("media %lld: cannot remove %s: %s", (long long)id, path, strerror(rc));
-	resp->status = 204;
+	resp_status(resp, 204);
 }

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "http/json_body.h"
+#include "store/analytics_cache.h"
 #include "store/files.h"
 #include "store/projects.h"
 
@@ -68,10 +69,8 @@ void handle_projects_get(struct http_request *req, struct http_response *resp)
 	if (!api_route_id(req, resp, "project", &id))
 		return;
 	err = projects_get(req->app->db, req->user_id, id, &out);
-	if (err == MERR_NOT_FOUND)
-		resp_error(resp, err, NULL, "project %lld not found", (long long)id);
-	else if (err != MERR_OK)
-		resp_store_error(resp, err, "project");
+	if (err != MERR_OK)
+		resp_store_error_id(resp, err, "project", id);
 	else
 		resp_json(resp, 200, out);
 }
@@ -113,10 +112,8 @@ void handle_projects_update(struct http_request *req, struct http_response *resp
 		goto out;
 	}
 	err = projects_update(req->app->db, req->user_id, id, title, has_desc, description, &out);
-	if (err == MERR_NOT_FOUND)
-		resp_error(resp, err, NULL, "project %lld not found", (long long)id);
-	else if (err != MERR_OK)
-		resp_store_error(resp, err, "project");
+	if (err != MERR_OK)
+		resp_store_error_id(resp, err, "project", id);
 	else
 		resp_json(resp, 200, out);
 out:
@@ -133,12 +130,8 @@ void handle_projects_delete(struct http_request *req, struct http_response *resp
 	if (!api_route_id(req, resp, "project", &id))
 		return;
 	err = projects_delete(req->app->db, req->user_id, id, &paths, &ids);
-	if (err == MERR_NOT_FOUND) {
-		resp_error(resp, err, NULL, "project %lld not found", (long long)id);
-		goto out;
-	}
 	if (err != MERR_OK) {
-		resp_store_error(resp, err, "project");
+		resp_store_error_id(resp, err, "project", id);
 		goto out;
 	}
 	/* The rows are gone; now the files. A file that cannot be removed is only logged: no row
@@ -149,8 +142,8 @@ void handle_projects_delete(struct http_request *req, struct http_response *resp
 			log_error("project %lld: cannot remove %s: %s", (long long)id, p, strerror(rc));
 	}
 	for (p = ids.data; p < ids.data + ids.len; p += strlen(p) + 1)
-		analytics_cache_drop(req->app, strtoll(p, NULL, 10));
-	resp->status = 204;
+		analytics_cache_drop(req->app->kv, strtoll(p, NULL, 10));
+	resp_status(resp, 204);
 out:
 	buf_free(&paths);
 	buf_free(&ids);

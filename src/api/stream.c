@@ -58,10 +58,7 @@ void handle_stream_url(struct http_request *req, struct http_response *resp)
 		return;
 	err = media_get(req->app->db, req->user_id, id, &m);
 	if (err != MERR_OK) {
-		if (err == MERR_NOT_FOUND)
-			resp_error(resp, err, NULL, "media %lld not found", (long long)id);
-		else
-			resp_store_error(resp, err, "media");
+		resp_store_error_id(resp, err, "media", id);
 		return;
 	}
 	expires = (int64_t)time(NULL) + cfg->stream_ttl;
@@ -112,7 +109,7 @@ bool stream_link_ok(struct http_request *req, struct http_response *resp, int64_
 static void stream_common_headers(struct http_request *req, struct http_response *resp, const struct media *m)
 {
 	resp_header(resp, "Cache-Control", "private, max-age=%lld", (long long)req->app->cfg->stream_ttl);
-	snprintf(resp->content_type, sizeof(resp->content_type), "%s", m->mime);
+	resp_content_type(resp, m->mime);
 }
 
 /* ETag, Last-Modified and Accept-Ranges for a file, the same in both modes (mod_xsendfile would
@@ -175,7 +172,7 @@ static void stream_direct(struct http_request *req, struct http_response *resp, 
 	const char *range;
 	uint64_t start = 0, end = 0, size, left;
 	struct stat st;
-	int fd;
+	int fd, status = 200;
 
 	fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) != 0) {
@@ -186,14 +183,14 @@ static void stream_direct(struct http_request *req, struct http_response *resp, 
 	size = (uint64_t)st.st_size;
 	stream_validators(resp, &st, etag, sizeof(etag));
 	if (stream_not_modified(req, etag, st.st_mtime)) {
-		resp->status = 304;
+		resp_status(resp, 304);
 		goto out;
 	}
 	range = stream_range(req, etag, st.st_mtime);
 	if (range != NULL) {
 		switch (http_range_parse(range, size, &start, &end)) {
 		case RANGE_OK:
-			resp->status = 206;
+			status = 206;
 			if (http_content_range(cr, sizeof(cr), start, end, size) == 0)
 				resp_header(resp, "Content-Range", "%s", cr);
 			break;
@@ -204,12 +201,12 @@ static void stream_direct(struct http_request *req, struct http_response *resp, 
 			break;
 		}
 	}
-	if (resp->status != 206) {
-		resp->status = 200;
+	if (status != 206) {
 		start = 0;
 		end = size ? size - 1 : 0;
 	}
 	left = size ? end - start + 1 : 0;
+	resp_status(resp, status);
 	if (resp_begin(req, resp, (long long)left) != 0 || resp->head_only)
 		goto out;
 	if (start > 0 && lseek(fd, (off_t)start, SEEK_SET) < 0)
@@ -247,10 +244,7 @@ void handle_stream(struct http_request *req, struct http_response *resp)
 		return;
 	err = media_get_any(req->app->db, id, &m);
 	if (err != MERR_OK) {
-		if (err == MERR_NOT_FOUND)
-			resp_error(resp, err, NULL, "media %lld not found", (long long)id);
-		else
-			resp_store_error(resp, err, "media");
+		resp_store_error_id(resp, err, "media", id);
 		return;
 	}
 	/* The path comes from our own row and is re-checked: nothing from the client reaches it. */
@@ -290,7 +284,7 @@ void handle_stream(struct http_request *req, struct http_response *resp)
 			return;
 		}
 		resp_header(resp, "X-Sendfile", "%s", abs);
-		resp->status = 200;
+		resp_status(resp, 200);
 		return;
 	}
 	stream_direct(req, resp, &m, abs);

@@ -11,11 +11,11 @@
 #include "app.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "http/json_body.h"
 #include "http/multipart.h"
 #include "media/probe.h"
 #include "store/files.h"
 #include "store/media.h"
+#include "util/utf8.h"
 
 #define UPLOAD_CHUNK (64 * 1024)
 #define UPLOAD_FIELD_MAX 1024 /* bytes of a text field (title, type) */
@@ -362,8 +362,7 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 			quota_fail(&c);
 			resp_error(resp, err, NULL, "%s", c.fail_msg);
 		} else if (err == MERR_NOT_FOUND) {
-			resp_error(resp, MERR_NOT_FOUND, NULL, "project %lld not found",
-			           (long long)project_id);
+			resp_not_found(resp, "project", project_id);
 		} else if (err == MERR_UNAVAILABLE) {
 			resp_error(resp, err, NULL, "the database is unavailable; try again shortly");
 		} else {

@@ -4,14 +4,9 @@
 #include "auth/account.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 
-static void fail(struct verr *e, const char *field, const char *msg)
-{
-	e->field = field;
-	snprintf(e->message, sizeof(e->message), "%s", msg);
-}
+#include "util/utf8.h"
 
 static bool local_char_ok(unsigned char c)
 {
@@ -29,11 +24,11 @@ bool account_email_normalize(const char *in, char *out, size_t outlen, struct ve
 		end--;
 	n = (size_t)(end - s);
 	if (n == 0) {
-		fail(e, "email", "email is required");
+		verr_set(e, "email", "email is required");
 		return false;
 	}
 	if (n > ACCOUNT_EMAIL_MAX || n + 1 > outlen) {
-		fail(e, "email", "email must be at most 254 bytes");
+		verr_set(e, "email", "email must be at most 254 bytes");
 		return false;
 	}
 	for (i = 0; i < n; i++)
@@ -41,21 +36,21 @@ bool account_email_normalize(const char *in, char *out, size_t outlen, struct ve
 	out[n] = '\0';
 	at = strchr(out, '@');
 	if (at == NULL || strchr(at + 1, '@') != NULL) {
-		fail(e, "email", "email must be an address like user@example.com");
+		verr_set(e, "email", "email must be an address like user@example.com");
 		return false;
 	}
 	local = (size_t)(at - out);
 	if (local == 0 || local > 64 || out[0] == '.' || out[local - 1] == '.') {
-		fail(e, "email", "email must be an address like user@example.com");
+		verr_set(e, "email", "email must be an address like user@example.com");
 		return false;
 	}
 	for (i = 0; i < local; i++)
 		if (!local_char_ok((unsigned char)out[i])) {
-			fail(e, "email", "email holds a character not allowed in an address");
+			verr_set(e, "email", "email holds a character not allowed in an address");
 			return false;
 		}
 	if (strchr(at + 1, '.') == NULL) {
-		fail(e, "email", "email must have a domain like example.com");
+		verr_set(e, "email", "email must have a domain like example.com");
 		return false;
 	}
 	for (i = local + 1; i <= n; i++) {
@@ -63,14 +58,14 @@ bool account_email_normalize(const char *in, char *out, size_t outlen, struct ve
 
 		if (c == '.' || c == '\0') {
 			if (label == 0 || out[i - 1] == '-') {
-				fail(e, "email", "email has a malformed domain");
+				verr_set(e, "email", "email has a malformed domain");
 				return false;
 			}
 			label = 0;
 			continue;
 		}
 		if (!(isalnum(c) || c == '-') || (label == 0 && c == '-') || ++label > 63) {
-			fail(e, "email", "email has a malformed domain");
+			verr_set(e, "email", "email has a malformed domain");
 			return false;
 		}
 	}
@@ -82,15 +77,15 @@ bool account_password_ok(const char *pw, size_t len, struct verr *e)
 	size_t chars;
 
 	if (len > ACCOUNT_PASSWORD_MAX_BYTES) {
-		fail(e, "password", "password must be at most 1024 bytes");
+		verr_set(e, "password", "password must be at most 1024 bytes");
 		return false;
 	}
 	if (!utf8_valid(pw, len, &chars)) {
-		fail(e, "password", "password must be valid UTF-8");
+		verr_set(e, "password", "password must be valid UTF-8");
 		return false;
 	}
 	if (chars < ACCOUNT_PASSWORD_MIN_CHARS) {
-		fail(e, "password", "password must be at least 8 characters");
+		verr_set(e, "password", "password must be at least 8 characters");
 		return false;
 	}
 	return true;

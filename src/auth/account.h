@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http/json_body.h"
+#include "util/verr.h"
 
 #define ACCOUNT_EMAIL_MAX 254
 #define ACCOUNT_PASSWORD_MIN_CHARS 8

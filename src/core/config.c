@@ -258,17 +258,25 @@ out:
 	return rc;
 }
 
+/* k's environment name, its key upper-cased, into env (NUL-terminated, cut to envlen - 1). */
+static void cfg_env_name(const struct cfg_key *k, char *env, size_t envlen)
+{
+	size_t j;
+
+	for (j = 0; k->name[j] && j + 1 < envlen; j++)
+		env[j] = (char)toupper((unsigned char)k->name[j]);
+	env[j] = '\0';
+}
+
 int config_apply_env(struct config *c, char *err, size_t errlen)
 {
-	size_t i, j;
+	size_t i;
 	char env[64], origin[80];
 
 	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
 		const char *v;
 
-		for (j = 0; cfg_keys[i].name[j] && j + 1 < sizeof(env); j++)
-			env[j] = (char)toupper((unsigned char)cfg_keys[i].name[j]);
-		env[j] = '\0';
+		cfg_env_name(&cfg_keys[i], env, sizeof(env));
 		v = getenv(env);
 		if (v == NULL)
 			continue;
@@ -448,7 +456,7 @@ void config_mask_url(const char *url, char *out, size_t outlen)
 
 void config_print(const struct config *c, FILE *out)
 {
-	size_t i, j;
+	size_t i;
 	char env[64], masked[CONFIG_MAX_VALUE + 16];
 
 	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
@@ -457,9 +465,7 @@ void config_print(const struct config *c, FILE *out)
 
 		if (k->alias_of != NULL)
 			continue;
-		for (j = 0; k->name[j] && j + 1 < sizeof(env); j++)
-			env[j] = (char)toupper((unsigned char)k->name[j]);
-		env[j] = '\0';
+		cfg_env_name(k, env, sizeof(env));
 		switch (k->type) {
 		case CFG_STR: {
 			const char *v = *cfg_str(mc, k);
@@ -488,6 +494,18 @@ void config_print(const struct config *c, FILE *out)
 		                c->origins[k->offset / 8] :
 		                "default",
 		        env, k->help);
+	}
+}
+
+void config_print_env_names(FILE *out)
+{
+	size_t i;
+	char env[64];
+
+	/* Aliases too: config_apply_env reads them, so whoever scrubs the environment must know them. */
+	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
+		cfg_env_name(&cfg_keys[i], env, sizeof(env));
+		fprintf(out, "%s\n", env);
 	}
 }
 

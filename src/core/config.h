@@ -93,6 +93,11 @@ int config_check(const struct config *c, unsigned need, char *err, size_t errlen
         __attribute__((warn_unused_result));
 /* Prints every setting as "key = value  # ENV", secrets masked. */
 void config_print(const struct config *c, FILE *out);
+/*
+ * Prints the environment name of every setting, deprecated names included, one per line: each
+ * variable config_load reads besides MEDIAD_CONFIG. Reads neither the file nor the environment.
+ */
+void config_print_env_names(FILE *out);
 /* Masks the password in a URL or conninfo string into out. */
 void config_mask_url(const char *url, char *out, size_t outlen);
 void config_free(struct config *c);

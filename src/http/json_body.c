@@ -6,31 +6,14 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "app.h"
 #include "core/config.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "util/buf.h"
-
-static void verr_set(struct verr *e, const char *field, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void verr_set(struct verr *e, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e == NULL)
-		return;
-	e->field = field;
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-}
+#include "util/utf8.h"
 
 /*
  * The parser behind json_parse_object. Returns MERR_OK with *out set (caller owns it),
@@ -128,7 +111,7 @@ static bool json_content_type_ok(const char *ct)
  */
 static struct json_object *json_body_read(struct http_request *req, struct http_response *resp, bool optional)
 {
-	const struct config *cfg = req->app->cfg;
+	const struct config *cfg = req->cfg;
 	struct buf body = BUF_INIT;
 	struct json_object *obj = NULL;
 	struct verr e;
@@ -344,58 +327,4 @@ int jcheck_keys(struct json_object *obj, const char *const *allowed, struct verr
 void resp_verr(struct http_response *resp, const struct verr *e)
 {
 	resp_error(resp, MERR_BAD_REQUEST, e->field, "%s", e->message);
-}
-
-/*
- * A strict decoder (RFC 3629): refuses overlong forms, UTF-16 surrogates (U+D800..U+DFFF),
- * anything past U+10FFFF, truncated sequences and NUL. chars may be NULL.
- */
-bool utf8_valid(const char *s, size_t n, size_t *chars)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, count = 0, need, k;
-	unsigned char lo, hi;
-
-	while (i < n) {
-		unsigned char c = p[i];
-
-		lo = 0x80;
-		hi = 0xBF;
-		if (c == 0x00)
-			return false;
-		if (c < 0x80) {
-			need = 0;
-		} else if (c >= 0xC2 && c <= 0xDF) {
-			need = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			need = 2;
-			if (c == 0xE0)
-				lo = 0xA0; /* overlong below U+0800 */
-			else if (c == 0xED)
-				hi = 0x9F; /* surrogates */
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			need = 3;
-			if (c == 0xF0)
-				lo = 0x90; /* overlong below U+10000 */
-			else if (c == 0xF4)
-				hi = 0x8F; /* past U+10FFFF */
-		} else {
-			return false; /* continuation byte, C0/C1 overlong lead, or F5..FF */
-		}
-		if (n - i - 1 < need)
-			return false;
-		for (k = 1; k <= need; k++) {
-			unsigned char b = p[i + k];
-
-			if (b < lo || b > hi)
-				return false;
-			lo = 0x80;
-			hi = 0xBF;
-		}
-		i += need + 1;
-		count++;
-	}
-	if (chars != NULL)
-		*chars = count;
-	return true;
 }

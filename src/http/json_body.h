@@ -7,16 +7,11 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "util/verr.h"
 
 struct json_object;
 struct http_request;
 struct http_response;
-
-/* A validation failure: the field it concerns (may be NULL) and a sentence for the client. */
-struct verr {
-	const char *field;
-	char message[256];
-};
 
 enum jget_flags {
 	JGET_OPTIONAL = 0,
@@ -42,7 +37,7 @@ struct json_object *http_json_body_optional(struct http_request *req, struct htt
 /*
  * Typed getters. Each returns 1 when the value was found and stored, 0 when it is absent and
  * optional, and -1 with e filled when it is missing but required, of the wrong type, or out of
- * bounds. Strings must be valid UTF-8; their length bounds are in characters (code points),
+ * bounds. Strings must be valid UTF-8 (utf8_valid); their length bounds are in characters (code points),
  * max_bytes bounds their size. *out points into obj.
  */
 int jget_string(struct json_object *obj, const char *field, unsigned flags, size_t min_chars,
@@ -55,8 +50,5 @@ int jcheck_keys(struct json_object *obj, const char *const *allowed, struct verr
 
 /* Sets a 400 response from e. */
 void resp_verr(struct http_response *resp, const struct verr *e);
-
-/* Returns true when s[0..n) is valid UTF-8 without NUL bytes or overlongs; *chars gets the count. */
-bool utf8_valid(const char *s, size_t n, size_t *chars);
 
 #endif

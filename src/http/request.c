@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "app.h"
 #include "core/config.h"
 
 const char *http_param(const struct http_request *req, const char *name)
@@ -108,7 +107,7 @@ static long long monotonic_ms(void)
  */
 static long long body_wait_ms(const struct http_request *req, long long now)
 {
-	const struct config *cfg = req->app->cfg;
+	const struct config *cfg = req->cfg;
 	long long wait = cfg->body_read_timeout_ms;
 
 	if (cfg->body_min_rate_bps > 0) {
@@ -128,7 +127,7 @@ ssize_t http_read(struct http_request *req, char *buf, size_t n)
 
 	if (req->body_timed_out)
 		return -2;
-	if (req->io->read_within != NULL && req->app != NULL && req->app->cfg != NULL) {
+	if (req->io->read_within != NULL && req->cfg != NULL) {
 		long long now = monotonic_ms(), wait;
 
 		if (req->body_start_ms == 0)
@@ -151,7 +150,7 @@ ssize_t http_read(struct http_request *req, char *buf, size_t n)
 
 void http_body_too_slow(const struct http_request *req, char *out, size_t n)
 {
-	const struct config *cfg = req->app != NULL ? req->app->cfg : NULL;
+	const struct config *cfg = req->cfg;
 
 	if (cfg == NULL) {
 		snprintf(out, n, "the request body came too slowly");
@@ -216,12 +215,14 @@ out:
 	return rc;
 }
 
-enum merr http_request_init(struct http_request *req, struct app *app, const struct http_io *io)
+enum merr http_request_init(struct http_request *req, struct app *app, const struct config *cfg,
+                            const struct http_io *io)
 {
 	const char *uri, *qs;
 
 	memset(req, 0, sizeof(*req));
 	req->app = app;
+	req->cfg = cfg;
 	req->io = io;
 	req->user_id = 0;
 	req->method = http_param(req, "REQUEST_METHOD");

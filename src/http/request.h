@@ -44,9 +44,11 @@ struct route_params {
 };
 
 struct app;
+struct config;
 
 struct http_request {
-	struct app *app;
+	struct app *app;          /* the handlers' business: http/ never looks inside */
+	const struct config *cfg; /* the body caps and deadlines http/ reads; see http_request_init */
 	const struct http_io *io;
 	const char *method;         /* REQUEST_METHOD */
 	char path[HTTP_MAX_PATH];   /* percent-decoded path, without the query string */
@@ -94,8 +96,13 @@ void http_body_too_slow(const struct http_request *req, char *out, size_t n);
  */
 enum merr http_read_body(struct http_request *req, size_t cap, struct buf *out);
 
-/* Sets up req over io: method, decoded path, query. Returns MERR_OK or MERR_BAD_REQUEST. */
-enum merr http_request_init(struct http_request *req, struct app *app, const struct http_io *io);
+/*
+ * Sets up req over io: method, decoded path, query. app is kept for the handlers. cfg gives the
+ * body deadlines and the JSON caps; it may be NULL only when no JSON body is read (then body reads
+ * have no deadline). Returns MERR_OK or MERR_BAD_REQUEST.
+ */
+enum merr http_request_init(struct http_request *req, struct app *app, const struct config *cfg,
+                            const struct http_io *io);
 void http_request_free(struct http_request *req);
 
 #endif

@@ -67,6 +67,34 @@ void resp_json(struct http_response *resp, int status, struct json_object *obj)
 	snprintf(resp->content_type, sizeof(resp->content_type), "application/json");
 }
 
+void resp_status(struct http_response *resp, int status)
+{
+	resp->status = status;
+}
+
+void resp_content_type(struct http_response *resp, const char *type)
+{
+	snprintf(resp->content_type, sizeof(resp->content_type), "%s", type);
+}
+
+void resp_body(struct http_response *resp, int status, struct buf *body)
+{
+	buf_free(&resp->body);
+	if (body->failed) {
+		buf_free(body);
+		resp_error(resp, MERR_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	resp->body = *body;
+	buf_init(body);
+	resp->status = status;
+}
+
+void resp_not_found(struct http_response *resp, const char *what, int64_t id)
+{
+	resp_error(resp, MERR_NOT_FOUND, NULL, "%s %lld not found", what, (long long)id);
+}
+
 void resp_error(struct http_response *resp, enum merr e, const char *field, const char *fmt, ...)
 {
 	char msg[512];

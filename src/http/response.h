@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 #include "util/buf.h"
@@ -28,6 +29,18 @@ void resp_header(struct http_response *resp, const char *name, const char *fmt, 
         __attribute__((format(printf, 3, 4)));
 /* Replaces the body with obj serialised; takes ownership of obj (NULL is an out-of-memory 500). */
 void resp_json(struct http_response *resp, int status, struct json_object *obj);
+/* Sets the status and leaves the body alone: 204 and 304, or a status before resp_begin. */
+void resp_status(struct http_response *resp, int status);
+/* Sets the Content-Type to type (cut at 127 bytes); "" sends none. */
+void resp_content_type(struct http_response *resp, const char *type);
+/*
+ * Replaces the body with body's bytes as they are, and sets status; the content type stays.
+ * Takes ownership of body's memory and leaves body empty (BUF_INIT), on every path. A body whose
+ * appends failed (body->failed) is answered as an out-of-memory 500 instead.
+ */
+void resp_body(struct http_response *resp, int status, struct buf *body);
+/* Sets the 404 error response "<what> <id> not found" (resp_error's shape). */
+void resp_not_found(struct http_response *resp, const char *what, int64_t id);
 /*
  * Sets the error response {"error": code, "message": ..., "field": field?}. field may be NULL.
  * Replaces the body and content type; headers already added (Allow, Retry-After) stay.

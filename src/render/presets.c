@@ -174,6 +174,11 @@ const struct preset *preset_find(const char *name)
 	return NULL;
 }
 
+const struct preset *preset_at(size_t i)
+{
+	return i < sizeof(presets) / sizeof(presets[0]) ? &presets[i] : NULL;
+}
+
 const char *preset_name(const struct preset *p)
 {
 	return p->name;

@@ -14,6 +14,8 @@ struct preset;
 
 /* The preset called name, or NULL. */
 const struct preset *preset_find(const char *name);
+/* The i-th preset (from 0), or NULL past the last: for listing them all. */
+const struct preset *preset_at(size_t i);
 const char *preset_name(const struct preset *p);
 /* Whether p accepts input of kind ("image", "video", "audio"). */
 int preset_accepts(const struct preset *p, const char *kind);

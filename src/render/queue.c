@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include "store/media.h"
-#include "store/sqlfmt.h"
+#include "store/params.h"
+#include "store/rows.h"
 #include "util/buf.h"
 
 /* Backoff before retry n (1-based): 1 s, 2 s, 4 s, ... at most 5 minutes. */
@@ -49,9 +50,7 @@ const struct db_stmt queue_statements[] = {
 	  "  WHERE w.state = 'waiting' AND w.run_after <= now() AND NOT w.cancel_requested "
 	  "  ORDER BY (SELECT max(a.started_at) FROM render_jobs a WHERE a.user_id = w.user_id) NULLS FIRST, "
 	  "   w.run_after, w.created_at FOR UPDATE SKIP LOCKED LIMIT 1) "
-	  "RETURNING j.id::text, j.fence, j.attempts, j.max_attempts, j.interruptions, j.preset, j.input_path, "
-	  " j.output_path, coalesce((SELECT kind FROM media WHERE id = j.input_media_id), ''), "
-	  " coalesce((SELECT duration_ms FROM media WHERE id = j.input_media_id), -1), j.project_id, j.user_id",
+	  "RETURNING " ROW_SELECT(CLAIMED_JOB_COLUMNS),
 	  3 },
 	{ "queue_heartbeat",
 	  "UPDATE render_jobs SET progress = greatest(progress, $3::int), heartbeat_at = now(), "
@@ -100,12 +99,8 @@ const struct db_stmt queue_statements[] = {
 	  " run_after = now() + " IBACKOFF ", " LEASE_OFF " "
 	  "WHERE id = $1 AND fence = $2 AND state = 'active'",
 	  3 },
-	{ "queue_media_insert",
-	  "INSERT INTO media (user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, width, "
-	  "height, video_codec, audio_codec, original_name, origin, render_job_id) "
-	  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, 'render', $13::uuid) "
-	  "RETURNING id, " SQL_TS("created_at"),
-	  13 },
+	/* A render output is a media row like an upload: the one insert (store/media.h). */
+	MEDIA_INSERT_STMT,
 	{ "queue_spawner_beat",
 	  "INSERT INTO spawners AS s (name, host, pid, version, slots, running, last_error, last_error_at) "
 	  "VALUES ($1, $2, $3::int, $4, $5::int, $6::int, $7, CASE WHEN $7::text IS NULL THEN NULL ELSE now() END) "
@@ -120,11 +115,14 @@ const struct db_stmt queue_statements[] = {
 
 const int queue_statements_count = (int)(sizeof(queue_statements) / sizeof(queue_statements[0]));
 
+#define CLAIMED_JOB_COL(...) ROW_COL(struct claimed_job, __VA_ARGS__)
+static const struct row_col claimed_job_cols[] = { CLAIMED_JOB_COLUMNS(CLAIMED_JOB_COL, CLAIMED_JOB_COL) };
+static const struct row_table claimed_job_table = ROW_TABLE(claimed_job_cols);
+
 int queue_reap_expired(struct db *db, const char *const *held, int nheld, int max_interruptions)
 {
 	struct buf ids = BUF_INIT;
-	char maxi[16];
-	const char *p[2];
+	struct params p = PARAMS_INIT;
 	enum merr err;
 	PGresult *r;
 	int i, n = -1;
@@ -139,10 +137,9 @@ int queue_reap_expired(struct db *db, const char *const *held, int nheld, int ma
 	buf_putc(&ids, '}');
 	if (ids.failed)
 		goto out;
-	snprintf(maxi, sizeof(maxi), "%d", max_interruptions);
-	p[0] = ids.data;
-	p[1] = maxi;
-	r = db_exec(db, "queue_reap", 2, p, &err);
+	params_str(&p, ids.data);
+	params_int(&p, max_interruptions);
+	r = row_exec(db, "queue_reap", &p, &err);
 	if (r == NULL)
 		goto out;
 	n = (int)strtol(PQcmdTuples(r), NULL, 10);
@@ -155,49 +152,28 @@ out:
 enum merr queue_claim(struct db *db, const char *owner, long long lease_s, int max_attempts,
                       struct claimed_job *j)
 {
-	char lease[24], max[16];
-	const char *p[3] = { owner, lease, max };
-	enum merr err;
-	PGresult *r;
+	struct params p = PARAMS_INIT;
 
-	snprintf(lease, sizeof(lease), "%lld", lease_s);
-	snprintf(max, sizeof(max), "%d", max_attempts);
-	r = db_exec(db, "queue_claim", 3, p, &err);
-	if (r == NULL)
-		return err;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return MERR_NOT_FOUND;
-	}
-	memset(j, 0, sizeof(*j));
-	snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(r, 0, 0));
-	j->fence = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-	j->attempt = (int)strtol(PQgetvalue(r, 0, 2), NULL, 10);
-	j->max_attempts = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
-	j->interruptions = (int)strtol(PQgetvalue(r, 0, 4), NULL, 10);
-	snprintf(j->preset, sizeof(j->preset), "%s", PQgetvalue(r, 0, 5));
-	snprintf(j->input_path, sizeof(j->input_path), "%s", PQgetvalue(r, 0, 6));
-	snprintf(j->output_path, sizeof(j->output_path), "%s", PQgetvalue(r, 0, 7));
-	snprintf(j->input_kind, sizeof(j->input_kind), "%s", PQgetvalue(r, 0, 8));
-	j->input_duration_ms = strtoll(PQgetvalue(r, 0, 9), NULL, 10);
-	j->project_id = strtoll(PQgetvalue(r, 0, 10), NULL, 10);
-	j->user_id = strtoll(PQgetvalue(r, 0, 11), NULL, 10);
-	PQclear(r);
-	return MERR_OK;
+	params_str(&p, owner);
+	params_int(&p, lease_s);
+	params_int(&p, max_attempts);
+	return row_one(db, "queue_claim", &p, &claimed_job_table, j);
 }
 
-/* Runs a fenced statement (id, fence, extra...). *lost is set when no row matched; *flag to the
- * first column of the one row returned, as a boolean. */
-static enum merr fenced(struct db *db, const char *stmt, const struct claimed_job *j, int n, const char *a3,
-                        const char *a4, bool *lost, bool *flag)
+/* The parameters every fenced statement starts with: $1 the job, $2 the fence of this attempt. */
+static void job_params(struct params *p, const struct claimed_job *j)
 {
-	char fence[24];
-	const char *p[4] = { j->id, fence, a3, a4 };
-	enum merr err;
-	PGresult *r;
+	params_str(p, j->id);
+	params_int(p, j->fence);
+}
 
-	snprintf(fence, sizeof(fence), "%lld", j->fence);
-	r = db_exec(db, stmt, n, p, &err);
+/* Runs a fenced statement with p (job_params, then its own). *lost is set when no row matched;
+ * *flag to the first column of the one row returned, as a boolean. */
+static enum merr fenced(struct db *db, const char *stmt, const struct params *p, bool *lost, bool *flag)
+{
+	enum merr err;
+	PGresult *r = row_exec(db, stmt, p, &err);
+
 	if (r == NULL)
 		return err;
 	if (lost != NULL)
@@ -208,15 +184,26 @@ static enum merr fenced(struct db *db, const char *stmt, const struct claimed_jo
 	return MERR_OK;
 }
 
+/* fenced, for the statements that take only the job and its fence. */
+static enum merr fenced_job(struct db *db, const char *stmt, const struct claimed_job *j, bool *lost,
+                            bool *flag)
+{
+	struct params p = PARAMS_INIT;
+
+	job_params(&p, j);
+	return fenced(db, stmt, &p, lost, flag);
+}
+
 enum merr queue_heartbeat(struct db *db, const struct claimed_job *j, int progress, long long lease_s,
                           bool *cancel, bool *lost)
 {
-	char pr[16], lease[24];
+	struct params p = PARAMS_INIT;
 
-	snprintf(pr, sizeof(pr), "%d", progress);
-	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	job_params(&p, j);
+	params_int(&p, progress);
+	params_int(&p, lease_s);
 	*cancel = false;
-	return fenced(db, "queue_heartbeat", j, 4, pr, lease, lost, cancel);
+	return fenced(db, "queue_heartbeat", &p, lost, cancel);
 }
 
 enum merr queue_finish_lock(struct db *db, const struct claimed_job *j, bool *owned, bool *cancel)
@@ -229,7 +216,7 @@ enum merr queue_finish_lock(struct db *db, const struct claimed_job *j, bool *ow
 	err = db_begin(db);
 	if (err != MERR_OK)
 		return err;
-	err = fenced(db, "queue_lock", j, 2, NULL, NULL, &lost, cancel);
+	err = fenced_job(db, "queue_lock", j, &lost, cancel);
 	if (err != MERR_OK || lost) {
 		db_rollback(db);
 		return err;
@@ -240,70 +227,37 @@ enum merr queue_finish_lock(struct db *db, const struct claimed_job *j, bool *ow
 
 enum merr queue_finish_commit(struct db *db, const struct claimed_job *j, struct media *m)
 {
-	char uid[24], pid[24], size[24], dur[24], w[24], h[24], mid[24];
-	const char *p[13] = {
-		uid,
-		pid,
-		m->title,
-		m->kind,
-		m->mime,
-		m->path,
-		size,
-		m->duration_ms >= 0 ? dur : NULL,
-		m->width >= 0 ? w : NULL,
-		m->height >= 0 ? h : NULL,
-		m->video_codec[0] ? m->video_codec : NULL,
-		m->audio_codec[0] ? m->audio_codec : NULL,
-		j->id,
-	};
+	struct params p = PARAMS_INIT;
 	bool lost = false;
 	enum merr err;
-	PGresult *r;
 
-	snprintf(uid, sizeof(uid), "%lld", (long long)m->user_id);
-	snprintf(pid, sizeof(pid), "%lld", (long long)m->project_id);
-	snprintf(size, sizeof(size), "%lld", (long long)m->size_bytes);
-	snprintf(dur, sizeof(dur), "%lld", (long long)m->duration_ms);
-	snprintf(w, sizeof(w), "%lld", (long long)m->width);
-	snprintf(h, sizeof(h), "%lld", (long long)m->height);
-	r = db_exec(db, "queue_media_insert", 13, p, &err);
-	if (r == NULL)
-		goto fail;
-	m->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	snprintf(m->created_at, sizeof(m->created_at), "%s", PQgetvalue(r, 0, 1));
-	PQclear(r);
-	snprintf(mid, sizeof(mid), "%lld", (long long)m->id);
-	err = fenced(db, "queue_complete", j, 3, mid, NULL, &lost, NULL);
+	/* Names the job: the row is a render's output (origin render), not an upload. */
+	snprintf(m->render_job_id, sizeof(m->render_job_id), "%s", j->id);
+	err = media_insert(db, m);
+	if (err != MERR_OK)
+		goto out;
+	job_params(&p, j);
+	params_int(&p, m->id);
+	err = fenced(db, "queue_complete", &p, &lost, NULL);
 	if (err == MERR_OK && lost)
 		err = MERR_CONFLICT; /* cannot happen under the row lock; never commit half of it */
-	if (err != MERR_OK)
-		goto fail;
-	return db_commit(db);
-fail:
-	db_rollback(db);
-	return err;
+out:
+	return db_end(db, err);
 }
 
 enum merr queue_finish_cancel(struct db *db, const struct claimed_job *j)
 {
-	enum merr err = fenced(db, "queue_cancelled", j, 2, NULL, NULL, NULL, NULL);
-
-	if (err != MERR_OK) {
-		db_rollback(db);
-		return err;
-	}
-	return db_commit(db);
+	return db_end(db, fenced_job(db, "queue_cancelled", j, NULL, NULL));
 }
 
 enum merr queue_outcome(struct db *db, const struct claimed_job *j, enum queue_outcome *out)
 {
-	char fence[24];
-	const char *p[2] = { j->id, fence };
+	struct params p = PARAMS_INIT;
 	enum merr err;
 	PGresult *r;
 
-	snprintf(fence, sizeof(fence), "%lld", j->fence);
-	r = db_exec(db, "queue_outcome", 2, p, &err);
+	job_params(&p, j);
+	r = row_exec(db, "queue_outcome", &p, &err);
 	if (r == NULL)
 		return err;
 	*out = QUEUE_ELSEWHERE;
@@ -322,47 +276,48 @@ enum merr queue_outcome(struct db *db, const struct claimed_job *j, enum queue_o
 enum merr queue_fail(struct db *db, const struct claimed_job *j, const char *reason, bool retryable,
                      bool *lost)
 {
+	struct params p = PARAMS_INIT;
 	enum merr err;
 
+	job_params(&p, j);
+	params_str(&p, reason);
 	if (retryable && j->attempt < j->max_attempts) {
-		err = fenced(db, "queue_retry", j, 3, reason, NULL, lost, NULL);
+		err = fenced(db, "queue_retry", &p, lost, NULL);
 		if (err != MERR_OK || !*lost)
 			return err;
 	}
-	return fenced(db, "queue_fail", j, 3, reason, NULL, lost, NULL);
+	return fenced(db, "queue_fail", &p, lost, NULL);
 }
 
 enum merr queue_cancelled(struct db *db, const struct claimed_job *j)
 {
-	return fenced(db, "queue_cancelled", j, 2, NULL, NULL, NULL, NULL);
+	return fenced_job(db, "queue_cancelled", j, NULL, NULL);
 }
 
 enum merr queue_release(struct db *db, const struct claimed_job *j)
 {
-	return fenced(db, "queue_release", j, 2, NULL, NULL, NULL, NULL);
+	return fenced_job(db, "queue_release", j, NULL, NULL);
 }
 
 enum merr queue_interrupted(struct db *db, const struct claimed_job *j, int max_interruptions)
 {
-	char maxi[16];
+	struct params p = PARAMS_INIT;
 
-	snprintf(maxi, sizeof(maxi), "%d", max_interruptions);
-	return fenced(db, "queue_interrupted", j, 3, maxi, NULL, NULL, NULL);
+	job_params(&p, j);
+	params_int(&p, max_interruptions);
+	return fenced(db, "queue_interrupted", &p, NULL, NULL);
 }
 
 enum merr queue_spawner_beat(struct db *db, const struct spawner_beat *b)
 {
-	char pid[24], slots[16], running[16];
-	const char *p[7] = { b->name, b->host, pid, PACKAGE_VERSION, slots, running, b->last_error };
-	enum merr err;
-	PGresult *r;
+	struct params p = PARAMS_INIT;
 
-	snprintf(pid, sizeof(pid), "%ld", b->pid);
-	snprintf(slots, sizeof(slots), "%d", b->slots);
-	snprintf(running, sizeof(running), "%d", b->running);
-	r = db_exec(db, "queue_spawner_beat", 7, p, &err);
-	if (r == NULL)
-		return err;
-	PQclear(r);
-	return MERR_OK;
+	params_str(&p, b->name);
+	params_str(&p, b->host);
+	params_int(&p, b->pid);
+	params_str(&p, PACKAGE_VERSION);
+	params_int(&p, b->slots);
+	params_int(&p, b->running);
+	params_str(&p, b->last_error);
+	return row_run(db, "queue_spawner_beat", &p);
 }

@@ -3,32 +3,28 @@
 
 #include "store/analytics.h"
 
-#include <inttypes.h>
 #include <json-c/json.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "store/db.h"
-#include "store/rowjson.h"
+#include "store/params.h"
+#include "store/rows.h"
 
 enum merr analytics_view_insert(struct db *db, int64_t media_id, int64_t owner_id, const char *ip,
                                 char *viewed_at)
 {
-	char mid[24], uid[24];
-	const char *p[3] = { mid, ip, owner_id > 0 ? uid : NULL };
+	struct params p = PARAMS_INIT;
+	PGresult *r = NULL;
 	enum merr err;
-	PGresult *r;
 
-	snprintf(mid, sizeof(mid), "%" PRId64, media_id);
-	snprintf(uid, sizeof(uid), "%" PRId64, owner_id);
-	r = db_exec(db, "views_insert", 3, p, &err);
-	if (r == NULL)
+	params_int(&p, media_id);
+	params_str(&p, ip);
+	params_int_or_null(&p, owner_id, 0);
+	err = row_exec_one(db, "views_insert", &p, &r);
+	if (err != MERR_OK)
 		return err;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return MERR_NOT_FOUND;
-	}
 	snprintf(viewed_at, 32, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return MERR_OK;
@@ -42,16 +38,17 @@ static int64_t num(PGresult *r, int row, int col)
 enum merr analytics_media(struct db *db, int64_t media_id, const char *from, const char *to,
                           struct json_object **out)
 {
-	char mid[24];
-	const char *p[3] = { mid, from, to };
+	struct params p = PARAMS_INIT;
 	struct json_object *o = NULL, *days = NULL;
 	int64_t total = 0, unique = 0;
 	enum merr err;
 	PGresult *r;
 	int i;
 
-	snprintf(mid, sizeof(mid), "%" PRId64, media_id);
-	r = db_exec(db, "views_per_day", 3, p, &err);
+	params_int(&p, media_id);
+	params_str(&p, from);
+	params_str(&p, to);
+	r = row_exec(db, "views_per_day", &p, &err);
 	if (r == NULL)
 		return err;
 	days = json_object_new_object();
@@ -64,9 +61,9 @@ enum merr analytics_media(struct db *db, int64_t media_id, const char *from, con
 		return MERR_INTERNAL;
 	/* Lifetime uniqueness is one row; a range needs the distinct (day, ip) pairs in it. */
 	if (from == NULL && to == NULL)
-		r = db_exec(db, "views_unique_all", 1, p, &err);
+		r = db_exec(db, "views_unique_all", 1, p.values, &err);
 	else
-		r = db_exec(db, "views_unique_range", 3, p, &err);
+		r = row_exec(db, "views_unique_range", &p, &err);
 	if (r == NULL) {
 		json_object_put(days);
 		return err;
@@ -86,37 +83,32 @@ enum merr analytics_media(struct db *db, int64_t media_id, const char *from, con
 	return MERR_OK;
 }
 
-static const struct col_spec event_cols[] = {
-	{ "id", COL_STR },
-	{ "projectId", COL_INT },
-	{ "eventType", COL_STR },
-	{ "createdAt", COL_STR },
-};
+static const struct row_col event_cols[] = { ROW_JSON_COLS(EVENT_COLUMNS) };
+static const struct row_table event_table = ROW_TABLE(event_cols);
 
 enum merr analytics_event_insert(struct db *db, int64_t user_id, int64_t project_id, const char *type,
                                  struct json_object **out)
 {
-	char uid[24], pid[24];
-	const char *p[3] = { pid, uid, type };
+	struct params p = PARAMS_INIT;
 
-	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-	snprintf(pid, sizeof(pid), "%" PRId64, project_id);
-	return rowjson_one(db, "events_insert", 3, p, event_cols, 4, out);
+	params_int(&p, project_id);
+	params_int(&p, user_id);
+	params_str(&p, type);
+	return row_one_json(db, "events_insert", &p, &event_table, out);
 }
 
 enum merr analytics_project(struct db *db, int64_t project_id, struct json_object **out)
 {
 	static const char *const names[] = { "play", "click", "impression" };
-	char pid[24];
-	const char *p[1] = { pid };
+	struct params p = PARAMS_INIT;
 	struct json_object *o, *totals, *per_day;
 	int64_t sum[3] = { 0, 0, 0 };
 	enum merr err;
 	PGresult *r;
 	int i, k;
 
-	snprintf(pid, sizeof(pid), "%" PRId64, project_id);
-	r = db_exec(db, "events_per_day", 1, p, &err);
+	params_int(&p, project_id);
+	r = row_exec(db, "events_per_day", &p, &err);
 	if (r == NULL)
 		return err;
 	o = json_object_new_object();

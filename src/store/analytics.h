@@ -5,9 +5,21 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/rows.h"
+#include "store/sqlfmt.h"
 
 struct db;
 struct json_object;
+
+/* A project event as events_insert returns it, one line per column (rows.h). */
+/* clang-format off */
+#define EVENT_COLUMNS(FIRST, COL)                                                 \
+	FIRST(id,       ROW_TEXT, "id::text",           "id",        ROW_NOTNULL) \
+	COL(project_id, ROW_INT,  "project_id",         "projectId", ROW_NOTNULL) \
+	COL(event_type, ROW_TEXT, "event_type",         "eventType", ROW_NOTNULL) \
+	COL(created_at, ROW_TEXT, SQL_TS("created_at"), "createdAt", ROW_NOTNULL)
+/* clang-format on */
+#define EVENT_SELECT ROW_SELECT(EVENT_COLUMNS)
 
 /*
  * Records a view of media_id from ip now; viewed_at (>= 32 bytes) receives its RFC 3339 time.

@@ -420,6 +420,14 @@ enum merr db_commit(struct db *db)
 	return MERR_OK;
 }
 
+enum merr db_end(struct db *db, enum merr err)
+{
+	if (err == MERR_OK)
+		return db_commit(db);
+	db_rollback(db);
+	return err;
+}
+
 void db_rollback(struct db *db)
 {
 	enum merr err;

@@ -65,17 +65,20 @@ int db_ensure(struct db *db) __attribute__((warn_unused_result));
  * whose reply was lost the outcome is unknown and must be read back.
  */
 struct pg_result *db_exec(struct db *db, const char *name, int nparams, const char *const *params,
-                          enum merr *err);
+                          enum merr *err) __attribute__((warn_unused_result));
 /* Runs literal SQL with parameters (for migrations and one-off statements). Same contract. */
 struct pg_result *db_exec_sql(struct db *db, const char *sql, int nparams, const char *const *params,
-                              enum merr *err);
+                              enum merr *err) __attribute__((warn_unused_result));
 void db_clear(struct pg_result *res);
 /* Begin/commit/rollback on the current connection. Return MERR_OK or an error as db_exec. */
-enum merr db_begin(struct db *db);
-enum merr db_commit(struct db *db);
+enum merr db_begin(struct db *db) __attribute__((warn_unused_result));
+enum merr db_commit(struct db *db) __attribute__((warn_unused_result));
 void db_rollback(struct db *db);
+/* Ends the transaction db_begin opened: COMMIT when err is MERR_OK, and its outcome is returned
+ * (MERR_UNAVAILABLE: unknown, read it back); ROLLBACK otherwise, and err is returned. */
+enum merr db_end(struct db *db, enum merr err) __attribute__((warn_unused_result));
 /* Round trip to the server: MERR_OK or MERR_UNAVAILABLE. */
-enum merr db_ping(struct db *db);
+enum merr db_ping(struct db *db) __attribute__((warn_unused_result));
 /* The underlying PGconn for modules that need LISTEN or COPY (the spawner). May be NULL. */
 struct pg_conn *db_conn(struct db *db);
 

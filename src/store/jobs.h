@@ -7,18 +7,47 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/rows.h"
+#include "store/sqlfmt.h"
 
 struct db;
 struct json_object;
 
 #define JOB_ID_LEN 36 /* canonical UUID text */
 
-/* The asset a render would read: asset_id of the project, or its newest when asset_id is 0. */
+/* The output's path, once the job has completed. */
+#define JOB_RESULT_SQL "CASE WHEN state = 'completed' THEN output_path END"
+/* The job row as the API shows it, one line per column (rows.h): the select list (JOB_SELECT) and
+ * the JSON. */
+/* clang-format off */
+#define JOB_COLUMNS(FIRST, COL)                                                                \
+	FIRST(id,            ROW_TEXT, "id::text",            "id",            ROW_NOTNULL)    \
+	COL(state,           ROW_TEXT, "state",               "state",         ROW_NOTNULL)    \
+	COL(progress,        ROW_INT,  "progress",            "progress",      ROW_NOTNULL)    \
+	COL(result,          ROW_TEXT, JOB_RESULT_SQL,        "result",        ROW_NULL_EMPTY) \
+	COL(failed_reason,   ROW_TEXT, "failed_reason",       "failedReason",  ROW_NULL_EMPTY) \
+	COL(project_id,      ROW_INT,  "project_id",          "projectId",     ROW_NOTNULL)    \
+	COL(preset,          ROW_TEXT, "preset",              "preset",        ROW_NOTNULL)    \
+	COL(attempts,        ROW_INT,  "attempts",            "attempts",      ROW_NOTNULL)    \
+	COL(created_at,      ROW_TEXT, SQL_TS("created_at"),  "createdAt",     ROW_NOTNULL)    \
+	COL(started_at,      ROW_TEXT, SQL_TS("started_at"),  "startedAt",     ROW_NULL_EMPTY) \
+	COL(finished_at,     ROW_TEXT, SQL_TS("finished_at"), "finishedAt",    ROW_NULL_EMPTY) \
+	COL(output_media_id, ROW_INT,  "output_media_id",     "outputMediaId", ROW_NULL(0))
+/* clang-format on */
+#define JOB_SELECT ROW_SELECT(JOB_COLUMNS)
+
+/* The asset a render would read: asset_id of the project, or its newest when asset_id is 0. Its
+ * columns, of media m (rows.h): */
+/* clang-format off */
+#define JOB_INPUT_COLUMNS(FIRST, COL)                              \
+	FIRST(media_id, ROW_INT,      "m.id",   NULL, ROW_NOTNULL) \
+	COL(path,       ROW_STR(128), "m.path", NULL, ROW_NOTNULL) \
+	COL(kind,       ROW_STR(8),   "m.kind", NULL, ROW_NOTNULL)
+/* clang-format on */
 struct job_input {
-	int64_t media_id;
-	char path[128];
-	char kind[8];
+	ROW_STRUCT(JOB_INPUT_COLUMNS)
 };
+#define JOB_INPUT_SELECT ROW_SELECT(JOB_INPUT_COLUMNS)
 
 /* True when s is a canonical lower- or upper-case UUID (8-4-4-4-12 hex). */
 bool job_id_ok(const char *s);

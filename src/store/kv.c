@@ -251,6 +251,11 @@ static int kv_url_tcp(const char *p, struct kv_url *out, char *err, size_t errle
 			return -1;
 		}
 		hp = at + 1;
+	} else if (p[0] == ':' && strchr(rest, '@') != NULL) {
+		/* "redis://:pa/ss@h": the password ended the authority early. */
+		snprintf(err, errlen,
+		         "redis_url: write '/', '?' and '#' in the password as %%2F, %%3F and %%23");
+		return -1;
 	}
 	if (kv_url_host_port(hp, (size_t)(rest - hp), out, err, errlen) != 0)
 		return -1;

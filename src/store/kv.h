@@ -73,22 +73,35 @@ const char *kv_server_id(const struct kv *kv);
 /* Each call returns MERR_OK or MERR_UNAVAILABLE: Redis down, too slow, too old, or answering with
  * an error reply (every reply is checked); the connection is then dropped and reopened later, see
  * KV_RETRY_MS. */
-enum merr kv_ping(struct kv *kv);
-enum merr kv_set_ex(struct kv *kv, const char *key, const char *val, size_t len, long long ttl_s);
+/*
+ * For a call whose failure has a fallback (a cache that expires, a counter that ends with its window,
+ * a marker that is then not trusted): the result is consumed here on purpose. kv itself logs Redis
+ * going down and coming back, once each, so nothing is lost by not logging again.
+ */
+static inline void kv_best_effort(enum merr err)
+{
+	(void)err;
+}
+
+enum merr kv_ping(struct kv *kv) __attribute__((warn_unused_result));
+enum merr kv_set_ex(struct kv *kv, const char *key, const char *val, size_t len, long long ttl_s)
+        __attribute__((warn_unused_result));
 /* *found is set to whether key exists. */
-enum merr kv_exists(struct kv *kv, const char *key, bool *found);
+enum merr kv_exists(struct kv *kv, const char *key, bool *found) __attribute__((warn_unused_result));
 /* *found false leaves out untouched. */
-enum merr kv_get(struct kv *kv, const char *key, struct buf *out, bool *found);
-enum merr kv_del(struct kv *kv, const char *key);
+enum merr kv_get(struct kv *kv, const char *key, struct buf *out, bool *found)
+        __attribute__((warn_unused_result));
+enum merr kv_del(struct kv *kv, const char *key) __attribute__((warn_unused_result));
 /*
  * Fixed-window counter: INCR key, and on the first hit EXPIRE it window_s. *count gets the count
  * and *ttl_s the seconds left in the window.
  */
 enum merr kv_incr_window(struct kv *kv, const char *key, long long window_s, long long *count,
-                         long long *ttl_s);
+                         long long *ttl_s) __attribute__((warn_unused_result));
 
 /* HGET key field into out; *found false when either is missing. */
-enum merr kv_hget(struct kv *kv, const char *key, const char *field, struct buf *out, bool *found);
+enum merr kv_hget(struct kv *kv, const char *key, const char *field, struct buf *out, bool *found)
+        __attribute__((warn_unused_result));
 /*
  * A cache that writers invalidate by generation, in one round trip: reads the generation gen_key
  * holds ("0" when absent) into gen (KV_GEN_MAX bytes) and field of the hash "<prefix>:<gen>" into
@@ -97,29 +110,33 @@ enum merr kv_hget(struct kv *kv, const char *key, const char *field, struct buf 
  */
 #define KV_GEN_MAX 24
 enum merr kv_hget_gen(struct kv *kv, const char *gen_key, const char *prefix, const char *field, char *gen,
-                      struct buf *out, bool *found);
+                      struct buf *out, bool *found) __attribute__((warn_unused_result));
 /* Moves gen_key's generation on (INCR) and keeps it ttl_s seconds (longer than any entry's). */
-enum merr kv_gen_bump(struct kv *kv, const char *gen_key, long long ttl_s);
+enum merr kv_gen_bump(struct kv *kv, const char *gen_key, long long ttl_s)
+        __attribute__((warn_unused_result));
 /* HSET key field val, and give key a TTL of ttl_s only if it has none yet (EXPIRE NX): the whole
  * hash lives ttl_s from its first field. One round trip. */
 enum merr kv_hset_ttl(struct kv *kv, const char *key, const char *field, const char *val, size_t len,
-                      long long ttl_s);
+                      long long ttl_s) __attribute__((warn_unused_result));
 /* MGET of n keys (1..KV_MGET_MAX) in one round trip: found[i] says whether key i exists, and its
  * value is appended to vals[i]. MERR_INTERNAL on out of memory. */
-enum merr kv_mget(struct kv *kv, int n, const char *const *keys, struct buf *vals, bool *found);
+enum merr kv_mget(struct kv *kv, int n, const char *const *keys, struct buf *vals, bool *found)
+        __attribute__((warn_unused_result));
 /* SET key val NX EX ttl_s: *set says whether the key was free and is now ours. */
-enum merr kv_set_nx_ex(struct kv *kv, const char *key, const char *val, long long ttl_s, bool *set);
+enum merr kv_set_nx_ex(struct kv *kv, const char *key, const char *val, long long ttl_s, bool *set)
+        __attribute__((warn_unused_result));
 /* SET keys[i] val EX ttls[i] for n keys, pipelined: one round trip. Keep n to a few thousand. */
 enum merr kv_set_ex_batch(struct kv *kv, int n, const char *const *keys, const long long *ttls,
-                          const char *val);
+                          const char *val) __attribute__((warn_unused_result));
 /*
  * SET key val EX ttl_s only if guard holds guard_val and nobody writes guard (nor flushes the
  * database) before the SET runs: WATCH guard, GET guard, MULTI, SET, EXEC. *done says whether it
  * was set.
  */
 enum merr kv_set_ex_if(struct kv *kv, const char *guard, const char *guard_val, const char *key,
-                       const char *val, long long ttl_s, bool *done);
+                       const char *val, long long ttl_s, bool *done) __attribute__((warn_unused_result));
 /* One field of INFO section ("memory", "maxmemory_policy") into out; *found false if absent. */
-enum merr kv_info(struct kv *kv, const char *section, const char *field, char *out, size_t n, bool *found);
+enum merr kv_info(struct kv *kv, const char *section, const char *field, char *out, size_t n, bool *found)
+        __attribute__((warn_unused_result));
 
 #endif

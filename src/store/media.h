@@ -5,34 +5,74 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/rows.h"
+#include "store/sqlfmt.h"
 
 struct db;
 struct json_object;
 
 #define MEDIA_PATH_MAX 128
 
+/*
+ * The media row, one line per column (rows.h): struct media, the select list of every media
+ * statement (MEDIA_SELECT), the filling of the struct and media_json all come from this list. A new
+ * column is a line here and a migration in schema/.
+ */
+/* clang-format off */
+#define MEDIA_COLUMNS(FIRST, COL)                                                                            \
+	FIRST(id,          ROW_INT,                 "id",                    "id",           ROW_NOTNULL)    \
+	COL(user_id,       ROW_INT,                 "user_id",               "userId",       ROW_NOTNULL)    \
+	/* 0 when the media belongs to no project (a /media upload) */                                       \
+	COL(project_id,    ROW_INT,                 "project_id",            "projectId",    ROW_NULL(0))    \
+	COL(title,         ROW_STR(1024),           "title",                 "title",        ROW_NOTNULL)    \
+	/* image | video | audio */                                                                          \
+	COL(kind,          ROW_STR(8),              "kind",                  "kind",         ROW_NOTNULL)    \
+	COL(mime,          ROW_STR(64),             "mime",                  "mime",         ROW_NOTNULL)    \
+	/* relative to the media root: uploads/<name>.<ext> or outputs/<job>-rendered.<ext> */               \
+	COL(path,          ROW_STR(MEDIA_PATH_MAX), "path",                  "path",         ROW_NOTNULL)    \
+	COL(size_bytes,    ROW_INT,                 "size_bytes",            "sizeBytes",    ROW_NOTNULL)    \
+	/* -1: unknown, or none (an image has no duration, audio no width) */                                \
+	COL(duration_ms,   ROW_INT,                 "duration_ms",           "durationMs",   ROW_NULL(-1))   \
+	COL(width,         ROW_INT,                 "width",                 "width",        ROW_NULL(-1))   \
+	COL(height,        ROW_INT,                 "height",                "height",       ROW_NULL(-1))   \
+	COL(video_codec,   ROW_STR(32),             "video_codec",           "videoCodec",   ROW_NULL_EMPTY) \
+	COL(audio_codec,   ROW_STR(32),             "audio_codec",           "audioCodec",   ROW_NULL_EMPTY) \
+	COL(original_name, ROW_STR(256),            "original_name",         "originalName", ROW_NULL_EMPTY) \
+	/* upload | render: set by the database from render_job_id */                                        \
+	COL(origin,        ROW_STR(8),              "origin",                "origin",       ROW_NOTNULL)    \
+	/* the job that made a render's output; "" for uploads */                                            \
+	COL(render_job_id, ROW_STR(37),             "render_job_id::text",   "renderJobId",  ROW_NULL_EMPTY) \
+	COL(created_at,    ROW_STR(32),             SQL_TS("created_at"),    "createdAt",    ROW_NOTNULL)    \
+	COL(status,        ROW_STR(16),             "status",                "status",       ROW_NOTNULL)    \
+	/* created_at as a Unix time, for Last-Modified */                                                   \
+	COL(mtime,         ROW_INT,                 SQL_EPOCH("created_at"), NULL,           ROW_NOTNULL)
+/* clang-format on */
+
 struct media {
-	int64_t id;
-	int64_t user_id;
-	int64_t project_id; /* 0 when the media belongs to no project */
-	char title[1024];
-	char kind[8]; /* image | video | audio */
-	char mime[64];
-	char path[MEDIA_PATH_MAX]; /* relative to the media root: uploads/<name>.<ext> */
-	int64_t size_bytes;
-	int64_t duration_ms; /* -1: unknown */
-	int64_t width;       /* -1: none */
-	int64_t height;
-	char video_codec[32];
-	char audio_codec[32];
-	char original_name[256];
-	char origin[8];         /* upload | render */
-	char render_job_id[37]; /* the job that made a render's output; "" for uploads */
-	char created_at[32];
-	int64_t mtime; /* created_at as a Unix time, for Last-Modified */
+	ROW_STRUCT(MEDIA_COLUMNS)
 };
 
-/* Inserts m; fills m->id, created_at and mtime. */
+#define MEDIA_SELECT ROW_SELECT(MEDIA_COLUMNS)
+
+/*
+ * The one insert of a media row, for uploads and render outputs: in both statement tables (mediad's
+ * in statements.c, the spawner's in render/queue.c); media_insert fills its parameters. origin
+ * follows from render_job_id, which only a render's output has.
+ */
+#define MEDIA_INSERT_STMT                                                                                            \
+	{                                                                                                            \
+		"media_insert",                                                                                      \
+		        "INSERT INTO media (user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, " \
+		        "width, height, video_codec, audio_codec, original_name, render_job_id, origin) "            \
+		        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::uuid, "                \
+		        "CASE WHEN $14::uuid IS NULL THEN 'upload' ELSE 'render' END) RETURNING " MEDIA_SELECT,      \
+		        14                                                                                           \
+	}
+
+/*
+ * Inserts m: a render's output when m->render_job_id is set (origin render), an upload otherwise.
+ * Fills every other column of m (id, origin, created_at, ...) from the row stored.
+ */
 enum merr media_insert(struct db *db, struct media *m) __attribute__((warn_unused_result));
 /*
  * media_insert under a quota: one transaction locks the user's row (so concurrent uploads of one
@@ -57,7 +97,8 @@ enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, const c
 /* Deletes the row; path receives the file to remove (MEDIA_PATH_MAX bytes). */
 enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path)
         __attribute__((warn_unused_result));
-/* The JSON shape of a media row (assets and /media share it). Caller owns it. */
+/* The JSON shape of a media row (assets, /media and lists share it). Caller owns it; NULL on out of
+ * memory. */
 struct json_object *media_json(const struct media *m);
 
 #endif

@@ -1,118 +1,99 @@
-/* projects.c: project rows through prepared statements (see statements.c). */
+/* projects.c: project rows through prepared statements (see statements.c), shaped by PROJECT_COLUMNS. */
 #include "config.h"
 
 #include "store/projects.h"
 
-#include <inttypes.h>
-#include <json-c/json.h>
 #include <libpq-fe.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "store/db.h"
-#include "store/rowjson.h"
+#include "store/params.h"
+#include "store/rows.h"
 
-/* The column order of PROJECT_COLS in statements.c. */
-static const struct col_spec project_cols[] = {
-	{ "id", COL_INT },     { "title", COL_STR },     { "description", COL_STR },
-	{ "userId", COL_INT }, { "createdAt", COL_STR }, { "updatedAt", COL_STR },
-};
-#define NPROJECT_COLS ((int)(sizeof(project_cols) / sizeof(project_cols[0])))
+static const struct row_col project_cols[] = { ROW_JSON_COLS(PROJECT_COLUMNS) };
+static const struct row_table project_table = ROW_TABLE(project_cols);
 
-/* Runs stmt and turns its single row into *out; no row is MERR_NOT_FOUND. */
-static enum merr one_project(struct db *db, const char *stmt, int n, const char *const *p,
-                             struct json_object **out)
+/* $1 the project, $2 its owner: how most project statements start. */
+static void project_params(struct params *p, int64_t user_id, int64_t id)
 {
-	return rowjson_one(db, stmt, n, p, project_cols, NPROJECT_COLS, out);
+	params_int(p, id);
+	params_int(p, user_id);
 }
 
 enum merr projects_create(struct db *db, int64_t user_id, const char *title, const char *description,
                           struct json_object **out)
 {
-	char uid[24];
-	const char *p[3] = { uid, title, description };
+	struct params p = PARAMS_INIT;
 
-	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-	return one_project(db, "projects_create", 3, p, out);
+	params_int(&p, user_id);
+	params_str(&p, title);
+	params_str(&p, description);
+	return row_one_json(db, "projects_create", &p, &project_table, out);
 }
 
 enum merr projects_get(struct db *db, int64_t user_id, int64_t id, struct json_object **out)
 {
-	char uid[24], pid[24];
-	const char *p[2] = { pid, uid };
+	struct params p = PARAMS_INIT;
 
-	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-	snprintf(pid, sizeof(pid), "%" PRId64, id);
-	return one_project(db, "projects_get", 2, p, out);
+	project_params(&p, user_id, id);
+	return row_one_json(db, "projects_get", &p, &project_table, out);
 }
 
 enum merr projects_check_owner(struct db *db, int64_t user_id, int64_t id)
 {
-	char uid[24], pid[24];
-	const char *p[2] = { pid, uid };
+	struct params p = PARAMS_INIT;
+	PGresult *r = NULL;
 	enum merr err;
-	PGresult *r;
 
-	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-	snprintf(pid, sizeof(pid), "%" PRId64, id);
-	r = db_exec(db, "projects_owned", 2, p, &err);
-	if (r == NULL)
-		return err;
-	err = PQntuples(r) == 1 ? MERR_OK : MERR_NOT_FOUND;
-	PQclear(r);
+	project_params(&p, user_id, id);
+	err = row_exec_one(db, "projects_owned", &p, &r);
+	if (err == MERR_OK)
+		PQclear(r);
 	return err;
 }
 
 enum merr projects_list(struct db *db, int64_t user_id, int64_t limit, int64_t offset,
                         struct json_object **items, int64_t *total)
 {
-	char uid[24], lim[24], off[24];
-	const char *p[3] = { uid, lim, off };
+	struct params p = PARAMS_INIT;
 
-	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-	snprintf(lim, sizeof(lim), "%" PRId64, limit);
-	snprintf(off, sizeof(off), "%" PRId64, offset);
-	return rowjson_list(db, "projects_list", 3, "projects_count", 1, p, project_cols, NPROJECT_COLS,
-	                    items, total);
+	params_int(&p, user_id);
+	params_int(&p, limit);
+	params_int(&p, offset);
+	return row_list_json(db, "projects_list", "projects_count", 1, &p, &project_table, items, total);
 }
 
 enum merr projects_update(struct db *db, int64_t user_id, int64_t id, const char *title, bool set_description,
                           const char *description, struct json_object **out)
 {
-	char uid[24], pid[24];
-	const char *p[5] = { pid, uid, title, set_description ? "t" : "f", description };
+	struct params p = PARAMS_INIT;
 
-	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-	snprintf(pid, sizeof(pid), "%" PRId64, id);
-	return one_project(db, "projects_update", 5, p, out);
+	project_params(&p, user_id, id);
+	params_str(&p, title);
+	params_bool(&p, set_description);
+	params_str(&p, description);
+	return row_one_json(db, "projects_update", &p, &project_table, out);
 }
 
 enum merr projects_delete(struct db *db, int64_t user_id, int64_t id, struct buf *paths,
                           struct buf *media_ids)
 {
-	char uid[24], pid[24];
-	const char *p[2] = { pid, uid };
+	struct params p = PARAMS_INIT;
 	enum merr err;
 	PGresult *r = NULL;
 	int i;
 
-	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-	snprintf(pid, sizeof(pid), "%" PRId64, id);
+	project_params(&p, user_id, id);
 	err = db_begin(db);
 	if (err != MERR_OK)
 		return err;
 	/* Lock the project row first, so no upload can add a file to it while it goes. */
-	r = db_exec(db, "projects_lock", 2, p, &err);
-	if (r == NULL)
-		goto fail;
-	if (PQntuples(r) != 1) {
-		err = MERR_NOT_FOUND;
-		goto fail;
-	}
+	err = row_exec_one(db, "projects_lock", &p, &r);
+	if (err != MERR_OK)
+		goto out;
 	PQclear(r);
-	r = db_exec(db, "projects_delete", 1, p, &err);
+	r = db_exec(db, "projects_delete", 1, p.values, &err);
 	if (r == NULL)
-		goto fail;
+		goto out;
 	for (i = 0; i < PQntuples(r); i++) {
 		if (PQgetisnull(r, i, 0))
 			continue;
@@ -122,14 +103,7 @@ enum merr projects_delete(struct db *db, int64_t user_id, int64_t id, struct buf
 		buf_putc(media_ids, '\0');
 	}
 	PQclear(r);
-	r = NULL;
-	if (paths->failed || media_ids->failed) {
-		err = MERR_INTERNAL;
-		goto fail;
-	}
-	return db_commit(db);
-fail:
-	PQclear(r);
-	db_rollback(db);
-	return err;
+	err = paths->failed || media_ids->failed ? MERR_INTERNAL : MERR_OK;
+out:
+	return db_end(db, err);
 }

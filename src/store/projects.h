@@ -6,10 +6,24 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/rows.h"
+#include "store/sqlfmt.h"
 #include "util/buf.h"
 
 struct db;
 struct json_object;
+
+/* The project row, one line per column (rows.h): the select list (PROJECT_SELECT) and the JSON. */
+/* clang-format off */
+#define PROJECT_COLUMNS(FIRST, COL)                                                     \
+	FIRST(id,        ROW_INT,  "id",                 "id",          ROW_NOTNULL)    \
+	COL(title,       ROW_TEXT, "title",              "title",       ROW_NOTNULL)    \
+	COL(description, ROW_TEXT, "description",        "description", ROW_NULL_EMPTY) \
+	COL(user_id,     ROW_INT,  "user_id",            "userId",      ROW_NOTNULL)    \
+	COL(created_at,  ROW_TEXT, SQL_TS("created_at"), "createdAt",   ROW_NOTNULL)    \
+	COL(updated_at,  ROW_TEXT, SQL_TS("updated_at"), "updatedAt",   ROW_NOTNULL)
+/* clang-format on */
+#define PROJECT_SELECT ROW_SELECT(PROJECT_COLUMNS)
 
 /*
  * Every function takes the caller's user id: another user's project is MERR_NOT_FOUND, exactly like

@@ -4,7 +4,6 @@
 
 #include "store/revocations.h"
 
-#include <inttypes.h>
 #include <libpq-fe.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -14,6 +13,8 @@
 #include "core/log.h"
 #include "store/db.h"
 #include "store/kv.h"
+#include "store/params.h"
+#include "store/rows.h"
 #include "util/buf.h"
 
 /* Per process: a copy this process failed to write means the ready marker must go before any
@@ -76,8 +77,8 @@ static void warm(struct db *db, struct kv *kv)
 	static const char *kp[REVOCATIONS_WARM_BATCH];
 	static long long ttls[REVOCATIONS_WARM_BATCH];
 	unsigned char rnd[16];
-	char lockval[33], sid[64], limit[24];
-	const char *p[1] = { limit };
+	char lockval[33], sid[64];
+	struct params p = PARAMS_INIT;
 	const char *s;
 	PGresult *r = NULL;
 	bool got = false, evict = false, done = false;
@@ -105,8 +106,8 @@ static void warm(struct db *db, struct kv *kv)
 		warned_evict = true;
 		goto out;
 	}
-	snprintf(limit, sizeof(limit), "%d", REVOCATIONS_WARM_MAX + 1);
-	r = db_exec(db, "revocations_unexpired", 1, p, &err);
+	params_int(&p, REVOCATIONS_WARM_MAX + 1);
+	r = row_exec(db, "revocations_unexpired", &p, &err);
 	if (r == NULL)
 		goto out;
 	n = PQntuples(r);
@@ -132,29 +133,28 @@ static void warm(struct db *db, struct kv *kv)
 	s = kv_server_id(kv);
 	if (s == NULL || strcmp(s, sid) != 0)
 		goto out;
-	(void)kv_set_ex_if(kv, REVOCATIONS_WARM_LOCK_KEY, lockval, REVOCATIONS_READY_KEY, sid,
-	                   REVOCATIONS_READY_TTL, &done);
+	kv_best_effort(kv_set_ex_if(kv, REVOCATIONS_WARM_LOCK_KEY, lockval, REVOCATIONS_READY_KEY, sid,
+	                            REVOCATIONS_READY_TTL, &done));
 out:
 	if (r != NULL)
 		PQclear(r);
-	(void)kv_del(kv, REVOCATIONS_WARM_LOCK_KEY);
+	kv_best_effort(kv_del(kv, REVOCATIONS_WARM_LOCK_KEY)); /* or it expires */
 	sodium_memzero(lockval, sizeof(lockval));
 }
 
 enum merr revocations_add(struct db *db, struct kv *kv, const char *jti, int64_t user_id, time_t until)
 {
-	char uid[24], exp[24], key[64];
-	const char *p[3] = { jti, uid, exp };
+	char key[64];
+	struct params p = PARAMS_INIT;
 	long long left = (long long)until - (long long)time(NULL);
-	PGresult *r;
 	enum merr err;
 
-	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-	snprintf(exp, sizeof(exp), "%lld", (long long)until);
-	r = db_exec(db, "revocations_insert", 3, p, &err);
-	if (r == NULL)
+	params_str(&p, jti);
+	params_int(&p, user_id);
+	params_int(&p, (int64_t)until);
+	err = row_run(db, "revocations_insert", &p);
+	if (err != MERR_OK)
 		return err;
-	PQclear(r);
 	/* Durable now. The copy makes the next check cheap; without it the marker must not vouch
 	 * for a copy that misses this token. */
 	revocations_key(jti, key, sizeof(key));
@@ -171,7 +171,6 @@ enum merr revocations_check(struct db *db, struct kv *kv, const char *jti, bool 
 	const char *keys[2] = { key, REVOCATIONS_READY_KEY };
 	struct buf vals[2] = { BUF_INIT, BUF_INIT };
 	bool found[2] = { false, false }, fill = false;
-	const char *p[1] = { jti };
 	const char *sid;
 	PGresult *r;
 	enum merr err = MERR_OK;
@@ -189,7 +188,7 @@ enum merr revocations_check(struct db *db, struct kv *kv, const char *jti, bool 
 		}
 		fill = true;
 	}
-	r = db_exec(db, "revocations_get", 1, p, &err);
+	r = db_exec(db, "revocations_get", 1, &jti, &err);
 	if (r == NULL)
 		goto out;
 	*revoked = PQntuples(r) > 0;

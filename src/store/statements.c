@@ -3,44 +3,38 @@
 
 #include "store/statements.h"
 
+#include "store/analytics.h"
+#include "store/jobs.h"
+#include "store/media.h"
+#include "store/projects.h"
 #include "store/sqlfmt.h"
+#include "store/users.h"
 
-#define PROJECT_COLS "id, title, description, user_id, " SQL_TS("created_at") ", " SQL_TS("updated_at")
-#define MEDIA_COLS                                                                                   \
-	"id, user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, width, height, " \
-	"video_codec, audio_codec, original_name, origin, render_job_id::text, " SQL_TS(             \
-	        "created_at") ", "                                                                   \
-	                      "extract(epoch FROM date_trunc('second', created_at))::bigint"
-#define JOB_COLS                                                                                         \
-	"id::text, state, progress, CASE WHEN state = 'completed' THEN output_path END, failed_reason, " \
-	"project_id, preset, attempts, " SQL_TS("created_at") ", " SQL_TS("started_at") ", " SQL_TS(     \
-	        "finished_at") ", output_media_id"
-#define USER_COLS "id, email, password_hash, is_admin, " SQL_TS("created_at")
-
+/* The select lists (*_SELECT) come from each entity's column table: see rows.h. */
 const struct db_stmt store_statements[] = {
 	{ "schema_version", "SELECT coalesce(max(version), '') FROM schema_migrations", 0 },
 	/* users */
 	{ "users_create",
-	  "INSERT INTO users (email, password_hash, is_admin) VALUES ($1, $2, $3) RETURNING id, " SQL_TS(
-	          "created_at"),
+	  "INSERT INTO users (email, password_hash, is_admin) VALUES ($1, $2, $3) RETURNING " USER_SELECT,
 	  3 },
-	{ "users_by_email", "SELECT " USER_COLS " FROM users WHERE email = $1", 1 },
-	{ "users_by_id", "SELECT " USER_COLS " FROM users WHERE id = $1", 1 },
+	{ "users_by_email", "SELECT " USER_SELECT " FROM users WHERE email = $1", 1 },
+	{ "users_by_id", "SELECT " USER_SELECT " FROM users WHERE id = $1", 1 },
 	{ "users_set_hash", "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", 2 },
 	/* projects: every statement is scoped by user_id ($2 or $1) */
 	{ "projects_create",
-	  "INSERT INTO projects (user_id, title, description) VALUES ($1, $2, $3) RETURNING " PROJECT_COLS,
+	  "INSERT INTO projects (user_id, title, description) VALUES ($1, $2, $3) RETURNING " PROJECT_SELECT,
 	  3 },
-	{ "projects_get", "SELECT " PROJECT_COLS " FROM projects WHERE id = $1 AND user_id = $2", 2 },
+	{ "projects_get", "SELECT " PROJECT_SELECT " FROM projects WHERE id = $1 AND user_id = $2", 2 },
 	{ "projects_owned", "SELECT 1 FROM projects WHERE id = $1 AND user_id = $2", 2 },
 	{ "projects_lock", "SELECT 1 FROM projects WHERE id = $1 AND user_id = $2 FOR UPDATE", 2 },
 	{ "projects_list",
-	  "SELECT " PROJECT_COLS " FROM projects WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3", 3 },
+	  "SELECT " PROJECT_SELECT " FROM projects WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+	  3 },
 	{ "projects_count", "SELECT count(*) FROM projects WHERE user_id = $1", 1 },
 	{ "projects_update",
 	  "UPDATE projects SET title = coalesce($3, title), "
 	  "description = CASE WHEN $4::boolean THEN $5 ELSE description END, updated_at = now() "
-	  "WHERE id = $1 AND user_id = $2 RETURNING " PROJECT_COLS,
+	  "WHERE id = $1 AND user_id = $2 RETURNING " PROJECT_SELECT,
 	  5 },
 	/* Data-modifying CTEs always run: the project goes (media and jobs by cascade) and the
 	 * select returns the files those media rows owned. Runs after projects_lock. */
@@ -49,17 +43,11 @@ const struct db_stmt store_statements[] = {
 	  "gone AS (DELETE FROM projects WHERE id = $1) SELECT path, id FROM files",
 	  1 },
 	/* media */
-	{ "media_insert",
-	  "INSERT INTO media (user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, width, "
-	  "height, video_codec, audio_codec, original_name) "
-	  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
-	  "RETURNING id, " SQL_TS(
-	          "created_at") ", extract(epoch FROM date_trunc('second', created_at))::bigint",
-	  13 },
-	{ "media_get", "SELECT " MEDIA_COLS " FROM media WHERE id = $1 AND user_id = $2", 2 },
-	{ "media_get_any", "SELECT " MEDIA_COLS " FROM media WHERE id = $1", 1 },
+	MEDIA_INSERT_STMT,
+	{ "media_get", "SELECT " MEDIA_SELECT " FROM media WHERE id = $1 AND user_id = $2", 2 },
+	{ "media_get_any", "SELECT " MEDIA_SELECT " FROM media WHERE id = $1", 1 },
 	{ "media_list",
-	  "SELECT " MEDIA_COLS " FROM media WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2) "
+	  "SELECT " MEDIA_SELECT " FROM media WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2) "
 	  "AND ($3::text IS NULL OR origin = $3) ORDER BY id DESC LIMIT $4 OFFSET $5",
 	  5 },
 	{ "media_count",
@@ -71,7 +59,7 @@ const struct db_stmt store_statements[] = {
 	{ "media_usage", "SELECT coalesce(sum(size_bytes), 0)::bigint FROM media WHERE user_id = $1", 1 },
 	/* render jobs, API side (the spawner's statements are in render/queue.c) */
 	{ "jobs_pick_input",
-	  "SELECT m.id, m.path, m.kind FROM media m JOIN projects p ON p.id = m.project_id "
+	  "SELECT " JOB_INPUT_SELECT " FROM media m JOIN projects p ON p.id = m.project_id "
 	  "WHERE m.project_id = $1 AND p.user_id = $2 "
 	  /* Without an asset id: the newest upload, never a render's output. */
 	  "AND CASE WHEN $3::bigint IS NULL THEN m.origin = 'upload' ELSE m.id = $3 END "
@@ -89,9 +77,9 @@ const struct db_stmt store_statements[] = {
 	  "RETURNING id) "
 	  "SELECT pg_notify('render_jobs', id::text) FROM j",
 	  9 },
-	{ "jobs_get", "SELECT " JOB_COLS " FROM render_jobs WHERE id = $1 AND user_id = $2", 2 },
+	{ "jobs_get", "SELECT " JOB_SELECT " FROM render_jobs WHERE id = $1 AND user_id = $2", 2 },
 	{ "jobs_list",
-	  "SELECT " JOB_COLS " FROM render_jobs WHERE project_id = $1 AND user_id = $2 "
+	  "SELECT " JOB_SELECT " FROM render_jobs WHERE project_id = $1 AND user_id = $2 "
 	  "ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
 	  4 },
 	{ "jobs_count", "SELECT count(*) FROM render_jobs WHERE project_id = $1 AND user_id = $2", 2 },
@@ -123,7 +111,7 @@ const struct db_stmt store_statements[] = {
 	  3 },
 	{ "events_insert",
 	  "INSERT INTO events (project_id, event_type) SELECT id, $3 FROM projects WHERE id = $1 AND user_id = $2 "
-	  "RETURNING id::text, project_id, event_type, " SQL_TS("created_at"),
+	  "RETURNING " EVENT_SELECT,
 	  3 },
 	{ "events_per_day",
 	  "SELECT to_char(day, 'YYYY-MM-DD'), play, click, impression FROM project_event_days "

@@ -1,86 +1,47 @@
-/* users.c: user rows through prepared statements (see statements.c). */
+/* users.c: user rows through prepared statements (see statements.c), shaped by USER_COLUMNS. */
 #include "config.h"
 
 #include "store/users.h"
 
-#include <inttypes.h>
-#include <libpq-fe.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "store/params.h"
+#include "store/rows.h"
 
-#include "store/db.h"
-
-static void copy_field(char *dst, size_t n, PGresult *r, int col)
-{
-	snprintf(dst, n, "%s", PQgetvalue(r, 0, col));
-}
-
-/* Fills u from row 0 of (id, email, password_hash, is_admin, created_at). */
-static void fill_user(struct user *u, PGresult *r)
-{
-	u->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	copy_field(u->email, sizeof(u->email), r, 1);
-	copy_field(u->password_hash, sizeof(u->password_hash), r, 2);
-	u->is_admin = PQgetvalue(r, 0, 3)[0] == 't';
-	copy_field(u->created_at, sizeof(u->created_at), r, 4);
-}
+#define USER_COL(...) ROW_COL(struct user, __VA_ARGS__)
+static const struct row_col user_cols[] = { USER_COLUMNS(USER_COL, USER_COL) };
+static const struct row_table user_table = ROW_TABLE(user_cols);
 
 enum merr users_create(struct db *db, struct user *u)
 {
-	const char *p[3] = { u->email, u->password_hash, u->is_admin ? "true" : "false" };
-	enum merr err;
-	PGresult *r = db_exec(db, "users_create", 3, p, &err);
+	struct params p = PARAMS_INIT;
 
-	if (r == NULL)
-		return err;
-	u->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	copy_field(u->created_at, sizeof(u->created_at), r, 1);
-	PQclear(r);
-	return MERR_OK;
-}
-
-static enum merr users_get(struct db *db, const char *stmt, const char *param, struct user *u)
-{
-	const char *p[1] = { param };
-	enum merr err;
-	PGresult *r = db_exec(db, stmt, 1, p, &err);
-
-	if (r == NULL)
-		return err;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return MERR_NOT_FOUND;
-	}
-	fill_user(u, r);
-	PQclear(r);
-	return MERR_OK;
+	params_str(&p, u->email);
+	params_str(&p, u->password_hash);
+	params_bool(&p, u->is_admin);
+	/* The parameters point into u; the row is read back into u only after the statement ran. */
+	return row_one(db, "users_create", &p, &user_table, u);
 }
 
 enum merr users_by_email(struct db *db, const char *email, struct user *u)
 {
-	return users_get(db, "users_by_email", email, u);
+	struct params p = PARAMS_INIT;
+
+	params_str(&p, email);
+	return row_one(db, "users_by_email", &p, &user_table, u);
 }
 
 enum merr users_by_id(struct db *db, int64_t id, struct user *u)
 {
-	char sid[24];
+	struct params p = PARAMS_INIT;
 
-	snprintf(sid, sizeof(sid), "%" PRId64, id);
-	return users_get(db, "users_by_id", sid, u);
+	params_int(&p, id);
+	return row_one(db, "users_by_id", &p, &user_table, u);
 }
 
 enum merr users_set_hash(struct db *db, int64_t id, const char *hash)
 {
-	char sid[24];
-	const char *p[2] = { sid, hash };
-	enum merr err;
-	PGresult *r;
+	struct params p = PARAMS_INIT;
 
-	snprintf(sid, sizeof(sid), "%" PRId64, id);
-	r = db_exec(db, "users_set_hash", 2, p, &err);
-	if (r == NULL)
-		return err;
-	PQclear(r);
-	return MERR_OK;
+	params_int(&p, id);
+	params_str(&p, hash);
+	return row_run(db, "users_set_hash", &p);
 }

@@ -7,18 +7,29 @@
 
 #include "auth/password.h"
 #include "core/err.h"
+#include "store/rows.h"
+#include "store/sqlfmt.h"
 
 struct db;
 
+/* The user row, one line per column (rows.h): struct user and the select list (USER_SELECT). The
+ * store writes no JSON of it: the handlers choose what of a user to show. */
+/* clang-format off */
+#define USER_COLUMNS(FIRST, COL)                                                                \
+	FIRST(id,          ROW_INT,                    "id",                 NULL, ROW_NOTNULL) \
+	COL(email,         ROW_STR(256),               "email",              NULL, ROW_NOTNULL) \
+	COL(password_hash, ROW_STR(PASSWORD_HASH_LEN), "password_hash",      NULL, ROW_NOTNULL) \
+	COL(is_admin,      ROW_BOOL,                   "is_admin",           NULL, ROW_NOTNULL) \
+	COL(created_at,    ROW_STR(32),                SQL_TS("created_at"), NULL, ROW_NOTNULL)
+/* clang-format on */
+
 struct user {
-	int64_t id;
-	char email[256];
-	char password_hash[PASSWORD_HASH_LEN];
-	bool is_admin;
-	char created_at[32];
+	ROW_STRUCT(USER_COLUMNS)
 };
 
-/* Inserts a user; fills u->id and u->created_at. MERR_CONFLICT when the email is taken. */
+#define USER_SELECT ROW_SELECT(USER_COLUMNS)
+
+/* Inserts a user; fills u->id and u->created_at (u is read back from the row stored). MERR_CONFLICT when the email is taken. */
 enum merr users_create(struct db *db, struct user *u) __attribute__((warn_unused_result));
 /* MERR_NOT_FOUND when no user has that (normalised) email. */
 enum merr users_by_email(struct db *db, const char *email, struct user *u)

@@ -33,7 +33,7 @@ void buf_free(struct buf *b);
 /* Empties b but keeps its memory. */
 void buf_reset(struct buf *b);
 /* Ensures room for extra more bytes. Returns 0, or -1 on overflow or out of memory. */
-int buf_grow(struct buf *b, size_t extra);
+int buf_grow(struct buf *b, size_t extra) __attribute__((warn_unused_result));
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
@@ -41,6 +41,6 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Hands out the memory (caller frees it with free()) and resets b. Returns NULL if b failed
  * or on out of memory; an empty buffer gives a fresh "" allocation. */
-char *buf_detach(struct buf *b, size_t *len);
+char *buf_detach(struct buf *b, size_t *len) __attribute__((warn_unused_result));
 
 #endif

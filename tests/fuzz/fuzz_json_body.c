@@ -14,6 +14,7 @@
 #include "http/json_body.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "util/utf8.h"
 
 /*
  * Input: two control bytes, then the body.
@@ -209,7 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 
-	FUZZ_CHECK(http_request_init(&req, &app, &io) == MERR_OK);
+	FUZZ_CHECK(http_request_init(&req, &app, &cfg, &io) == MERR_OK);
 	http_response_init(&resp, false);
 	obj = optional ? http_json_body_optional(&req, &resp) : http_json_body(&req, &resp);
 	if (obj != NULL) {

@@ -177,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	count = (data[0] & 16) ? sizeof(edge_table) / sizeof(edge_table[0]) : routes_count;
 	allowlen = allow_sizes[data[0] >> 5];
 
-	rc = http_request_init(&req, NULL, &io);
+	rc = http_request_init(&req, NULL, NULL, &io);
 	FUZZ_CHECK(rc == MERR_OK || rc == MERR_BAD_REQUEST);
 	FUZZ_CHECK(req.path[0] == '/' && strnlen(req.path, sizeof(req.path)) < sizeof(req.path));
 	FUZZ_CHECK(strcmp(req.method, fio.method) == 0);

@@ -33,31 +33,22 @@
 #                  (plus --upload-listen unix:....upload --upload-workers MEDIAD_UPLOAD_PROCS)
 #   apache-fcgid   the apache2 binary with fcgi-conf/apache-fcgid.conf; mod_fcgid spawns mediad
 # Apache runs in the foreground (-DFOREGROUND) with a configuration generated in the temp folder
-# (log/apache-error.log, log/apache-access.log) that includes the fcgi-conf file. As root, Apache
-# must switch to an unprivileged User: HARNESS_WEB_USER (default www-data). Then the mediad pool
-# and Redis run as that user too (mediad writes uploads 0640 as its own user, and Apache must read
-# them for X-Sendfile), the media root is theirs and mediad.conf is 0640 root:<its group>. Test
-# programs keep running as the caller.
+# (apache/httpd.conf; log/apache-error.log, log/apache-access.log) that includes the fcgi-conf
+# file. As root, Apache must switch to an unprivileged User: HARNESS_WEB_USER (default www-data).
+# Then the mediad pool and Redis run as that user too (mediad writes uploads 0640 as its own user,
+# and Apache must read them for X-Sendfile), the media root is theirs and mediad.conf is 0640
+# root:<its group>. Test programs keep running as the caller.
+#
+# How each server starts, becomes ready and stops is tests/stack.sh, shared with ./dev and the
+# benchmark; this file is the tests' policy: a temp folder, free ports, the web user, the test
+# settings, running the programs and tearing everything down.
 
-# Settings mediad reads from the environment over its file. Scrubbed before anything starts, so
-# a developer's shell (DATABASE_URL of another project...) cannot leak into the servers we run.
-HARNESS_CONFIG_ENV="DATABASE_URL REDIS_URL JWT_SECRET STREAM_KEY MEDIA_ROOT SCHEMA_DIR PUBLIC_BASE_URL
-CORS_ORIGINS CORS_ORIGIN TRUSTED_PROXIES FFMPEG_PATH FFPROBE_PATH LISTEN_GROUP TOKEN_TTL STREAM_TTL MAX_JSON_BYTES MAX_JSON_DEPTH
-UPLOAD_MAX_BYTES UPLOAD_MAX_PARTS UPLOAD_MAX_HEADER_BYTES LOGIN_RATE_IP_EMAIL LOGIN_RATE_IP
-VIEW_RATE_LIMIT REGISTER_RATE_IP LOGIN_FAIL_ACCOUNT STORAGE_QUOTA_BYTES DB_CONNECT_TIMEOUT REDIS_TIMEOUT_MS FFPROBE_TIMEOUT RENDER_CONCURRENCY
-RENDER_MAX_ATTEMPTS RENDER_TIMEOUT RENDER_LEASE RENDER_POLL_INTERVAL RENDER_GRACE RENDER_MAX_INTERRUPTIONS RENDER_MAX_QUEUED_PER_USER RENDER_MIN_FREE_MB DB_STATEMENT_TIMEOUT_MS DB_LOCK_TIMEOUT_MS DB_IDLE_TX_TIMEOUT_MS DB_TCP_TIMEOUT STREAM_MODE
-BODY_READ_TIMEOUT_MS BODY_MIN_RATE_BPS"
+# shellcheck source=tests/stack.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../stack.sh"
+STACK_TAG=harness
 
 # The programs of a test build have the /_test/ routes and refuse to start without this.
 export MEDIAD_TEST_ROUTES=1
-
-# `env` arguments that drop every setting mediad reads from the environment: for the web servers
-# and pools the harness starts, which must take their settings from mediad.conf only.
-HARNESS_ENV_SCRUB=()
-for harness_v in $HARNESS_CONFIG_ENV; do
-	HARNESS_ENV_SCRUB+=(-u "$harness_v")
-done
-unset harness_v
 
 harness_log()
 {
@@ -67,127 +58,62 @@ harness_log()
 # harness_wait DESC CMD...: runs CMD every 0.1 s until it succeeds; fails after HARNESS_TIMEOUT s.
 harness_wait()
 {
-	local desc=$1 i limit
+	local desc=$1
 	shift
-	limit=$((${HARNESS_TIMEOUT:-30} * 10))
-	for ((i = 0; i < limit; i++)); do
-		if "$@" >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	harness_log "timed out after ${HARNESS_TIMEOUT:-30}s waiting for $desc"
-	return 1
+	stack_wait "$desc" "${HARNESS_TIMEOUT:-30}" "$@"
 }
 
-# harness_port_free PORT: true when nothing accepts connections on 127.0.0.1:PORT.
-harness_port_free()
-{
-	if command -v ss >/dev/null 2>&1; then
-		[ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ] || return 1
-	fi
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# harness_free_port: prints a free TCP port from 20000-31999 (below Linux's ephemeral range),
-# starting at a random point so parallel harnesses rarely collide; callers retry on a lost race.
+# harness_free_port: prints a free TCP port (stack_free_port); callers retry on a lost race.
 harness_free_port()
 {
-	local p i
-	p=$((20000 + RANDOM % 12000))
-	for ((i = 0; i < 500; i++)); do
-		if harness_port_free "$p"; then
-			echo "$p"
-			return 0
-		fi
-		p=$((p + 1))
-		[ "$p" -lt 32000 ] || p=20000
-	done
-	harness_log "no free TCP port found"
-	return 1
+	stack_free_port
 }
 
 # harness_kill_wait PID [SECONDS]: SIGTERM, wait until gone (polling), then SIGKILL.
 harness_kill_wait()
 {
-	local pid=$1 limit=$((${2:-10} * 10)) i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < limit; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	harness_log "pid $pid ignored SIGTERM; sending SIGKILL"
-	kill -KILL "$pid" 2>/dev/null
-	return 0
+	stack_kill_wait "$@"
+}
+
+# harness_stop_group PID NAME: stops a process group leader and what is left of its group.
+harness_stop_group()
+{
+	stack_stop_group "$@"
 }
 
 harness_pg_setup()
 {
 	local t=$HARNESS_DIR attempt
-	HARNESS_PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
-	if [ -z "$HARNESS_PGBIN" ] || [ ! -x "$HARNESS_PGBIN/initdb" ]; then
-		harness_log "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
-		return 1
-	fi
-	# initdb and postgres refuse to run as root: run them as the postgres user, which then must own
-	# the cluster folders (and be able to traverse the temp folder: it is 755).
-	HARNESS_AS_PG=()
-	if [ "$(id -u)" = 0 ]; then
-		command -v runuser >/dev/null 2>&1 || {
-			harness_log "runuser not found (util-linux): needed to run PostgreSQL as postgres"
-			return 1
-		}
-		HARNESS_AS_PG=(runuser -u postgres --)
-	fi
+	stack_pg_find || return 1
+	# The postgres user must own the cluster's folders (and traverse the temp folder: it is 755).
 	mkdir -p "$t/pg/run" || return 1
 	: >"$t/log/postgres.log"
-	if [ ${#HARNESS_AS_PG[@]} -gt 0 ]; then
+	if [ ${#STACK_AS_PG[@]} -gt 0 ]; then
 		chown -R postgres: "$t/pg" "$t/log/postgres.log" || return 1
 	fi
 	export PGDATA=$t/pg/data
 	export PGHOST=$t/pg/run
-	# -N: no fsync of the new cluster; trust: a throwaway cluster reachable only through a socket
-	# in our private folder and 127.0.0.1.
-	# From /: the postgres user may not be allowed into the caller's working directory.
-	if ! (cd / && "${HARNESS_AS_PG[@]}" "$HARNESS_PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust \
-		-E UTF8 --locale=C -N) >"$t/log/initdb.log" 2>&1; then
-		harness_log "initdb failed:"
-		tail -n 20 "$t/log/initdb.log" >&2
-		return 1
-	fi
-	cat >>"$PGDATA/postgresql.conf" <<EOF
-# added by harness.sh: a private, disposable test cluster
+	# -N: no fsync of the new cluster; a private, disposable one, reachable only through a socket in
+	# our private folder and 127.0.0.1.
+	stack_pg_init "$PGDATA" "$t/log/initdb.log" "# added by harness.sh: a private, disposable test cluster
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$PGHOST'
 fsync = off
 synchronous_commit = off
 full_page_writes = off
 max_connections = 100
-shared_buffers = 32MB
-EOF
-	# pg_ctl with -w polls the server itself until it accepts connections (bounded by -t).
-	PG_CTL_CMD="${HARNESS_AS_PG[*]}${HARNESS_AS_PG[*]:+ }$HARNESS_PGBIN/pg_ctl -D $PGDATA"
+shared_buffers = 32MB" --locale=C -N || return 1
+	PG_CTL_CMD="${STACK_AS_PG[*]}${STACK_AS_PG[*]:+ }$STACK_PGBIN/pg_ctl -D $PGDATA"
 	export PG_CTL_CMD
-	cat >"$t/pg-start" <<EOF
-#!/bin/sh
-# pg-start: starts the harness's PostgreSQL and returns once it accepts connections.
-cd /
-exec $PG_CTL_CMD -l $t/log/postgres.log -w -t ${HARNESS_TIMEOUT:-30} start >/dev/null
-EOF
-	cat >"$t/pg-stop" <<EOF
-#!/bin/sh
-# pg-stop: stops the harness's PostgreSQL (fast: open sessions are cut) and waits until it is down.
-cd /
-exec $PG_CTL_CMD -w -t ${HARNESS_TIMEOUT:-30} stop -m fast >/dev/null
-EOF
-	chmod 755 "$t/pg-start" "$t/pg-stop"
+	stack_pg_tools "$t" "$PGDATA" "$t/log/postgres.log" "${HARNESS_TIMEOUT:-30}" || return 1
 
 	# The port may be taken between the probe and the bind: try a few.
 	for attempt in 1 2 3; do
 		PGPORT=$(harness_free_port) || return 1
 		export PGPORT
 		echo "port = $PGPORT" >>"$PGDATA/postgresql.conf"
-		if "$t/pg-start" && harness_wait "PostgreSQL" "$HARNESS_PGBIN/pg_isready" -q -h "$PGHOST" -p "$PGPORT" -U postgres; then
+		if stack_pg_start "$PGDATA" "$t/log/postgres.log" "${HARNESS_TIMEOUT:-30}" &&
+			harness_wait "PostgreSQL" stack_pg_ready "$PGHOST" "$PGPORT"; then
 			break
 		fi
 		harness_log "PostgreSQL did not start on port $PGPORT (attempt $attempt):"
@@ -195,8 +121,7 @@ EOF
 		[ "$attempt" -lt 3 ] || return 1
 	done
 	HARNESS_PG_STARTED=1
-	"$HARNESS_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U postgres -d postgres \
-		-c "CREATE ROLE media LOGIN" -c "CREATE DATABASE media OWNER media" >&2 || return 1
+	stack_pg_role_db "$PGHOST" "$PGPORT" media >&2 || return 1
 	export PGUSER=media PGDATABASE=media
 	export DATABASE_URL="host=$PGHOST port=$PGPORT dbname=media user=media"
 }
@@ -207,53 +132,17 @@ harness_redis_setup()
 	mkdir -p "$t/redis" || return 1
 	export REDIS_SOCKET=$t/redis/redis.sock
 	export REDIS_URL=unix:$REDIS_SOCKET
-	# port 0: no TCP at all; nothing persisted; the pid file lets the stop script find it.
-	cat >"$t/redis/redis.conf" <<EOF
-port 0
-unixsocket $REDIS_SOCKET
-unixsocketperm 700
-daemonize no
-save ""
-appendonly no
-dir $t/redis
-pidfile $t/redis/redis.pid
-logfile $t/log/redis.log
-EOF
+	stack_redis_conf "$t/redis/redis.conf" "$REDIS_SOCKET" "$t/redis/redis.pid" "$t/log/redis.log" || return 1
 	# Under Apache as root, Redis runs as the web user, whose mediad must open its socket (700).
 	: >>"$t/log/redis.log"
 	if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
 		chown -R "$HARNESS_WEB_USER:" "$t/redis" "$t/log/redis.log" || return 1
 	fi
-	cat >"$t/redis-start" <<EOF
-#!/bin/sh
-# redis-start: starts the harness's Redis in the background, returns once it answers PING.
-${HARNESS_AS_WEB[*]}${HARNESS_AS_WEB[*]:+ }redis-server $t/redis/redis.conf </dev/null >>$t/log/redis.log 2>&1 &
-i=0
-while [ \$i -lt $((${HARNESS_TIMEOUT:-30} * 10)) ]; do
-	[ "\$(redis-cli -s $REDIS_SOCKET ping 2>/dev/null)" = PONG ] && exit 0
-	sleep 0.1
-	i=\$((i + 1))
-done
-echo "redis-start: Redis did not answer PING" >&2
-exit 1
-EOF
-	cat >"$t/redis-stop" <<EOF
-#!/bin/sh
-# redis-stop: stops the harness's Redis and returns once the process is gone.
-[ -s $t/redis/redis.pid ] || exit 0
-pid=\$(cat $t/redis/redis.pid)
-kill -TERM "\$pid" 2>/dev/null || exit 0
-i=0
-while kill -0 "\$pid" 2>/dev/null; do
-	[ \$i -lt 100 ] || { kill -KILL "\$pid"; break; }
-	sleep 0.1
-	i=\$((i + 1))
-done
-rm -f $t/redis/redis.pid
-EOF
-	chmod 755 "$t/redis-start" "$t/redis-stop"
+	stack_redis_tools "$t" "$t/redis/redis.conf" "$REDIS_SOCKET" "$t/log/redis.log" "$t/redis/redis.pid" \
+		"${HARNESS_TIMEOUT:-30}" "${HARNESS_AS_WEB[@]}" || return 1
 	HARNESS_REDIS_STARTED=1
-	"$t/redis-start" || return 1
+	stack_redis_start "$t/redis/redis.conf" "$REDIS_SOCKET" "$t/log/redis.log" "${HARNESS_TIMEOUT:-30}" \
+		"${HARNESS_AS_WEB[@]}"
 }
 
 harness_write_config()
@@ -309,51 +198,52 @@ harness_healthz_ok()
 	curl -s --max-time 2 "$MEDIAD_BASE_URL/healthz" 2>/dev/null | grep -q '"status":"ok"'
 }
 
-# True while lighttpd lives and healthz is not yet 200; false (stop polling) when either changes.
-harness_lighttpd_pending()
+# harness_web_ready DESC PID: waits (HARNESS_TIMEOUT, in time: under mod_fcgid one try may take the
+# whole curl timeout) until healthz is "ok" or the web server PID exits. Returns 0 (healthy),
+# 1 (PID exited: the caller looks at why) or 2 (it runs but is not healthy; said).
+harness_web_ready()
 {
-	kill -0 "$HARNESS_LIGHTTPD_PID" 2>/dev/null || return 1
-	! harness_healthz_ok
+	local rc=0
+	stack_wait_alive "$1 to answer $MEDIAD_BASE_URL/healthz with \"status\":\"ok\"" "${HARNESS_TIMEOUT:-30}" \
+		"$2" harness_healthz_ok || rc=$?
+	if [ "$rc" = 2 ]; then
+		harness_log "$1 runs but $MEDIAD_BASE_URL/healthz never answered 200 ok:"
+		curl -s --max-time 2 "$MEDIAD_BASE_URL/healthz" >&2
+		echo >&2
+	fi
+	return "$rc"
+}
+
+# harness_port_lost LOG...: after the web server exited at start-up: true (and a new port chosen)
+# when a log says the port was taken meanwhile.
+harness_port_lost()
+{
+	grep -q "Address already in use" "$@" 2>/dev/null || return 1
+	harness_log "port $HARNESS_HTTP_PORT taken meanwhile; retrying"
+	HARNESS_HTTP_PORT=$(harness_free_port) || return 1
+	STACK_PORT=$HARNESS_HTTP_PORT
+	export MEDIAD_BASE_URL=http://127.0.0.1:$HARNESS_HTTP_PORT
+	sed -i "s|^public_base_url = .*|public_base_url = $MEDIAD_BASE_URL|" "$MEDIAD_CONFIG"
 }
 
 harness_lighttpd_setup()
 {
-	local t=$HARNESS_DIR attempt i limit
-	mkdir -p "$t/www/static" "$t/tmp" "$t/lighttpd.d" || return 1
-	echo "hello" >"$t/www/static/hello.txt"
+	local t=$HARNESS_DIR attempt rc
 	for attempt in 1 2 3; do
 		: >"$t/log/lighttpd-error.log"
-		# lighttpd -D stays in the foreground: we own its pid, and its stderr, which the mediad
-		# children inherit, is the mediad log. setsid makes it a process group leader: the group
-		# is lighttpd plus its responders, so teardown finds them even if lighttpd died first.
-		MEDIAD_PORT=$HARNESS_HTTP_PORT MEDIAD_VAR=$t MEDIAD_BIN=$HARNESS_BUILDDIR/mediad \
-			MEDIAD_PROCS=${MEDIAD_PROCS:-2} MEDIAD_UPLOAD_PROCS=${MEDIAD_UPLOAD_PROCS:-2} \
-			MEDIAD_ERRORS=$HARNESS_ERRORS \
-			setsid lighttpd -D -f "$HARNESS_SRCDIR/fcgi-conf/lighttpd.conf" </dev/null \
-			>>"$t/log/mediad.log" 2>&1 &
-		HARNESS_LIGHTTPD_PID=$!
-		export MEDIAD_WEB_PID=$HARNESS_LIGHTTPD_PID
-		limit=$((${HARNESS_TIMEOUT:-30} * 10))
-		for ((i = 0; i < limit; i++)); do
-			harness_lighttpd_pending || break
-			sleep 0.1
-		done
-		if harness_healthz_ok; then
-			return 0
-		fi
-		if kill -0 "$HARNESS_LIGHTTPD_PID" 2>/dev/null; then
-			harness_log "lighttpd runs but $MEDIAD_BASE_URL/healthz never answered 200:"
-			curl -s --max-time 2 "$MEDIAD_BASE_URL/healthz" >&2
-			echo >&2
+		# lighttpd spawns the responders; its stderr, theirs, is log/mediad.log. It leads their
+		# process group, so teardown finds them even if lighttpd died first.
+		if ! stack_lighttpd_start && [ -z "$STACK_PID" ]; then
 			return 1
 		fi
+		HARNESS_LIGHTTPD_PID=$STACK_PID
+		export MEDIAD_WEB_PID=$HARNESS_LIGHTTPD_PID
+		rc=0
+		harness_web_ready lighttpd "$HARNESS_LIGHTTPD_PID" || rc=$?
+		[ "$rc" != 0 ] || return 0
+		[ "$rc" = 1 ] || return 1
 		wait "$HARNESS_LIGHTTPD_PID" 2>/dev/null
-		if grep -q "Address already in use" "$t/log/lighttpd-error.log" "$t/log/mediad.log" 2>/dev/null &&
-			[ "$attempt" -lt 3 ]; then
-			harness_log "port $HARNESS_HTTP_PORT taken meanwhile; retrying"
-			HARNESS_HTTP_PORT=$(harness_free_port) || return 1
-			export MEDIAD_BASE_URL=http://127.0.0.1:$HARNESS_HTTP_PORT
-			sed -i "s|^public_base_url = .*|public_base_url = $MEDIAD_BASE_URL|" "$MEDIAD_CONFIG"
+		if [ "$attempt" -lt 3 ] && harness_port_lost "$t/log/lighttpd-error.log" "$t/log/mediad.log"; then
 			continue
 		fi
 		harness_log "lighttpd exited during start-up"
@@ -362,180 +252,34 @@ harness_lighttpd_setup()
 	return 1
 }
 
-# ---- Apache ------------------------------------------------------------------------------------
-
-# harness_apache_conf FILE: writes the server part of the Apache configuration (what a Debian
-# apache2.conf and mods-enabled/ provide) and includes the site file from fcgi-conf/.
-harness_apache_conf()
-{
-	local t=$HARNESS_DIR mods=/usr/lib/apache2/modules m site v
-	{
-		echo "# httpd.conf: generated by tests/integration/harness.sh ($HARNESS_SERVER)"
-		echo "ServerRoot \"$t/apache\""
-		echo "DefaultRuntimeDir \"$t/apache/run\""
-		echo "PidFile \"$t/run/apache.pid\""
-		echo "Mutex file:$t/apache/run default"
-		echo "ErrorLog \"$t/log/apache-error.log\""
-		echo "LogLevel warn"
-		echo "Listen 127.0.0.1:$HARNESS_HTTP_PORT"
-		echo "ServerName 127.0.0.1"
-		echo "ServerTokens Prod"
-		echo "ServerSignature Off"
-		if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
-			echo "User $HARNESS_WEB_USER"
-			echo "Group $(id -gn "$HARNESS_WEB_USER")"
-		fi
-		for m in mpm_event authz_core mime alias env buffer reqtimeout; do
-			echo "LoadModule ${m}_module $mods/mod_$m.so"
-		done
-		case $HARNESS_SERVER in
-		apache-proxy)
-			echo "LoadModule proxy_module $mods/mod_proxy.so"
-			echo "LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so"
-			;;
-		apache-fcgid)
-			echo "LoadModule fcgid_module $mods/mod_fcgid.so"
-			;;
-		esac
-		echo "LoadModule xsendfile_module $mods/mod_xsendfile.so"
-		# A small event MPM: one child process of 25 threads is plenty for the tests.
-		echo "StartServers 1"
-		echo "ServerLimit 2"
-		echo "ThreadsPerChild 25"
-		echo "MaxRequestWorkers 50"
-		echo "MinSpareThreads 5"
-		echo "MaxSpareThreads 50"
-		echo "Timeout 60"
-		echo "KeepAlive On"
-		echo "TypesConfig /etc/mime.types"
-		# %U, the path without the query string: stream links carry their signature there.
-		echo "LogFormat \"%h \\\"%m %U %H\\\" %>s %B %D\" harness"
-		echo "CustomLog \"$t/log/apache-access.log\" harness"
-		# As in Debian's apache2.conf: nothing on the file system is served unless granted.
-		echo "<Directory />"
-		echo "  Options None"
-		echo "  AllowOverride None"
-		echo "  Require all denied"
-		echo "</Directory>"
-		echo "Define MEDIA_ROOT \"$MEDIA_ROOT\""
-		echo "Define MEDIAD_DOCROOT \"$t/www\""
-		echo "Define MEDIAD_ERRORS \"$HARNESS_ERRORS\""
-		case $HARNESS_SERVER in
-		apache-proxy)
-			echo "Define MEDIAD_SOCKET \"$HARNESS_POOL_SOCKET\""
-			echo "Define MEDIAD_UPLOAD_SOCKET \"$HARNESS_POOL_SOCKET.upload\""
-			site=apache-proxy-fcgi.conf
-			;;
-		apache-fcgid)
-			echo "Define MEDIAD_BIN \"$HARNESS_MEDIAD\""
-			echo "Define MEDIAD_CONFIG \"$MEDIAD_CONFIG\""
-			echo "Define MEDIAD_PROCS ${MEDIAD_PROCS:-2}"
-			# mod_fcgid's sockets and process table. The children it spawns get no environment but
-			# FcgidInitialEnv (and PATH): pass the sanitizer settings of a `./dev test` run on.
-			# mod_fcgid cuts a value at 127 bytes, so each goes through a file the sanitizer
-			# runtime reads ("include=FILE").
-			echo "FcgidIPCDir \"$t/apache/fcgid\""
-			echo "FcgidProcessTableFile \"$t/apache/run/fcgid_shm\""
-			echo "FcgidInitialEnv MEDIAD_TEST_ROUTES 1"
-			for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
-				if [ -n "${!v:-}" ]; then
-					printf '%s\n' "${!v}" >"$t/apache/$v"
-					echo "FcgidInitialEnv $v \"include=$t/apache/$v\""
-				fi
-			done
-			site=apache-fcgid.conf
-			;;
-		esac
-		echo "Include \"$HARNESS_SRCDIR/fcgi-conf/$site\""
-	} >"$1"
-}
-
-# harness_pool_start: the `mediad --listen` pool for apache-proxy, as the web user, in its own
-# process group (setpriv execs: the pid is mediad's master itself). Returns once the socket exists.
-harness_pool_start()
-{
-	local t=$HARNESS_DIR
-	rm -f "$HARNESS_POOL_SOCKET" "$HARNESS_POOL_SOCKET.upload"
-	# Without the settings exported for the test programs: the pool reads mediad.conf only.
-	# The upload routes have workers of their own (apache-proxy-fcgi.conf sends them there).
-	setsid "${HARNESS_AS_WEB[@]}" env "${HARNESS_ENV_SCRUB[@]}" "$HARNESS_MEDIAD" --listen "unix:$HARNESS_POOL_SOCKET" \
-		--workers "${MEDIAD_PROCS:-2}" --upload-listen "unix:$HARNESS_POOL_SOCKET.upload" \
-		--upload-workers "${MEDIAD_UPLOAD_PROCS:-2}" </dev/null >>"$t/log/mediad.log" 2>&1 &
-	HARNESS_POOL_PID=$!
-	harness_wait "the mediad pool's socket" test -S "$HARNESS_POOL_SOCKET" || {
-		harness_log "mediad --listen did not create $HARNESS_POOL_SOCKET:"
-		tail -n 20 "$t/log/mediad.log" >&2
-		return 1
-	}
-}
-
-# True while Apache lives and healthz is not yet 200; false (stop polling) when either changes.
-harness_apache_pending()
-{
-	kill -0 "$HARNESS_APACHE_PID" 2>/dev/null || return 1
-	! harness_healthz_ok
-}
-
 harness_apache_setup()
 {
-	local t=$HARNESS_DIR attempt deadline conf=$HARNESS_DIR/apache/httpd.conf
-	mkdir -p "$t/www/static" "$t/tmp" "$t/apache/run" "$t/apache/fcgid" || return 1
-	echo "hello" >"$t/www/static/hello.txt"
-	if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
-		# Apache's children and mod_fcgid work here as the web user; mod_fcgid spools request
-		# bodies into TMPDIR ($t/tmp).
-		chown "$HARNESS_WEB_USER:" "$t/tmp" "$t/apache/fcgid" || return 1
-	fi
-	if [ "$HARNESS_SERVER" = apache-proxy ]; then
-		mkdir -p "$t/pool" || return 1
-		if [ ${#HARNESS_AS_WEB[@]} -gt 0 ]; then
-			chown "$HARNESS_WEB_USER:" "$t/pool" || return 1
-		fi
-		HARNESS_POOL_SOCKET=$t/pool/mediad.sock
-		harness_pool_start || return 1
+	local t=$HARNESS_DIR attempt rc kind=${HARNESS_SERVER#apache-}
+	if [ "$kind" = proxy ]; then
+		stack_pool_start
+		rc=$?
+		HARNESS_POOL_PID=$STACK_PID
+		[ "$rc" = 0 ] || return 1
 	fi
 	for attempt in 1 2 3; do
 		: >"$t/log/apache-error.log"
-		harness_apache_conf "$conf" || return 1
-		if ! apache2 -t -f "$conf" >"$t/log/apache-configtest.log" 2>&1; then
-			harness_log "apache2 -t rejects the configuration:"
-			cat "$t/log/apache-configtest.log" >&2
-			return 1
-		fi
-		# -DFOREGROUND: Apache's parent stays our child and its pid is ours; setsid makes it lead a
-		# process group (its children, and mod_fcgid's mediad processes) for the teardown.
-		# Start-up errors go to stderr before ErrorLog is open: the same file.
-		TMPDIR=$t/tmp setsid env "${HARNESS_ENV_SCRUB[@]}" apache2 -DFOREGROUND -f "$conf" </dev/null \
-			>>"$t/log/apache-error.log" 2>&1 &
-		HARNESS_APACHE_PID=$!
+		stack_apache_start "$kind" || return 1
+		HARNESS_APACHE_PID=$STACK_PID
 		export MEDIAD_WEB_PID=$HARNESS_APACHE_PID
-		# Bounded in time, not in tries: under mod_fcgid one try may take the whole curl timeout.
-		deadline=$((SECONDS + ${HARNESS_TIMEOUT:-30}))
-		while [ "$SECONDS" -lt "$deadline" ]; do
-			harness_apache_pending || break
-			sleep 0.1
-		done
-		if harness_healthz_ok; then
-			return 0
-		fi
-		if kill -0 "$HARNESS_APACHE_PID" 2>/dev/null; then
-			harness_log "apache2 runs but $MEDIAD_BASE_URL/healthz never answered 200:"
-			curl -s --max-time 2 "$MEDIAD_BASE_URL/healthz" >&2
-			echo >&2
-			return 1
-		fi
+		rc=0
+		harness_web_ready apache2 "$HARNESS_APACHE_PID" || rc=$?
+		[ "$rc" != 0 ] || return 0
+		[ "$rc" = 1 ] || return 1
 		wait "$HARNESS_APACHE_PID" 2>/dev/null
 		HARNESS_APACHE_PID=
-		if grep -q "Address already in use" "$t/log/apache-error.log" 2>/dev/null && [ "$attempt" -lt 3 ]; then
-			harness_log "port $HARNESS_HTTP_PORT taken meanwhile; retrying"
-			HARNESS_HTTP_PORT=$(harness_free_port) || return 1
-			export MEDIAD_BASE_URL=http://127.0.0.1:$HARNESS_HTTP_PORT
-			sed -i "s|^public_base_url = .*|public_base_url = $MEDIAD_BASE_URL|" "$MEDIAD_CONFIG"
+		if [ "$attempt" -lt 3 ] && harness_port_lost "$t/log/apache-error.log"; then
 			# The pool read public_base_url at start-up: restart it.
 			if [ -n "${HARNESS_POOL_PID:-}" ]; then
-				harness_stop_group "$HARNESS_POOL_PID" "the mediad pool"
-				HARNESS_POOL_PID=
-				harness_pool_start || return 1
+				stack_stop_group "$HARNESS_POOL_PID" "the mediad pool"
+				stack_pool_start
+				rc=$?
+				HARNESS_POOL_PID=$STACK_PID
+				[ "$rc" = 0 ] || return 1
 			fi
 			continue
 		fi
@@ -574,55 +318,35 @@ harness_sanitizer_report()
 	return "$found"
 }
 
-# harness_stop_group PID NAME: SIGTERM to PID, a process group leader (lighttpd, Apache, the mediad
-# pool), and a wait for it; then its group's leftovers (responders) get time to exit (and
-# LeakSanitizer to report), then SIGTERM, and at last SIGKILL.
-harness_stop_group()
-{
-	local pgid=$1 name=$2 i
-	harness_kill_wait "$pgid"
-	wait "$pgid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		pgrep -g "$pgid" >/dev/null 2>&1 || break
-		[ "$i" = 50 ] && kill -TERM -- "-$pgid" 2>/dev/null
-		sleep 0.1
-	done
-	if pgrep -g "$pgid" >/dev/null 2>&1; then
-		harness_log "$name: processes ignored SIGTERM; SIGKILL to process group $pgid"
-		kill -KILL -- "-$pgid" 2>/dev/null
-	fi
-	return 0
-}
-
 # harness_stop: stops the web server (lighttpd and its mediad children; or Apache, with mod_fcgid's
 # mediad processes, then the mediad pool), Redis, PostgreSQL, in that order.
 # Safe to call twice; leaves the temp folder (harness_cleanup removes it).
 harness_stop()
 {
-	local t=${HARNESS_DIR:-}
+	local t=${HARNESS_DIR:-} pid
 	[ -n "$t" ] || return 0
 	# lighttpd (and mod_fcgid) send SIGTERM to their responders.
 	if [ -n "${HARNESS_LIGHTTPD_PID:-}" ]; then
-		harness_stop_group "$HARNESS_LIGHTTPD_PID" lighttpd
+		stack_stop_group "$HARNESS_LIGHTTPD_PID" lighttpd
 	fi
 	HARNESS_LIGHTTPD_PID=
 	if [ -n "${HARNESS_APACHE_PID:-}" ]; then
-		harness_stop_group "$HARNESS_APACHE_PID" apache2
+		stack_stop_group "$HARNESS_APACHE_PID" apache2
 	fi
 	HARNESS_APACHE_PID=
 	# The pool's master passes SIGTERM on; each worker finishes its request first.
 	if [ -n "${HARNESS_POOL_PID:-}" ]; then
-		harness_stop_group "$HARNESS_POOL_PID" "the mediad pool"
+		stack_stop_group "$HARNESS_POOL_PID" "the mediad pool"
 	fi
 	HARNESS_POOL_PID=
-	if [ -n "${HARNESS_REDIS_STARTED:-}" ] && [ -x "$t/redis-stop" ]; then
-		"$t/redis-stop"
+	if [ -n "${HARNESS_REDIS_STARTED:-}" ]; then
+		stack_redis_stop "$t/redis/redis.pid"
 	fi
 	HARNESS_REDIS_STARTED=
 	if [ -n "${HARNESS_PG_STARTED:-}" ] && [ -f "$PGDATA/postmaster.pid" ]; then
-		"$t/pg-stop" 2>/dev/null || {
+		stack_pg_stop "$PGDATA" "${HARNESS_TIMEOUT:-30}" 2>/dev/null || {
 			pid=$(head -n1 "$PGDATA/postmaster.pid" 2>/dev/null)
-			[ -n "$pid" ] && harness_kill_wait "$pid"
+			[ -z "$pid" ] || stack_kill_wait "$pid"
 		}
 	fi
 	HARNESS_PG_STARTED=
@@ -716,9 +440,12 @@ harness_start()
 			return 1
 		}
 	done
-	for v in $HARNESS_CONFIG_ENV; do
-		unset "$v"
-	done
+	# Settings mediad reads from the environment over its file: dropped here, before anything
+	# starts, so a developer's shell (DATABASE_URL of another project...) cannot leak into the
+	# servers; the ones exported below are for the test programs, and the web servers and pools
+	# are started without them (STACK_ENV_SCRUB). mediactl, checked above, says which they are.
+	stack_env_names "$HARNESS_BUILDDIR/mediactl" || return 1
+	stack_env_unset
 
 	trap harness_on_exit EXIT
 	trap 'exit 130' INT
@@ -766,6 +493,32 @@ harness_start()
 	HARNESS_HTTP_PORT=$(harness_free_port) || return 1
 	export MEDIAD_BASE_URL=http://127.0.0.1:$HARNESS_HTTP_PORT
 	harness_write_config || return 1
+	# The web server and the mediad it runs, for tests/stack.sh.
+	STACK_SRCDIR=$HARNESS_SRCDIR
+	STACK_VAR=$HARNESS_DIR
+	STACK_PORT=$HARNESS_HTTP_PORT
+	STACK_MEDIAD=$HARNESS_MEDIAD
+	STACK_CONFIG=$MEDIAD_CONFIG
+	STACK_MEDIA_ROOT=$MEDIA_ROOT
+	STACK_PROCS=${MEDIAD_PROCS:-2}
+	STACK_UPLOAD_PROCS=${MEDIAD_UPLOAD_PROCS:-2}
+	STACK_ERRORS=$HARNESS_ERRORS
+	STACK_BARE=
+	STACK_POOL_SOCKET=$HARNESS_DIR/pool/mediad.sock
+	STACK_POOL_UPLOAD_SOCKET=$HARNESS_DIR/pool/mediad.sock.upload
+	STACK_TIMEOUT=${HARNESS_TIMEOUT:-30}
+	STACK_APP_USER=
+	STACK_AS_APP=("${HARNESS_AS_WEB[@]}")
+	[ ${#HARNESS_AS_WEB[@]} -eq 0 ] || STACK_APP_USER=$HARNESS_WEB_USER
+	# A small event MPM: one child process of 25 threads is plenty for the tests.
+	STACK_APACHE_EXTRA="StartServers 1
+ServerLimit 2
+ThreadsPerChild 25
+MaxRequestWorkers 50
+MinSpareThreads 5
+MaxSpareThreads 50
+Timeout 60
+KeepAlive On"
 	export MEDIACTL=$HARNESS_BUILDDIR/mediactl
 	if ! "$MEDIACTL" migrate >"$HARNESS_DIR/log/migrate.log" 2>&1; then
 		harness_log "mediactl migrate failed:"

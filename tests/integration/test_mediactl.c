@@ -1,4 +1,5 @@
-/* test_mediactl.c: `mediactl gc` and `mediactl status` against the harness's PostgreSQL and media root. */
+/* test_mediactl.c: `mediactl gc` and `mediactl status` against the harness's PostgreSQL and media root;
+ * `mediactl config --env-names` and `mediactl presets`. */
 #include "config.h"
 
 /*
@@ -799,6 +800,140 @@ static void test_status_exits_1_without_the_database(void)
 	CU_ASSERT_NOT_EQUAL(err_buf[0], '\0');
 }
 
+/* ---- config --env-names, presets --------------------------------------------------------------- */
+
+/* The first line of text into out. */
+static void first_line(const char *text, char *out, size_t n)
+{
+	snprintf(out, n, "%.*s", (int)strcspn(text, "\n"), text);
+}
+
+static void test_config_env_names_lists_every_setting_whatever_the_environment_holds(void)
+{
+	char config_out[OUT_SZ], line[128];
+	int lines = 0;
+
+	CU_ASSERT_EQUAL_FATAL(ctl((const char *const[]){ "config", NULL }, NULL), 0);
+	snprintf(config_out, sizeof(config_out), "%s", out_buf);
+	/* A value mediactl config would refuse does not matter: nothing is read. */
+	CU_ASSERT_EQUAL_FATAL(ctl((const char *const[]){ "config", "--env-names", NULL }, "TOKEN_TTL=abc"),
+	                      0);
+	CU_ASSERT_EQUAL(err_buf[0], '\0');
+	CU_ASSERT_TRUE(has_line(out_buf, "DATABASE_URL"));
+	CU_ASSERT_TRUE(has_line(out_buf, "STREAM_MODE"));
+	CU_ASSERT_TRUE(has_line(out_buf, "CORS_ORIGINS"));
+	CU_ASSERT_TRUE(has_line(out_buf, "CORS_ORIGIN")); /* the deprecated name is read too */
+	CU_ASSERT_FALSE(has_line(out_buf, "MEDIAD_CONFIG"));
+	/* Each name is one mediactl config names, and each setting it prints is listed. */
+	for (const char *p = out_buf; *p != '\0'; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != '\0')) {
+		char env[160];
+
+		first_line(p, line, sizeof(line));
+		CU_ASSERT_TRUE(itest_matches(line, "^[A-Z][A-Z0-9_]*$"));
+		snprintf(env, sizeof(env), "env %s:", line);
+		if (strcmp(line, "CORS_ORIGIN") != 0)
+			CU_ASSERT_PTR_NOT_NULL(strstr(config_out, env));
+		lines++;
+	}
+	for (const char *p = config_out; *p != '\0'; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != '\0'))
+		lines--;
+	CU_ASSERT_EQUAL(lines, 1); /* the settings, and CORS_ORIGIN */
+}
+
+static void test_presets_lists_each_preset_with_its_inputs(void)
+{
+	CU_ASSERT_EQUAL_FATAL(ctl((const char *const[]){ "presets", NULL }, "MEDIAD_CONFIG=/nonexistent"), 0);
+	CU_ASSERT_TRUE(has_line(out_buf, "mp4 mp4 video image,video,audio"));
+	CU_ASSERT_TRUE(has_line(out_buf, "thumbnail jpg image image,video"));
+}
+
+/* A PCM WAV (8 kHz, mono, 16 bit) of ms milliseconds of silence at abs. */
+static void make_wav(const char *abs, unsigned ms)
+{
+	unsigned data = ms * 16, i;
+	unsigned char h[44] =
+	        "RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0data";
+	FILE *f = fopen(abs, "wb");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	remember(abs, false);
+	for (i = 0; i < 4; i++) {
+		h[4 + i] = (unsigned char)((data + 36) >> (8 * i));
+		h[40 + i] = (unsigned char)(data >> (8 * i));
+	}
+	CU_ASSERT_EQUAL(fwrite(h, 1, sizeof(h), f), sizeof(h));
+	for (i = 0; i < data; i++)
+		fputc(0, f);
+	CU_ASSERT_EQUAL_FATAL(fclose(f), 0);
+}
+
+static void test_presets_argv_prints_the_spawners_argv_one_argument_a_line(void)
+{
+	char in[ABS_SZ], out[ABS_SZ], want[ABS_SZ + 8], line[ABS_SZ];
+
+	snprintf(in, sizeof(in), "%s/in.png", work);
+	snprintf(out, sizeof(out), "%s/out.mp4", work);
+	/* --kind: no ffprobe (the file need not exist). */
+	CU_ASSERT_EQUAL_FATAL(
+	        ctl((const char *const[]){ "presets", "--argv", "mp4", in, out, "--kind", "image", NULL },
+	            NULL),
+	        0);
+	first_line(out_buf, line, sizeof(line));
+	CU_ASSERT_TRUE(itest_matches(line, "^(/.*/)?ffmpeg$"));
+	snprintf(want, sizeof(want), "file:%s", in);
+	CU_ASSERT_TRUE(has_line(out_buf, want));
+	CU_ASSERT_TRUE(has_line(out_buf, "-loop"));
+	CU_ASSERT_TRUE(has_line(out_buf, "-progress"));
+	snprintf(want, sizeof(want), "%s\n", out);
+	CU_ASSERT_TRUE(strlen(out_buf) >= strlen(want) &&
+	               strcmp(out_buf + strlen(out_buf) - strlen(want), want) == 0);
+	/* The input probed, as an upload is: a 1.5 s WAV is audio, and its length bounds the output. */
+	snprintf(in, sizeof(in), "%s/in.wav", work);
+	make_wav(in, 1500);
+	CU_ASSERT_EQUAL_FATAL(ctl((const char *const[]){ "presets", "--argv", "mp4", in, out, NULL }, NULL),
+	                      0);
+	CU_ASSERT_TRUE(has_line(out_buf, "color=c=black:s=640x360:r=25"));
+	CU_ASSERT_TRUE(has_line(out_buf, "1.500"));
+	CU_ASSERT_EQUAL(ctl((const char *const[]){ "presets", "--argv", "mp4", in, out, "--duration-ms",
+	                                           "2000", NULL },
+	                    NULL),
+	                0);
+	CU_ASSERT_TRUE(has_line(out_buf, "2.000"));
+}
+
+static void test_presets_argv_refuses_what_it_cannot_build(void)
+{
+	char in[ABS_SZ];
+
+	snprintf(in, sizeof(in), "%s/in.wav", work);
+	make_wav(in, 500);
+	/* The command line: exit 2. */
+	CU_ASSERT_EQUAL(ctl((const char *const[]){ "presets", "--argv", "nosuch", in, "/tmp/o", NULL }, NULL),
+	                2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "mp4, thumbnail"));
+	CU_ASSERT_EQUAL(ctl((const char *const[]){ "presets", "--argv", "mp4", in, NULL }, NULL), 2);
+	CU_ASSERT_EQUAL(
+	        ctl((const char *const[]){ "presets", "--argv", "mp4", in, "/tmp/o", "--kind", "text", NULL },
+	            NULL),
+	        2);
+	CU_ASSERT_EQUAL(ctl((const char *const[]){ "presets", "--argv", "mp4", in, "/tmp/o", "--duration-ms",
+	                                           "-1", NULL },
+	                    NULL),
+	                2);
+	CU_ASSERT_EQUAL(ctl((const char *const[]){ "presets", "--argv", "mp4", in, "/tmp/o\nx", NULL }, NULL),
+	                2);
+	/* The input or the preset: exit 1, nothing printed. */
+	CU_ASSERT_EQUAL(
+	        ctl((const char *const[]){ "presets", "--argv", "thumbnail", in, "/tmp/o", NULL }, NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "does not take audio"));
+	CU_ASSERT_EQUAL(out_buf[0], '\0');
+	CU_ASSERT_EQUAL(ctl((const char *const[]){ "presets", "--argv", "mp4", "/nonexistent/in.png",
+	                                           "/tmp/o", NULL },
+	                    NULL),
+	                1);
+	CU_ASSERT_EQUAL(out_buf[0], '\0');
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -845,6 +980,14 @@ int main(void)
 	CU_add_test(s, "status groups the last hour's failures by reason",
 	            test_status_groups_last_hour_failures_by_reason);
 	CU_add_test(s, "status exits 1 without the database", test_status_exits_1_without_the_database);
+	CU_add_test(s, "config --env-names lists every setting, whatever the environment holds",
+	            test_config_env_names_lists_every_setting_whatever_the_environment_holds);
+	CU_add_test(s, "presets lists each preset with its inputs",
+	            test_presets_lists_each_preset_with_its_inputs);
+	CU_add_test(s, "presets --argv prints the spawner's argv, one argument a line",
+	            test_presets_argv_prints_the_spawners_argv_one_argument_a_line);
+	CU_add_test(s, "presets --argv refuses what it cannot build",
+	            test_presets_argv_refuses_what_it_cannot_build);
 	rc = itest_run_all();
 	suite_clean();
 	return rc;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 static void test_init_is_empty_string(void)
 {
 	struct buf b = BUF_INIT;
@@ -234,48 +236,21 @@ static void test_free_twice_is_safe(void)
 	CU_ASSERT_STRING_EQUAL(b.data, "");
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "init is an empty string", test_init_is_empty_string },
-		{ "append keeps the buffer NUL-terminated", test_append_keeps_nul_terminated },
-		{ "append holds binary bytes", test_append_holds_binary_bytes },
-		{ "append grows across many calls", test_append_grows_across_many_calls },
-		{ "printf grows past 64 bytes", test_printf_grows_past_64_bytes },
-		{ "printf fills exactly to capacity then grows", test_printf_fills_exactly_to_capacity },
-		{ "printf of an empty string on an empty buffer",
-		  test_printf_of_empty_string_on_empty_buffer },
-		{ "reset keeps the memory", test_reset_keeps_memory },
-		{ "detach hands out the memory and resets", test_detach_hands_out_memory_and_resets },
-		{ "detach of an empty buffer gives a fresh string",
-		  test_detach_of_empty_buffer_gives_fresh_string },
-		{ "grow overflow sets a sticky failed flag", test_grow_overflow_sets_sticky_failed },
-		{ "detach of a failed buffer returns NULL", test_detach_of_failed_buffer_returns_null },
-		{ "reset clears the failed flag", test_reset_clears_failed },
-		{ "free twice is safe", test_free_twice_is_safe },
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "init is an empty string", test_init_is_empty_string },
+	{ "append keeps the buffer NUL-terminated", test_append_keeps_nul_terminated },
+	{ "append holds binary bytes", test_append_holds_binary_bytes },
+	{ "append grows across many calls", test_append_grows_across_many_calls },
+	{ "printf grows past 64 bytes", test_printf_grows_past_64_bytes },
+	{ "printf fills exactly to capacity then grows", test_printf_fills_exactly_to_capacity },
+	{ "printf of an empty string on an empty buffer", test_printf_of_empty_string_on_empty_buffer },
+	{ "reset keeps the memory", test_reset_keeps_memory },
+	{ "detach hands out the memory and resets", test_detach_hands_out_memory_and_resets },
+	{ "detach of an empty buffer gives a fresh string", test_detach_of_empty_buffer_gives_fresh_string },
+	{ "grow overflow sets a sticky failed flag", test_grow_overflow_sets_sticky_failed },
+	{ "detach of a failed buffer returns NULL", test_detach_of_failed_buffer_returns_null },
+	{ "reset clears the failed flag", test_reset_clears_failed },
+	{ "free twice is safe", test_free_twice_is_safe },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("buf", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
-}
+UNIT_SUITES(UNIT_SUITE("buf", NULL, NULL, tests));

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "unit.h"
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 static char tmpdir[] = "/tmp/test_child.XXXXXX";
@@ -594,48 +596,21 @@ static void test_close_kills_a_running_child_and_leaks_nothing(void)
 	CU_ASSERT(no_children());
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "exit status and stdout are captured", test_exit_status_and_stdout_are_captured },
-		{ "stdout past the cap kills, keeps first bytes",
-		  test_stdout_past_the_cap_kills_and_keeps_the_first_bytes },
-		{ "stderr tail keeps the last bytes", test_stderr_tail_keeps_the_last_bytes },
-		{ "chunk mode hands over all stdout", test_chunk_mode_hands_over_all_stdout },
-		{ "environment is only PATH and LC_ALL", test_environment_is_only_path_and_locale },
-		{ "no descriptor of ours is inherited", test_no_descriptor_of_ours_is_inherited },
-		{ "own group, default signals, empty mask", test_own_group_default_signals_empty_mask },
-		{ "start failures reported synchronously", test_start_failures_are_reported_synchronously },
-		{ "deadline terminates and reaps", test_deadline_terminates_and_reaps },
-		{ "ignored SIGTERM gets SIGKILL after the grace",
-		  test_sigterm_ignored_gets_sigkill_after_the_grace },
-		{ "child dies with its parent", test_child_dies_with_its_parent },
-		{ "one poll loop drives many children", test_one_poll_loop_drives_many_children },
-		{ "close kills a running child, leaks nothing",
-		  test_close_kills_a_running_child_and_leaks_nothing },
-	};
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "exit status and stdout are captured", test_exit_status_and_stdout_are_captured },
+	{ "stdout past the cap kills, keeps first bytes",
+	  test_stdout_past_the_cap_kills_and_keeps_the_first_bytes },
+	{ "stderr tail keeps the last bytes", test_stderr_tail_keeps_the_last_bytes },
+	{ "chunk mode hands over all stdout", test_chunk_mode_hands_over_all_stdout },
+	{ "environment is only PATH and LC_ALL", test_environment_is_only_path_and_locale },
+	{ "no descriptor of ours is inherited", test_no_descriptor_of_ours_is_inherited },
+	{ "own group, default signals, empty mask", test_own_group_default_signals_empty_mask },
+	{ "start failures reported synchronously", test_start_failures_are_reported_synchronously },
+	{ "deadline terminates and reaps", test_deadline_terminates_and_reaps },
+	{ "ignored SIGTERM gets SIGKILL after the grace", test_sigterm_ignored_gets_sigkill_after_the_grace },
+	{ "child dies with its parent", test_child_dies_with_its_parent },
+	{ "one poll loop drives many children", test_one_poll_loop_drives_many_children },
+	{ "close kills a running child, leaks nothing", test_close_kills_a_running_child_and_leaks_nothing },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("child", suite_init, suite_cleanup);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < N_ELEMS(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
-}
+UNIT_SUITES(UNIT_SUITE("child", suite_init, suite_cleanup, tests));

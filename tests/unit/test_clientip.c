@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 #define TRUSTED_SPEC "127.0.0.1/32, 10.0.0.0/8, 192.168.1.0/24 ::1/128,2001:db8:a::/48"
@@ -436,48 +438,23 @@ static void test_limit_key_refuses_bad_input(void)
 	CU_ASSERT_EQUAL(clientip_limit_key("203.0.113.7", NULL, 0), -1);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "parse trusted accepts lists", test_parse_trusted_accepts_lists },
-		{ "parse trusted errors name the entry", test_parse_trusted_errors_name_the_entry },
-		{ "parse trusted caps the count", test_parse_trusted_caps_the_entry_count },
-		{ "is_trusted matches CIDRs", test_is_trusted_matches_cidrs },
-		{ "untrusted remote ignores XFF", test_resolve_untrusted_remote_ignores_xff },
-		{ "trusted remote without XFF", test_resolve_trusted_remote_without_xff },
-		{ "right to left to first untrusted", test_resolve_walks_right_to_left_to_first_untrusted },
-		{ "all trusted gives leftmost", test_resolve_all_trusted_gives_leftmost },
-		{ "malformed hop stops at previous", test_resolve_malformed_hop_stops_at_previous_good },
-		{ "output normalised", test_resolve_normalises_output },
-		{ "hop count capped", test_resolve_caps_the_hop_count },
-		{ "bad remote or small buffer", test_resolve_fails_on_bad_remote_or_small_buffer },
-		{ "two XFF values: the peer is the client", test_resolve_request_with_two_xff_uses_the_peer },
-		{ "limit key: IPv6 by /64", test_limit_key_groups_ipv6_by_64 },
-		{ "limit key: IPv4 as is, mapped unmapped", test_limit_key_keeps_ipv4_and_unmaps_mapped },
-		{ "limit key: not addresses, small buffers", test_limit_key_refuses_bad_input },
-	};
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "parse trusted accepts lists", test_parse_trusted_accepts_lists },
+	{ "parse trusted errors name the entry", test_parse_trusted_errors_name_the_entry },
+	{ "parse trusted caps the count", test_parse_trusted_caps_the_entry_count },
+	{ "is_trusted matches CIDRs", test_is_trusted_matches_cidrs },
+	{ "untrusted remote ignores XFF", test_resolve_untrusted_remote_ignores_xff },
+	{ "trusted remote without XFF", test_resolve_trusted_remote_without_xff },
+	{ "right to left to first untrusted", test_resolve_walks_right_to_left_to_first_untrusted },
+	{ "all trusted gives leftmost", test_resolve_all_trusted_gives_leftmost },
+	{ "malformed hop stops at previous", test_resolve_malformed_hop_stops_at_previous_good },
+	{ "output normalised", test_resolve_normalises_output },
+	{ "hop count capped", test_resolve_caps_the_hop_count },
+	{ "bad remote or small buffer", test_resolve_fails_on_bad_remote_or_small_buffer },
+	{ "two XFF values: the peer is the client", test_resolve_request_with_two_xff_uses_the_peer },
+	{ "limit key: IPv6 by /64", test_limit_key_groups_ipv6_by_64 },
+	{ "limit key: IPv4 as is, mapped unmapped", test_limit_key_keeps_ipv4_and_unmaps_mapped },
+	{ "limit key: not addresses, small buffers", test_limit_key_refuses_bad_input },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("clientip", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < N_ELEMS(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
-}
+UNIT_SUITES(UNIT_SUITE("clientip", NULL, NULL, tests));

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #define SECRET32 "0123456789abcdef0123456789abcdef"
@@ -375,46 +377,21 @@ static void test_mask_url_truncates_safely(void)
 	CU_ASSERT_PTR_NULL(strstr(out, "sec"));
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "defaults fill every field", test_defaults_fill_every_field },
-		{ "parse skips comments and blank lines", test_parse_skips_comments_and_blank_lines },
-		{ "parse keeps quoted values", test_parse_keeps_quoted_values },
-		{ "parse: later lines override earlier ones", test_parse_later_lines_override_earlier },
-		{ "parse errors name the key and the line", test_parse_errors_name_key_and_line },
-		{ "environment overrides the file", test_env_overrides_file },
-		{ "environment error names the variable", test_env_error_names_variable },
-		{ "print names each value's source", test_print_names_each_value_source },
-		{ "cors_origin is a deprecated name of cors_origins",
-		  test_cors_origin_is_a_deprecated_name_of_cors_origins },
-		{ "check requires what is needed", test_check_requires_what_is_needed },
-		{ "check refuses a short jwt_secret", test_check_refuses_short_jwt_secret },
-		{ "mask_url hides passwords", test_mask_url_hides_passwords },
-		{ "mask_url truncates safely", test_mask_url_truncates_safely },
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "defaults fill every field", test_defaults_fill_every_field },
+	{ "parse skips comments and blank lines", test_parse_skips_comments_and_blank_lines },
+	{ "parse keeps quoted values", test_parse_keeps_quoted_values },
+	{ "parse: later lines override earlier ones", test_parse_later_lines_override_earlier },
+	{ "parse errors name the key and the line", test_parse_errors_name_key_and_line },
+	{ "environment overrides the file", test_env_overrides_file },
+	{ "environment error names the variable", test_env_error_names_variable },
+	{ "print names each value's source", test_print_names_each_value_source },
+	{ "cors_origin is a deprecated name of cors_origins",
+	  test_cors_origin_is_a_deprecated_name_of_cors_origins },
+	{ "check requires what is needed", test_check_requires_what_is_needed },
+	{ "check refuses a short jwt_secret", test_check_refuses_short_jwt_secret },
+	{ "mask_url hides passwords", test_mask_url_hides_passwords },
+	{ "mask_url truncates safely", test_mask_url_truncates_safely },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("config", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < ARRAY_LEN(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
-}
+UNIT_SUITES(UNIT_SUITE("config", NULL, NULL, tests));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http/response.h"
+#include "unit.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -234,45 +235,18 @@ static void test_plain_options_is_204_with_allow_only(void)
 	}
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-		{ "check accepts *, lists and blank", test_check_accepts_star_lists_and_blank },
-		{ "check refuses what is not an origin", test_check_refuses_what_is_not_an_origin },
-		{ "check caps length and count", test_check_caps_length_and_count },
-		{ "allowed matches whole entries without case",
-		  test_allowed_matches_whole_entries_without_case },
-		{ "* answers * to everyone", test_star_answers_star_to_everyone },
-		{ "a list echoes an allowed origin with Vary", test_list_echoes_an_allowed_origin_with_vary },
-		{ "a list gives a refused origin only Vary", test_list_gives_a_refused_origin_only_vary },
-		{ "preflight from an allowed origin is 204 with the methods",
-		  test_preflight_from_allowed_origin_is_204_with_methods },
-		{ "preflight from a refused origin is a JSON 403",
-		  test_preflight_from_refused_origin_is_json_403 },
-		{ "plain OPTIONS is 204 with Allow only", test_plain_options_is_204_with_allow_only },
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "check accepts *, lists and blank", test_check_accepts_star_lists_and_blank },
+	{ "check refuses what is not an origin", test_check_refuses_what_is_not_an_origin },
+	{ "check caps length and count", test_check_caps_length_and_count },
+	{ "allowed matches whole entries without case", test_allowed_matches_whole_entries_without_case },
+	{ "* answers * to everyone", test_star_answers_star_to_everyone },
+	{ "a list echoes an allowed origin with Vary", test_list_echoes_an_allowed_origin_with_vary },
+	{ "a list gives a refused origin only Vary", test_list_gives_a_refused_origin_only_vary },
+	{ "preflight from an allowed origin is 204 with the methods",
+	  test_preflight_from_allowed_origin_is_204_with_methods },
+	{ "preflight from a refused origin is a JSON 403", test_preflight_from_refused_origin_is_json_403 },
+	{ "plain OPTIONS is 204 with Allow only", test_plain_options_is_204_with_allow_only },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("cors", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < ARRAY_LEN(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
-}
+UNIT_SUITES(UNIT_SUITE("cors", NULL, NULL, tests));

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The table of DESIGN.md "API conventions", plus ok, insufficient_storage, quota_exceeded and
@@ -163,39 +165,14 @@ static void test_web_server_error_files_have_our_shape_and_codes(void)
 	}
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "every error maps to the DESIGN.md status and code",
-		  test_every_error_maps_to_design_status_and_code },
-		{ "the table covers every enum value", test_table_covers_every_enum_value },
-		{ "an out-of-range value is 500 internal", test_out_of_range_is_internal },
-		{ "reason phrases", test_reason_phrases },
-		{ "the web server's error files have our shape and codes",
-		  test_web_server_error_files_have_our_shape_and_codes },
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "every error maps to the DESIGN.md status and code",
+	  test_every_error_maps_to_design_status_and_code },
+	{ "the table covers every enum value", test_table_covers_every_enum_value },
+	{ "an out-of-range value is 500 internal", test_out_of_range_is_internal },
+	{ "reason phrases", test_reason_phrases },
+	{ "the web server's error files have our shape and codes",
+	  test_web_server_error_files_have_our_shape_and_codes },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("err", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < ARRAY_LEN(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
-}
+UNIT_SUITES(UNIT_SUITE("err", NULL, NULL, tests));

@@ -13,6 +13,8 @@
 #include "core/config.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "unit.h"
+#include "util/utf8.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -522,7 +524,7 @@ static void run_body(const char *ct, const char *body, size_t len, bool send_len
 	snprintf(cl, sizeof(cl), "%zu", len);
 	if (send_length)
 		m.content_length = cl;
-	CU_ASSERT_EQUAL_FATAL(http_request_init(&req, &app, &io), MERR_OK);
+	CU_ASSERT_EQUAL_FATAL(http_request_init(&req, &app, &cfg, &io), MERR_OK);
 	http_response_init(&resp, false);
 	res->obj = optional ? http_json_body_optional(&req, &resp) : http_json_body(&req, &resp);
 	res->status = resp.status;
@@ -665,42 +667,17 @@ static void test_resp_verr_sets_400_with_field(void)
 	http_response_free(&resp);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "parse object: valid, broken, trailing garbage, non-object", test_parse_object_table },
-		{ "parse object caps the depth", test_parse_object_caps_depth },
-		{ "jget_string types, bounds and UTF-8", test_jget_string_table },
-		{ "jget_int types, range and overflow", test_jget_int_table },
-		{ "jget_bool types", test_jget_bool_table },
-		{ "jcheck_keys refuses unknown fields", test_jcheck_keys_refuses_unknown_fields },
-		{ "utf8_valid table", test_utf8_valid_table },
-		{ "http_json_body content type, emptiness and syntax", test_http_json_body_table },
-		{ "http_json_body caps the size", test_http_json_body_caps_size },
-		{ "resp_verr sets 400 with the field", test_resp_verr_sets_400_with_field },
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "parse object: valid, broken, trailing garbage, non-object", test_parse_object_table },
+	{ "parse object caps the depth", test_parse_object_caps_depth },
+	{ "jget_string types, bounds and UTF-8", test_jget_string_table },
+	{ "jget_int types, range and overflow", test_jget_int_table },
+	{ "jget_bool types", test_jget_bool_table },
+	{ "jcheck_keys refuses unknown fields", test_jcheck_keys_refuses_unknown_fields },
+	{ "utf8_valid table", test_utf8_valid_table },
+	{ "http_json_body content type, emptiness and syntax", test_http_json_body_table },
+	{ "http_json_body caps the size", test_http_json_body_caps_size },
+	{ "resp_verr sets 400 with the field", test_resp_verr_sets_400_with_field },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("json_body", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < ARRAY_LEN(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
-}
+UNIT_SUITES(UNIT_SUITE("json_body", NULL, NULL, tests));

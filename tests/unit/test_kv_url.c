@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 struct good_case {
@@ -117,6 +119,8 @@ static void test_refuses_malformed_urls_with_a_clear_line(void)
 		{ "redis://:@h", "empty password" },
 		{ "redis://:p%4@h", "bad %-escape in the password" },
 		{ "redis://:p%00@h", "bad %-escape in the password" },
+		{ "redis://:pa/ss@h", "write '/', '?' and '#' in the password as %2F, %3F and %23" },
+		{ "redis://:pa?ss@h:1", "write '/', '?' and '#' in the password" },
 		/* what comes after the host */
 		{ "redis://h?db=1", "takes no '?' or '#' parameters" },
 		{ "redis://h/1?x=1", "takes no '?' or '#' parameters" },
@@ -213,37 +217,12 @@ static void test_kv_new_reports_the_parser_line(void)
 	kv_free(kv);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-		{ "accepts the documented forms", test_accepts_the_documented_forms },
-		{ "refuses malformed urls with a clear line", test_refuses_malformed_urls_with_a_clear_line },
-		{ "message never quotes the password", test_message_never_quotes_the_password },
-		{ "caps hold", test_caps_hold },
-		{ "kv_new reports the parser line", test_kv_new_reports_the_parser_line },
-	};
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "accepts the documented forms", test_accepts_the_documented_forms },
+	{ "refuses malformed urls with a clear line", test_refuses_malformed_urls_with_a_clear_line },
+	{ "message never quotes the password", test_message_never_quotes_the_password },
+	{ "caps hold", test_caps_hold },
+	{ "kv_new reports the parser line", test_kv_new_reports_the_parser_line },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("kv_url", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < N_ELEMS(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
-}
+UNIT_SUITES(UNIT_SUITE("kv_url", NULL, NULL, tests));

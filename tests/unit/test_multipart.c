@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define LOG_MAX (1 << 16)
 
 /*
@@ -960,57 +962,36 @@ static void test_strerror_covers_every_error(void)
 	CU_ASSERT_STRING_EQUAL(multipart_strerror(MULTIPART_ERR__COUNT), "unknown multipart error");
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-#define T(f) { #f, f }
-		T(test_sample_body_gives_expected_events),
-		T(test_sample_body_split_at_every_position),
-		T(test_sample_body_one_byte_at_a_time),
-		T(test_sample_body_random_chunks),
-		T(test_truncated_body_misses_final_boundary),
-		T(test_garbled_headers_are_rejected),
-		T(test_boundary_lookalikes_are_data),
-		T(test_empty_part_has_no_data_event),
-		T(test_filename_forms),
-		T(test_parts_in_any_order),
-		T(test_lf_only_line_endings_are_rejected),
-		T(test_too_many_parts_is_its_own_error),
-		T(test_header_block_cap_is_its_own_error),
-		T(test_callback_abort_stops_with_its_code),
-		T(test_errors_are_sticky),
-		T(test_preamble_and_epilogue_are_ignored),
-		T(test_body_without_any_part_is_accepted),
-		T(test_empty_or_preamble_only_body_misses_final_boundary),
-		T(test_large_part_is_streamed_not_buffered),
-		T(test_boundary_from_content_type),
-		T(test_boundary_output_too_small_is_an_argument_error),
-		T(test_new_rejects_invalid_boundary),
-		T(test_filename_sanitize),
-		T(test_strerror_covers_every_error),
+static const struct unit_test tests[] = {
+#define T(f)          \
+	{             \
+#f, f \
+	}
+	T(test_sample_body_gives_expected_events),
+	T(test_sample_body_split_at_every_position),
+	T(test_sample_body_one_byte_at_a_time),
+	T(test_sample_body_random_chunks),
+	T(test_truncated_body_misses_final_boundary),
+	T(test_garbled_headers_are_rejected),
+	T(test_boundary_lookalikes_are_data),
+	T(test_empty_part_has_no_data_event),
+	T(test_filename_forms),
+	T(test_parts_in_any_order),
+	T(test_lf_only_line_endings_are_rejected),
+	T(test_too_many_parts_is_its_own_error),
+	T(test_header_block_cap_is_its_own_error),
+	T(test_callback_abort_stops_with_its_code),
+	T(test_errors_are_sticky),
+	T(test_preamble_and_epilogue_are_ignored),
+	T(test_body_without_any_part_is_accepted),
+	T(test_empty_or_preamble_only_body_misses_final_boundary),
+	T(test_large_part_is_streamed_not_buffered),
+	T(test_boundary_from_content_type),
+	T(test_boundary_output_too_small_is_an_argument_error),
+	T(test_new_rejects_invalid_boundary),
+	T(test_filename_sanitize),
+	T(test_strerror_covers_every_error),
 #undef T
-	};
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("multipart", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed != 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
-}
+UNIT_SUITES(UNIT_SUITE("multipart", NULL, NULL, tests));

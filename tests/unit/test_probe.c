@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "unit.h"
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 extern char **environ;
@@ -1018,75 +1020,43 @@ static void test_verdict_gives_probe_file_answers(void)
 	probe_cmd_free(&cmd);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} pure[] = {
-		{ "png in png_pipe is an image", test_classify_png_in_png_pipe_is_an_image },
-		{ "h264 in mp4 is a video", test_classify_h264_in_mp4_is_a_video },
-		{ "audio-only mp4 is m4a", test_classify_audio_only_mp4_is_m4a },
-		{ "cover art does not make a video", test_classify_cover_art_does_not_make_a_video },
-		{ "single-frame gif is a still image", test_classify_single_frame_gif_is_a_still_image },
-		{ "animated gif is an image with a duration",
-		  test_classify_animated_gif_is_an_image_with_a_duration },
-		{ "text file is other, not tty video", test_classify_text_file_is_other_not_tty_video },
-		{ "undecodable image is other", test_classify_undecodable_image_is_other },
-		{ "unknown container is unsupported", test_classify_unknown_container_is_unsupported },
-		{ "containers map to mime and ext", test_classify_maps_containers_to_mime_and_ext },
-		{ "no streams is other", test_classify_no_streams_is_other },
-		{ "malformed JSON rejected", test_classify_rejects_malformed_json },
-		{ "reads only len bytes", test_classify_reads_only_len_bytes },
-		{ "duration parsed strictly", test_classify_parses_duration_strictly },
-		{ "names capped and cleaned", test_classify_caps_and_cleans_names },
-		{ "kind names", test_kind_names },
-	};
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} real[] = {
-		{ "png is an image", test_file_png_is_an_image },
-		{ "mp4 is a video", test_file_mp4_is_a_video },
-		{ "an HLS playlist is refused unopened", test_file_hls_playlist_is_refused_unopened },
-		{ "wav is audio", test_file_wav_is_audio },
-		{ "text named .png is not an image", test_file_text_named_png_is_not_an_image },
-		{ "unreadable reason has no path", test_file_unreadable_reason_has_no_path },
-		{ "missing or not regular fails", test_file_missing_or_not_regular_fails },
-		{ "name never an option or protocol", test_file_name_is_never_an_option_or_protocol },
-		{ "'%' name is not a sequence pattern", test_file_percent_name_is_not_a_sequence_pattern },
-		{ "hanging ffprobe killed at deadline", test_file_hanging_ffprobe_is_killed_at_the_deadline },
-		{ "output over the cap fails", test_file_output_over_the_cap_fails },
-		{ "missing ffprobe fails", test_file_missing_ffprobe_fails },
-		{ "leaks no descriptors", test_file_leaks_no_descriptors },
-		{ "cmd build makes a safe argv", test_cmd_build_makes_a_safe_argv },
-		{ "verdict gives probe_file's answers", test_verdict_gives_probe_file_answers },
-	};
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
+static const struct unit_test pure[] = {
+	{ "png in png_pipe is an image", test_classify_png_in_png_pipe_is_an_image },
+	{ "h264 in mp4 is a video", test_classify_h264_in_mp4_is_a_video },
+	{ "audio-only mp4 is m4a", test_classify_audio_only_mp4_is_m4a },
+	{ "cover art does not make a video", test_classify_cover_art_does_not_make_a_video },
+	{ "single-frame gif is a still image", test_classify_single_frame_gif_is_a_still_image },
+	{ "animated gif is an image with a duration",
+	  test_classify_animated_gif_is_an_image_with_a_duration },
+	{ "text file is other, not tty video", test_classify_text_file_is_other_not_tty_video },
+	{ "undecodable image is other", test_classify_undecodable_image_is_other },
+	{ "unknown container is unsupported", test_classify_unknown_container_is_unsupported },
+	{ "containers map to mime and ext", test_classify_maps_containers_to_mime_and_ext },
+	{ "no streams is other", test_classify_no_streams_is_other },
+	{ "malformed JSON rejected", test_classify_rejects_malformed_json },
+	{ "reads only len bytes", test_classify_reads_only_len_bytes },
+	{ "duration parsed strictly", test_classify_parses_duration_strictly },
+	{ "names capped and cleaned", test_classify_caps_and_cleans_names },
+	{ "kind names", test_kind_names },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("probe_classify", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < N_ELEMS(pure); i++)
-		if (CU_add_test(suite, pure[i].name, pure[i].fn) == NULL)
-			goto fail;
-	suite = CU_add_suite("probe_file", files_init, files_cleanup);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < N_ELEMS(real); i++)
-		if (CU_add_test(suite, real[i].name, real[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
-}
+static const struct unit_test real[] = {
+	{ "png is an image", test_file_png_is_an_image },
+	{ "mp4 is a video", test_file_mp4_is_a_video },
+	{ "an HLS playlist is refused unopened", test_file_hls_playlist_is_refused_unopened },
+	{ "wav is audio", test_file_wav_is_audio },
+	{ "text named .png is not an image", test_file_text_named_png_is_not_an_image },
+	{ "unreadable reason has no path", test_file_unreadable_reason_has_no_path },
+	{ "missing or not regular fails", test_file_missing_or_not_regular_fails },
+	{ "name never an option or protocol", test_file_name_is_never_an_option_or_protocol },
+	{ "'%' name is not a sequence pattern", test_file_percent_name_is_not_a_sequence_pattern },
+	{ "hanging ffprobe killed at deadline", test_file_hanging_ffprobe_is_killed_at_the_deadline },
+	{ "output over the cap fails", test_file_output_over_the_cap_fails },
+	{ "missing ffprobe fails", test_file_missing_ffprobe_fails },
+	{ "leaks no descriptors", test_file_leaks_no_descriptors },
+	{ "cmd build makes a safe argv", test_cmd_build_makes_a_safe_argv },
+	{ "verdict gives probe_file's answers", test_verdict_gives_probe_file_answers },
+};
+
+UNIT_SUITES(UNIT_SUITE("probe_classify", NULL, NULL, pure),
+            UNIT_SUITE("probe_file", files_init, files_cleanup, real));

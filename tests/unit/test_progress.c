@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
@@ -507,47 +509,22 @@ static void test_progress_empty_feed_is_harmless(void)
 	CU_ASSERT_EQUAL(progress_percent(&p), 0);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "whole output in one chunk", test_progress_whole_output_in_one_chunk },
-		{ "any two-way split", test_progress_any_two_way_split_gives_the_same_result },
-		{ "any three-way split", test_progress_any_three_way_split_gives_the_same_result },
-		{ "one byte at a time", test_progress_one_byte_at_a_time_reports_each_block },
-		{ "half-written block not shown", test_progress_half_written_block_is_not_shown },
-		{ "percent capped at 99 until end", test_progress_percent_is_capped_at_99_until_end },
-		{ "time keys and precedence", test_progress_time_keys_and_precedence },
-		{ "out_time formats", test_progress_out_time_formats },
-		{ "integer values strict", test_progress_integer_values_are_strict },
-		{ "end is sticky, only end ends", test_progress_end_is_sticky_and_only_end_ends },
-		{ "unknown total 0 then 100", test_progress_unknown_total_reports_0_then_100 },
-		{ "overlong lines dropped", test_progress_overlong_lines_are_dropped },
-		{ "overlong line keeps the next", test_progress_overlong_line_does_not_swallow_the_next },
-		{ "CRLF and junk lines", test_progress_tolerates_crlf_and_ignores_junk_lines },
-		{ "empty feed harmless", test_progress_empty_feed_is_harmless },
-	};
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "whole output in one chunk", test_progress_whole_output_in_one_chunk },
+	{ "any two-way split", test_progress_any_two_way_split_gives_the_same_result },
+	{ "any three-way split", test_progress_any_three_way_split_gives_the_same_result },
+	{ "one byte at a time", test_progress_one_byte_at_a_time_reports_each_block },
+	{ "half-written block not shown", test_progress_half_written_block_is_not_shown },
+	{ "percent capped at 99 until end", test_progress_percent_is_capped_at_99_until_end },
+	{ "time keys and precedence", test_progress_time_keys_and_precedence },
+	{ "out_time formats", test_progress_out_time_formats },
+	{ "integer values strict", test_progress_integer_values_are_strict },
+	{ "end is sticky, only end ends", test_progress_end_is_sticky_and_only_end_ends },
+	{ "unknown total 0 then 100", test_progress_unknown_total_reports_0_then_100 },
+	{ "overlong lines dropped", test_progress_overlong_lines_are_dropped },
+	{ "overlong line keeps the next", test_progress_overlong_line_does_not_swallow_the_next },
+	{ "CRLF and junk lines", test_progress_tolerates_crlf_and_ignores_junk_lines },
+	{ "empty feed harmless", test_progress_empty_feed_is_harmless },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("progress", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < N_ELEMS(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
-}
+UNIT_SUITES(UNIT_SUITE("progress", NULL, NULL, tests));

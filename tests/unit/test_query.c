@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 struct decode_case {
@@ -279,44 +281,19 @@ static void test_free_twice_is_safe(void)
 	CU_ASSERT_EQUAL(q.n, 0);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "decode percent escapes", test_decode_percent_escapes },
-		{ "decode plus as space only when asked", test_decode_plus_as_space_only_when_asked },
-		{ "decode rejects bad escapes", test_decode_rejects_bad_escapes },
-		{ "decode rejects NUL", test_decode_rejects_nul },
-		{ "decode failure leaves the output unchanged", test_decode_failure_leaves_output_unchanged },
-		{ "parse keeps pairs in order", test_parse_pairs_in_order },
-		{ "parse of NULL is empty", test_parse_null_is_empty },
-		{ "get returns the first value", test_get_returns_first_value },
-		{ "get_all returns repeated keys", test_get_all_returns_repeated_keys },
-		{ "parse caps the length", test_parse_caps_length },
-		{ "parse caps the pair count", test_parse_caps_pair_count },
-		{ "free twice is safe", test_free_twice_is_safe },
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "decode percent escapes", test_decode_percent_escapes },
+	{ "decode plus as space only when asked", test_decode_plus_as_space_only_when_asked },
+	{ "decode rejects bad escapes", test_decode_rejects_bad_escapes },
+	{ "decode rejects NUL", test_decode_rejects_nul },
+	{ "decode failure leaves the output unchanged", test_decode_failure_leaves_output_unchanged },
+	{ "parse keeps pairs in order", test_parse_pairs_in_order },
+	{ "parse of NULL is empty", test_parse_null_is_empty },
+	{ "get returns the first value", test_get_returns_first_value },
+	{ "get_all returns repeated keys", test_get_all_returns_repeated_keys },
+	{ "parse caps the length", test_parse_caps_length },
+	{ "parse caps the pair count", test_parse_caps_pair_count },
+	{ "free twice is safe", test_free_twice_is_safe },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("query", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < ARRAY_LEN(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
-}
+UNIT_SUITES(UNIT_SUITE("query", NULL, NULL, tests));

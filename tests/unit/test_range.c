@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 struct range_case {
@@ -450,53 +452,27 @@ static void test_date_format_then_parse_roundtrips(void)
 	}
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "range accepts the three forms", test_range_accepts_the_three_forms },
-		{ "range clips last-pos and suffix", test_range_clips_last_pos_and_suffix_to_size },
-		{ "range unit is case-insensitive", test_range_unit_is_case_insensitive },
-		{ "range unsatisfiable", test_range_unsatisfiable },
-		{ "range suffix on empty body ignored",
-		  test_range_suffix_on_empty_representation_is_ignored },
-		{ "range invalid syntax ignored", test_range_invalid_syntax_is_ignored },
-		{ "range multiple ranges serve all", test_range_multiple_ranges_serve_the_whole_body },
-		{ "range OWS and empty elements", test_range_tolerates_ows_and_empty_list_elements },
-		{ "range huge numbers exact", test_range_huge_numbers_are_exact },
-		{ "range over-long header ignored", test_range_overlong_header_is_ignored },
-		{ "content-range formats", test_content_range_formats_and_checks },
-		{ "content-range unsatisfied", test_content_range_unsatisfied_formats },
-		{ "etag weak match and lists", test_etag_match_weak_comparison_and_lists },
-		{ "etag malformed is false", test_etag_match_malformed_is_false },
-		{ "if-range strong etag or date", test_if_range_strong_etag_or_exact_date },
-		{ "date parse three formats", test_date_parse_accepts_the_three_formats },
-		{ "date parse rejects malformed", test_date_parse_rejects_malformed },
-		{ "date format IMF-fixdate", test_date_format_imf_fixdate },
-		{ "date format limits", test_date_format_rejects_small_buffer_and_far_years },
-		{ "date format/parse roundtrip", test_date_format_then_parse_roundtrips },
-	};
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "range accepts the three forms", test_range_accepts_the_three_forms },
+	{ "range clips last-pos and suffix", test_range_clips_last_pos_and_suffix_to_size },
+	{ "range unit is case-insensitive", test_range_unit_is_case_insensitive },
+	{ "range unsatisfiable", test_range_unsatisfiable },
+	{ "range suffix on empty body ignored", test_range_suffix_on_empty_representation_is_ignored },
+	{ "range invalid syntax ignored", test_range_invalid_syntax_is_ignored },
+	{ "range multiple ranges serve all", test_range_multiple_ranges_serve_the_whole_body },
+	{ "range OWS and empty elements", test_range_tolerates_ows_and_empty_list_elements },
+	{ "range huge numbers exact", test_range_huge_numbers_are_exact },
+	{ "range over-long header ignored", test_range_overlong_header_is_ignored },
+	{ "content-range formats", test_content_range_formats_and_checks },
+	{ "content-range unsatisfied", test_content_range_unsatisfied_formats },
+	{ "etag weak match and lists", test_etag_match_weak_comparison_and_lists },
+	{ "etag malformed is false", test_etag_match_malformed_is_false },
+	{ "if-range strong etag or date", test_if_range_strong_etag_or_exact_date },
+	{ "date parse three formats", test_date_parse_accepts_the_three_formats },
+	{ "date parse rejects malformed", test_date_parse_rejects_malformed },
+	{ "date format IMF-fixdate", test_date_format_imf_fixdate },
+	{ "date format limits", test_date_format_rejects_small_buffer_and_far_years },
+	{ "date format/parse roundtrip", test_date_format_then_parse_roundtrips },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("range", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < N_ELEMS(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
-}
+UNIT_SUITES(UNIT_SUITE("range", NULL, NULL, tests));

@@ -8,7 +8,7 @@
 #include <sodium.h>
 #include <stdio.h>
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#include "unit.h"
 
 static void test_hits_count_up_within_the_window(void)
 {
@@ -69,37 +69,17 @@ static void test_a_flood_of_fresh_keys_keeps_the_busy_counter(void)
 	CU_ASSERT_EQUAL(count, 51);
 }
 
-int main(void)
+/* The local table hashes its keys with libsodium's SipHash. */
+static int suite_init(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-		{ "hits count up within the window", test_hits_count_up_within_the_window },
-		{ "a new window starts from one", test_a_new_window_starts_from_one },
-		{ "keys count apart", test_keys_count_apart },
-		{ "a flood of fresh keys keeps the busy counter",
-		  test_a_flood_of_fresh_keys_keeps_the_busy_counter },
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	size_t i;
-
-	if (sodium_init() < 0 || CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("ratelimit", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < ARRAY_LEN(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
+	return sodium_init() < 0 ? -1 : 0;
 }
+
+static const struct unit_test tests[] = {
+	{ "hits count up within the window", test_hits_count_up_within_the_window },
+	{ "a new window starts from one", test_a_new_window_starts_from_one },
+	{ "keys count apart", test_keys_count_apart },
+	{ "a flood of fresh keys keeps the busy counter", test_a_flood_of_fresh_keys_keeps_the_busy_counter },
+};
+
+UNIT_SUITES(UNIT_SUITE("ratelimit", suite_init, NULL, tests));

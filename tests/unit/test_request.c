@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "core/config.h"
+#include "unit.h"
 
 /*
  * A transport whose read_within hands out body bytes and records the wait it was given. When
@@ -98,7 +99,7 @@ static void fixture_init(struct fixture *x, const char *body, bool within)
 	x->io.write = fake_write;
 	x->io.param = fake_param;
 	x->io.read_within = within ? fake_read_within : NULL;
-	CU_ASSERT_EQUAL_FATAL(http_request_init(&x->req, &x->app, &x->io), MERR_OK);
+	CU_ASSERT_EQUAL_FATAL(http_request_init(&x->req, &x->app, &x->cfg, &x->io), MERR_OK);
 }
 
 static void fixture_free(struct fixture *x)
@@ -208,45 +209,20 @@ static void test_the_408_message_names_both_limits(void)
 	fixture_free(&x);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "the first read waits at most body_read_timeout_ms",
-		  test_first_read_waits_at_most_body_read_timeout },
-		{ "the wait shrinks to what the minimum rate leaves",
-		  test_wait_shrinks_to_what_the_minimum_rate_leaves },
-		{ "a body below the minimum rate is refused without a read",
-		  test_a_body_below_the_minimum_rate_is_refused_without_a_read },
-		{ "a transport timeout is a request timeout, and stays one",
-		  test_a_transport_timeout_is_a_request_timeout_and_stays_one },
-		{ "without a minimum rate only the idle bound applies",
-		  test_without_a_minimum_rate_only_the_idle_bound_applies },
-		{ "a transport without read_within is read as before",
-		  test_a_transport_without_read_within_is_read_as_before },
-		{ "the 408 message names both limits", test_the_408_message_names_both_limits },
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "the first read waits at most body_read_timeout_ms",
+	  test_first_read_waits_at_most_body_read_timeout },
+	{ "the wait shrinks to what the minimum rate leaves",
+	  test_wait_shrinks_to_what_the_minimum_rate_leaves },
+	{ "a body below the minimum rate is refused without a read",
+	  test_a_body_below_the_minimum_rate_is_refused_without_a_read },
+	{ "a transport timeout is a request timeout, and stays one",
+	  test_a_transport_timeout_is_a_request_timeout_and_stays_one },
+	{ "without a minimum rate only the idle bound applies",
+	  test_without_a_minimum_rate_only_the_idle_bound_applies },
+	{ "a transport without read_within is read as before",
+	  test_a_transport_without_read_within_is_read_as_before },
+	{ "the 408 message names both limits", test_the_408_message_names_both_limits },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("request body deadline", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
-}
+UNIT_SUITES(UNIT_SUITE("request body deadline", NULL, NULL, tests));

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static void h_any(struct http_request *req, struct http_response *resp)
@@ -257,43 +259,17 @@ static void test_null_method_or_path(void)
 	                ROUTE_NOT_FOUND);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "exact and parameter routes match", test_exact_and_param_routes_match },
-		{ "first route in table order wins", test_first_route_in_table_order_wins },
-		{ "unknown paths are not found", test_unknown_paths_are_not_found },
-		{ "trailing and doubled slashes do not match",
-		  test_trailing_and_doubled_slashes_do_not_match },
-		{ "wrong method is 405 with Allow", test_wrong_method_is_405_with_allow },
-		{ "HEAD falls back to GET", test_head_falls_back_to_get },
-		{ "parameter length is capped", test_param_length_is_capped },
-		{ "bad patterns never match", test_bad_patterns_never_match },
-		{ "Allow list is cut at whole methods", test_allow_list_is_cut_at_whole_methods },
-		{ "NULL method or path", test_null_method_or_path },
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "exact and parameter routes match", test_exact_and_param_routes_match },
+	{ "first route in table order wins", test_first_route_in_table_order_wins },
+	{ "unknown paths are not found", test_unknown_paths_are_not_found },
+	{ "trailing and doubled slashes do not match", test_trailing_and_doubled_slashes_do_not_match },
+	{ "wrong method is 405 with Allow", test_wrong_method_is_405_with_allow },
+	{ "HEAD falls back to GET", test_head_falls_back_to_get },
+	{ "parameter length is capped", test_param_length_is_capped },
+	{ "bad patterns never match", test_bad_patterns_never_match },
+	{ "Allow list is cut at whole methods", test_allow_list_is_cut_at_whole_methods },
+	{ "NULL method or path", test_null_method_or_path },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("router", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < ARRAY_LEN(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
-}
+UNIT_SUITES(UNIT_SUITE("router", NULL, NULL, tests));

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 #define NOW INT64_C(1700000000)
@@ -290,48 +292,22 @@ static void test_key_functions_refuse_empty_secrets(void)
 	CU_ASSERT_EQUAL(memcmp(key, zero, sizeof(key)), 0);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "sign matches known answers", test_sign_matches_known_answers },
-		{ "sign refuses a short buffer", test_sign_refuses_a_short_buffer },
-		{ "verify roundtrip", test_verify_roundtrip },
-		{ "verify refuses another media id", test_verify_refuses_another_media_id },
-		{ "verify refuses another key", test_verify_refuses_another_key },
-		{ "verify refuses tampered expires", test_verify_refuses_tampered_expires },
-		{ "verify refuses malformed expires", test_verify_refuses_malformed_expires },
-		{ "verify refuses any changed sig char",
-		  test_verify_refuses_any_changed_signature_character },
-		{ "verify refuses malformed sigs", test_verify_refuses_malformed_signatures },
-		{ "verify expiry and leeway", test_verify_expiry_and_leeway },
-		{ "forged expired link is bad", test_verify_forged_expired_link_is_bad_not_expired },
-		{ "extreme expires values", test_verify_extreme_expires_values },
-		{ "derive key from JWT secret", test_derive_key_from_jwt_secret },
-		{ "key from setting", test_key_from_setting },
-		{ "key functions refuse empty", test_key_functions_refuse_empty_secrets },
-	};
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
+static const struct unit_test tests[] = {
+	{ "sign matches known answers", test_sign_matches_known_answers },
+	{ "sign refuses a short buffer", test_sign_refuses_a_short_buffer },
+	{ "verify roundtrip", test_verify_roundtrip },
+	{ "verify refuses another media id", test_verify_refuses_another_media_id },
+	{ "verify refuses another key", test_verify_refuses_another_key },
+	{ "verify refuses tampered expires", test_verify_refuses_tampered_expires },
+	{ "verify refuses malformed expires", test_verify_refuses_malformed_expires },
+	{ "verify refuses any changed sig char", test_verify_refuses_any_changed_signature_character },
+	{ "verify refuses malformed sigs", test_verify_refuses_malformed_signatures },
+	{ "verify expiry and leeway", test_verify_expiry_and_leeway },
+	{ "forged expired link is bad", test_verify_forged_expired_link_is_bad_not_expired },
+	{ "extreme expires values", test_verify_extreme_expires_values },
+	{ "derive key from JWT secret", test_derive_key_from_jwt_secret },
+	{ "key from setting", test_key_from_setting },
+	{ "key functions refuse empty", test_key_functions_refuse_empty_secrets },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("signlink", suite_init, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (i = 0; i < N_ELEMS(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
-}
+UNIT_SUITES(UNIT_SUITE("signlink", suite_init, NULL, tests));

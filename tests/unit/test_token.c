@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth/token.h"
+#include "unit.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef-test"
 #define NOW ((time_t)1800000000)
@@ -203,29 +204,25 @@ static void test_overlong_token_is_malformed(void)
 	CU_ASSERT_EQUAL(token_verify(SECRET, big, NOW, &c), TOKEN_MALFORMED);
 }
 
-int main(void)
+/* Tokens are signed and checked with libsodium. */
+static int suite_init(void)
 {
-	CU_pSuite s;
-	unsigned fails;
-
-	if (sodium_init() < 0 || CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("token", NULL, NULL);
-	CU_add_test(s, "created token verifies with its claims", test_created_token_verifies_with_claims);
-	CU_add_test(s, "two tokens have different jti", test_two_tokens_have_different_jti);
-	CU_add_test(s, "expiry has 30 s of leeway only", test_expiry_has_30s_leeway_only);
-	CU_add_test(s, "wrong secret is a bad signature", test_wrong_secret_is_bad_signature);
-	CU_add_test(s, "alg none is refused", test_alg_none_is_refused);
-	CU_add_test(s, "RS256 header is refused", test_rs256_header_is_refused);
-	CU_add_test(s, "missing exp is malformed", test_missing_exp_is_malformed);
-	CU_add_test(s, "future iat and nbf are refused", test_future_iat_and_nbf_are_refused);
-	CU_add_test(s, "other-purpose token is not a login", test_other_purpose_token_is_not_a_login);
-	CU_add_test(s, "tampered payload is a bad signature", test_tampered_payload_is_bad_signature);
-	CU_add_test(s, "garbage is malformed", test_garbage_is_malformed);
-	CU_add_test(s, "overlong token is malformed", test_overlong_token_is_malformed);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return sodium_init() < 0 ? -1 : 0;
 }
+
+static const struct unit_test tests[] = {
+	{ "created token verifies with its claims", test_created_token_verifies_with_claims },
+	{ "two tokens have different jti", test_two_tokens_have_different_jti },
+	{ "expiry has 30 s of leeway only", test_expiry_has_30s_leeway_only },
+	{ "wrong secret is a bad signature", test_wrong_secret_is_bad_signature },
+	{ "alg none is refused", test_alg_none_is_refused },
+	{ "RS256 header is refused", test_rs256_header_is_refused },
+	{ "missing exp is malformed", test_missing_exp_is_malformed },
+	{ "future iat and nbf are refused", test_future_iat_and_nbf_are_refused },
+	{ "other-purpose token is not a login", test_other_purpose_token_is_not_a_login },
+	{ "tampered payload is a bad signature", test_tampered_payload_is_bad_signature },
+	{ "garbage is malformed", test_garbage_is_malformed },
+	{ "overlong token is malformed", test_overlong_token_is_malformed },
+};
+
+UNIT_SUITES(UNIT_SUITE("token", suite_init, NULL, tests));
