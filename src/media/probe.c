@@ -92,8 +92,7 @@ static const char *probe_article(const char *name)
 	return strchr("aeiouAEIOU", name[0]) != NULL && name[0] != '\0' ? "an" : "a";
 }
 
-/* Writes a formatted message into why[0..whylen), cut to fit; nothing when whylen is 0. */
-__attribute__((format(printf, 3, 4))) static void probe_why(char *why, size_t whylen, const char *fmt, ...)
+void probe_why(char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -146,6 +146,10 @@ void probe_outcome_of(struct probe_outcome *o, const struct child *c);
 int probe_verdict(const struct probe_cmd *cmd, const struct probe_outcome *o, struct probe_result *out,
                   char *why, size_t whylen) __attribute__((warn_unused_result));
 
+/* Writes a formatted message into why[0..whylen), cut to fit; nothing when why is NULL or whylen 0.
+ * Shared by the classifier and the runner of ffprobe. */
+void probe_why(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Sets out to "nothing known": kind OTHER, no streams, unknown duration and size. */
 void probe_result_reset(struct probe_result *out);
 

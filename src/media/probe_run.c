@@ -4,7 +4,6 @@
 #include "media/probe.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +11,6 @@
 #include <unistd.h>
 
 _Static_assert(PROBE_STDERR_KEEP <= CHILD_ERR_MAX, "the runner keeps the stderr tail");
-
-/* Writes a formatted message into why[0..whylen), cut to fit; nothing when whylen is 0. */
-__attribute__((format(printf, 3, 4))) static void probe_run_why(char *why, size_t whylen, const char *fmt,
-                                                                ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* Sets in *input "file:" and path made absolute against the current directory. Returns 0 or -1. */
 static int probe_input_url(const char *path, struct buf *input, struct buf *abspath)
@@ -62,20 +48,20 @@ int probe_cmd_build(struct probe_cmd *cmd, const char *ffprobe_path, const char 
 	buf_init(&cmd->abspath);
 	if (ffprobe_path == NULL || ffprobe_path[0] == '\0' || path == NULL || path[0] == '\0' ||
 	    timeout_s < 1 || timeout_s > PROBE_TIMEOUT_MAX) {
-		probe_run_why(why, whylen, "invalid arguments to probe_file");
+		probe_why(why, whylen, "invalid arguments to probe_file");
 		return -1;
 	}
 	/* A FIFO or device would have ffprobe wait or read forever; only plain files are probed. */
 	if (stat(path, &st) != 0) {
-		probe_run_why(why, whylen, "the file cannot be opened: %s", strerror(errno));
+		probe_why(why, whylen, "the file cannot be opened: %s", strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		probe_run_why(why, whylen, "not a regular file");
+		probe_why(why, whylen, "not a regular file");
 		return -1;
 	}
 	if (probe_input_url(path, &cmd->input, &cmd->abspath) != 0) {
-		probe_run_why(why, whylen, "out of memory or no current directory");
+		probe_why(why, whylen, "out of memory or no current directory");
 		return -2;
 	}
 	cmd->timeout_s = timeout_s;
@@ -138,20 +124,20 @@ int probe_file(const char *ffprobe_path, const char *path, int timeout_s, struct
 	int rc, err;
 
 	probe_result_reset(out);
-	probe_run_why(why, whylen, "%s", "");
+	probe_why(why, whylen, "%s", "");
 	rc = probe_cmd_build(&cmd, ffprobe_path, path, timeout_s, why, whylen);
 	if (rc != 0)
 		goto out;
 	/* On the heap: the stderr tail makes it large for a request handler's stack. */
 	ch = malloc(sizeof(*ch));
 	if (ch == NULL) {
-		probe_run_why(why, whylen, "out of memory");
+		probe_why(why, whylen, "out of memory");
 		rc = -2;
 		goto out;
 	}
 	err = child_run(ch, cmd.argv, &cmd.opts);
 	if (err != 0) {
-		probe_run_why(why, whylen, "could not start ffprobe: %s", strerror(err));
+		probe_why(why, whylen, "could not start ffprobe: %s", strerror(err));
 		rc = -2;
 		goto out;
 	}
