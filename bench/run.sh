@@ -10,8 +10,11 @@
 # statically, a cold analytics read over 1,000,000 views, and renders (pickup latency, overhead
 # against ffmpeg run directly, 8 renders at --concurrency 1 and 2).
 #
-# Invoked by `./dev bench [quick] [PART...]`. PARTs: wrk upload stream analytics renders (default:
-# all). `quick`: 3 s per wrk scenario and fewer repetitions elsewhere (a smoke run, not figures).
+# Invoked by `./dev bench [quick] [profile] [PART...]`. PARTs: wrk upload stream analytics renders
+# (default: all). `quick`: 3 s per wrk scenario and fewer repetitions elsewhere (a smoke run, not
+# figures). `profile`: `perf record -a -g` over the whole machine during each wrk scenario; the
+# table then gets where the two cores went (per program, and its kernel share), and the data stays
+# in var/bench/perf-NAME.data for `perf report -i`.
 # Environment: BENCH_SECONDS (10 per wrk scenario), BENCH_WARMUP (1), BENCH_THREADS (1),
 # BENCH_CONNECTIONS (16), BENCH_ONLY (a regex: wrk scenarios to run; the ceilings always run),
 # BENCH_PORT (first port tried for the bench lighttpd; default PORT + 1), MEDIAD_PROCS (2 x cores).
@@ -30,22 +33,24 @@ ROOT=$(cd "$HERE/.." && pwd)
 . "$HERE/lib.sh"
 
 VAR=${MEDIAD_VAR:-$ROOT/var}
-BUILD=$ROOT/build
+BUILD=${MEDIAD_BUILD:-$ROOT/build} # another build dir: measure its binaries against the same stack
 DEV_BASE=${MEDIAD_BASE_URL:-http://127.0.0.1:${PORT:-8080}}
 BVAR=$VAR/bench
 PROCS=${MEDIAD_PROCS:-$(($(nproc 2>/dev/null || echo 1) * 2))}
 QUICK=0
+PROFILE=0
 PARTS=""
 for a in "$@"; do
 	case $a in
 	quick) QUICK=1 ;;
 	wrk | upload | stream | analytics | renders) PARTS="$PARTS $a" ;;
+	profile) PROFILE=1 ;;
 	-h | --help)
-		sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		warn "unknown argument $a (quick, wrk, upload, stream, analytics, renders)"
+		warn "unknown argument $a (quick, profile, wrk, upload, stream, analytics, renders)"
 		exit 2
 		;;
 	esac
@@ -117,6 +122,31 @@ OTHER_ROWS=() # "measurement|result|target|met"
 NOTES=()
 STATIC_RPS=""
 BARE_RPS=""
+PROFILES=() # "name: program share (kernel share), ..."
+
+# perf_split DATA: the samples of a system-wide profile per program (comm, PostgreSQL backends and
+# lighttpd's children folded by name), largest first, each with the part spent in the kernel;
+# "idle" is the swapper (cores with nothing to run).
+perf_split() {
+	perf report -i "$1" --no-children --sort comm,dso --stdio 2>/dev/null | awk '
+		/^#/ || !/%/ { next }
+		{
+			pct = $1; sub(/%/, "", pct); comm = $2; dso = $3
+			if (comm == "swapper") comm = "idle"
+			else if (comm ~ /^postgres/ || comm ~ /^postmaster/) comm = "postgres"
+			else if (comm ~ /^redis/) comm = "redis"
+			else if (comm ~ /^mediad/) comm = "mediad"
+			else if (comm ~ /^lighttpd/) comm = "lighttpd"
+			else if (comm ~ /^wrk/) comm = "wrk"
+			else if (comm ~ /^bare-resp/) comm = "bare"
+			else comm = "other"
+			tot[comm] += pct
+			if (dso ~ /kernel/) kern[comm] += pct
+		}
+		END {
+			for (c in tot) printf "%s %.1f %.1f\n", c, tot[c], kern[c]
+		}' | sort -k2,2nr | awk '{ printf "%s%s %s%% (kernel %s%%)", (NR > 1 ? ", " : ""), $1, $2, $3 }'
+}
 
 other() { OTHER_ROWS+=("$1|$2|$3|$4"); }
 note() {
@@ -243,8 +273,17 @@ scenario() {
 		t0=$(proc_ticks $pids)
 		ts0=$(now_s)
 	fi
+	local perf_pid=""
+	if [ "$PROFILE" = 1 ]; then
+		perf record -a -g -F 499 -o "$BVAR/perf-$name.data" -- sleep "$SECONDS_PER" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	line=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECONDS_PER}s" --latency --timeout 10s "${hdrs[@]}" \
 		-s "$HERE/report.lua" "$BBASE$path" | grep '^BENCH ')
+	if [ -n "$perf_pid" ]; then
+		wait "$perf_pid"
+		PROFILES+=("$name: $(perf_split "$BVAR/perf-$name.data")")
+	fi
 	if [ "$cpu" = 1 ]; then
 		c1=$(cpu_snap)
 		t1=$(proc_ticks $pids)
@@ -792,6 +831,11 @@ RESULT=$VAR/bench-$(date +%Y%m%d-%H%M%S).txt
 		echo
 	fi
 	[ ${#OTHER_ROWS[@]} -gt 0 ] && print_other_table
+	if [ ${#PROFILES[@]} -gt 0 ]; then
+		echo
+		echo "where the CPUs went (perf record -a -g -F 499, share of all samples on $(nproc) cores):"
+		printf '  %s\n' "${PROFILES[@]}"
+	fi
 	if [ ${#NOTES[@]} -gt 0 ]; then
 		echo
 		printf 'note: %s\n' "${NOTES[@]}"
