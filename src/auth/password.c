@@ -1,4 +1,4 @@
-/* password.c: argon2id via crypto_pwhash_str, with a dummy verification for unknown users. */
+/* password.c: argon2id via crypto_pwhash_str_alg, with a dummy verification for unknown users. */
 #include "config.h"
 
 #include "auth/password.h"
@@ -7,8 +7,8 @@
 
 int password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_LEN])
 {
-	return crypto_pwhash_str(out, pw, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	                         crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	return crypto_pwhash_str_alg(out, pw, len, PASSWORD_OPSLIMIT, PASSWORD_MEMLIMIT,
+	                             crypto_pwhash_ALG_ARGON2ID13);
 }
 
 bool password_verify(const char *hash, const char *pw, size_t len)
@@ -18,8 +18,7 @@ bool password_verify(const char *hash, const char *pw, size_t len)
 
 bool password_needs_rehash(const char *hash)
 {
-	return crypto_pwhash_str_needs_rehash(hash, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	                                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0;
+	return crypto_pwhash_str_needs_rehash(hash, PASSWORD_OPSLIMIT, PASSWORD_MEMLIMIT) != 0;
 }
 
 static char dummy[PASSWORD_HASH_LEN];

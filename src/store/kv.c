@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -33,6 +34,21 @@ struct kv {
 	unsigned long long skipped; /* calls answered without Redis since the last line */
 	char why[160];              /* the latest failure */
 	bool quiet;                 /* kv_check: the caller says it in its own words */
+	unsigned long long conns;   /* connections made so far: tracking is per connection */
+	/* Client-side caching (kv_track_*): the invalidation connection, subscribed to
+	 * __redis__:invalidate, whose CLIENT ID the command connection redirects to. */
+	struct {
+		int nprefix;
+		char *prefix[KV_TRACK_PREFIX_MAX];
+		kv_inval_fn *fn;
+		void *arg;
+		redisContext *c;            /* NULL: not connected */
+		long long id;               /* its CLIENT ID */
+		unsigned long long on_conn; /* kv->conns when CLIENT TRACKING went on; 0: off */
+		unsigned long long epoch;   /* moves on whenever what was cached may be stale */
+		long long retry_at_ms;      /* after a failure, no new try before this */
+		bool pong_owed;             /* a backlog was suspected: wait for our PING's answer */
+	} track;
 };
 
 static long long kv_now_ms(void)
@@ -378,6 +394,10 @@ void kv_free(struct kv *kv)
 	if (kv == NULL)
 		return;
 	kv_disconnect(kv);
+	if (kv->track.c != NULL)
+		redisFree(kv->track.c);
+	for (int i = 0; i < kv->track.nprefix; i++)
+		free(kv->track.prefix[i]);
 	free(kv->host);
 	free(kv->path);
 	free(kv->password);
@@ -461,6 +481,13 @@ static int kv_identify(struct kv *kv)
 	return 0;
 }
 
+/* Everything cached may be stale from now on: the owner drops it all, and the epoch moves. */
+static void kv_track_forget(struct kv *kv)
+{
+	kv->track.epoch++;
+	kv->track.fn(kv->track.arg, NULL, 0);
+}
+
 /*
  * Connects if there is no connection, unless a failure less than KV_RETRY_MS ago says Redis is
  * down: then it returns -1 at once, so a dead Redis costs a request nothing, and each process
@@ -516,6 +543,9 @@ static int kv_connect(struct kv *kv)
 	}
 	if (kv_identify(kv) != 0)
 		return -1;
+	kv->conns++;
+	if (kv->track.fn != NULL)
+		kv_track_forget(kv); /* a new connection has no tracking yet */
 	if (kv->down)
 		log_info("kv: Redis %s is back after %lld s (%llu calls ran without it since the last line)",
 		         kv->version, (kv_now_ms() - kv->down_since_ms) / 1000, kv->skipped);
@@ -922,4 +952,212 @@ enum merr kv_info(struct kv *kv, const char *section, const char *field, char *o
 	*found = kv_info_value(r->str, field, out, n);
 	freeReplyObject(r);
 	return MERR_OK;
+}
+
+/* ---- client-side caching ------------------------------------------------------------------ */
+
+int kv_track_init(struct kv *kv, int nprefix, const char *const *prefix, kv_inval_fn *fn, void *arg)
+{
+	int i;
+
+	if (kv->track.fn != NULL || nprefix < 1 || nprefix > KV_TRACK_PREFIX_MAX || fn == NULL)
+		return -1;
+	for (i = 0; i < nprefix; i++) {
+		kv->track.prefix[i] = strdup(prefix[i]);
+		if (kv->track.prefix[i] == NULL) {
+			while (i-- > 0) {
+				free(kv->track.prefix[i]);
+				kv->track.prefix[i] = NULL;
+			}
+			return -1;
+		}
+	}
+	kv->track.nprefix = nprefix;
+	kv->track.fn = fn;
+	kv->track.arg = arg;
+	kv->track.epoch = 1;
+	return 0;
+}
+
+unsigned long long kv_track_epoch(const struct kv *kv)
+{
+	return kv->track.epoch;
+}
+
+/* Closes the invalidation connection: what it would have told us is lost, so the cache goes. The
+ * command connection keeps redirecting to a client that is gone (Redis then drops the messages)
+ * until tracking is set again with the next connection's id. */
+static void kv_track_lost(struct kv *kv)
+{
+	if (kv->track.c != NULL)
+		redisFree(kv->track.c);
+	kv->track.c = NULL;
+	kv->track.on_conn = 0;
+	kv->track.pong_owed = false;
+	kv->track.retry_at_ms = kv_now_ms() + KV_RETRY_MS;
+	kv_track_forget(kv);
+}
+
+/* A blocking command on the invalidation connection (during its set-up). */
+static redisReply *kv_track_cmd(struct kv *kv, int argc, const char **argv)
+{
+	redisReply *r = redisCommandArgv(kv->track.c, argc, argv, NULL);
+
+	if (r != NULL && r->type == REDIS_REPLY_ERROR) {
+		freeReplyObject(r);
+		r = NULL;
+	}
+	return r;
+}
+
+/* Opens the invalidation connection: connect, AUTH, CLIENT ID, SUBSCRIBE. 0 or -1. */
+static int kv_track_open(struct kv *kv)
+{
+	const char *auth[] = { "AUTH", kv->password }, *id[] = { "CLIENT", "ID" };
+	const char *sub[] = { "SUBSCRIBE", "__redis__:invalidate" };
+	redisReply *r;
+
+	if (kv->path != NULL)
+		kv->track.c = redisConnectUnixWithTimeout(kv->path, kv->timeout);
+	else
+		kv->track.c = redisConnectWithTimeout(kv->host, kv->port, kv->timeout);
+	if (kv->track.c == NULL || kv->track.c->err || redisSetTimeout(kv->track.c, kv->timeout) != REDIS_OK)
+		return -1;
+	if (kv->password != NULL) {
+		if ((r = kv_track_cmd(kv, 2, auth)) == NULL)
+			return -1;
+		freeReplyObject(r);
+	}
+	if ((r = kv_track_cmd(kv, 2, id)) == NULL)
+		return -1;
+	kv->track.id = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+	freeReplyObject(r);
+	if (kv->track.id < 0 || (r = kv_track_cmd(kv, 2, sub)) == NULL)
+		return -1;
+	freeReplyObject(r); /* ["subscribe", channel, 1] */
+	return 0;
+}
+
+/* One message read from the invalidation connection: ["message", channel, [key...] or nil], or
+ * the answer to our PING (["pong", ""]). */
+static void kv_track_message(struct kv *kv, redisReply *m)
+{
+	redisReply *keys;
+	size_t i;
+
+	if (m->type != REDIS_REPLY_ARRAY || m->elements < 2 || m->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(m->element[0]->str, "pong") == 0) {
+		kv->track.pong_owed = false;
+		return;
+	}
+	if (strcmp(m->element[0]->str, "message") != 0 || m->elements != 3)
+		return;
+	keys = m->element[2];
+	if (keys->type != REDIS_REPLY_ARRAY) {
+		/* nil: FLUSHDB / FLUSHALL, or Redis dropping its tracking table. */
+		kv_track_forget(kv);
+		return;
+	}
+	for (i = 0; i < keys->elements; i++)
+		if (keys->element[i]->type == REDIS_REPLY_STRING)
+			kv->track.fn(kv->track.arg, keys->element[i]->str, keys->element[i]->len);
+}
+
+/*
+ * Reads what the invalidation connection has, without waiting. Returns 0, or -1 when the
+ * connection failed (then closed). More than KV_TRACK_BACKLOG bytes at once may mean Redis still
+ * holds more for us (the socket buffer was full): then the cache goes, and nothing is cached until
+ * the answer to a PING sent now comes back, after everything queued before it.
+ */
+static int kv_track_drain(struct kv *kv)
+{
+	char b[16384];
+	size_t total = 0;
+	void *m;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(kv->track.c->fd, b, sizeof(b), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0 || redisReaderFeed(kv->track.c->reader, b, (size_t)n) != REDIS_OK)
+			return -1;
+		total += (size_t)n;
+		for (;;) {
+			m = NULL;
+			if (redisReaderGetReply(kv->track.c->reader, &m) != REDIS_OK)
+				return -1;
+			if (m == NULL)
+				break;
+			kv_track_message(kv, m);
+			freeReplyObject(m);
+		}
+	}
+	if (total >= KV_TRACK_BACKLOG && !kv->track.pong_owed) {
+		const char *ping[] = { "PING" };
+
+		if (redisAppendCommandArgv(kv->track.c, 1, ping, NULL) != REDIS_OK)
+			return -1;
+		int done = 0;
+		while (!done)
+			if (redisBufferWrite(kv->track.c, &done) != REDIS_OK)
+				return -1;
+		kv->track.pong_owed = true;
+		kv_track_forget(kv);
+	}
+	return 0;
+}
+
+bool kv_track_sync(struct kv *kv)
+{
+	const char *argv[6 + 2 * KV_TRACK_PREFIX_MAX];
+	char id[24];
+	redisReply *r;
+	int argc = 0, i;
+
+	if (kv->track.fn == NULL)
+		return false;
+	if (kv->track.c != NULL && kv_track_drain(kv) != 0)
+		kv_track_lost(kv);
+	if (kv->track.c == NULL) {
+		if (kv_now_ms() < kv->track.retry_at_ms || (kv->down && kv_now_ms() < kv->retry_at_ms))
+			return false;
+		if (kv_track_open(kv) != 0) {
+			kv_track_lost(kv);
+			return false;
+		}
+	}
+	if (kv_connect(kv) != 0)
+		return false;
+	if (kv->track.on_conn != kv->conns) {
+		/* OFF first: a connection that redirected to an earlier invalidation connection keeps
+		 * its mode, and Redis refuses to change the mode of one that has tracking on. */
+		snprintf(id, sizeof(id), "%lld", kv->track.id);
+		argv[argc++] = "CLIENT";
+		argv[argc++] = "TRACKING";
+		argv[argc++] = "ON";
+		argv[argc++] = "REDIRECT";
+		argv[argc++] = id;
+		argv[argc++] = "BCAST";
+		for (i = 0; i < kv->track.nprefix; i++) {
+			argv[argc++] = "PREFIX";
+			argv[argc++] = kv->track.prefix[i];
+		}
+		if (redisAppendCommand(kv->c, "CLIENT TRACKING OFF") != REDIS_OK ||
+		    redisAppendCommandArgv(kv->c, argc, argv, NULL) != REDIS_OK) {
+			kv_failed(kv, "CLIENT TRACKING", "out of memory");
+			return false;
+		}
+		for (i = 0; i < 2; i++) {
+			if (kv_next(kv, "CLIENT TRACKING", &r) != 0)
+				return false;
+			freeReplyObject(r);
+		}
+		kv->track.on_conn = kv->conns;
+		kv_track_forget(kv);
+	}
+	return !kv->track.pong_owed;
 }

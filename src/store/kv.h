@@ -135,6 +135,31 @@ enum merr kv_set_ex_batch(struct kv *kv, int n, const char *const *keys, const l
  */
 enum merr kv_set_ex_if(struct kv *kv, const char *guard, const char *guard_val, const char *key,
                        const char *val, long long ttl_s, bool *done) __attribute__((warn_unused_result));
+/*
+ * Server-assisted client-side caching (Redis 6+ CLIENT TRACKING, BCAST mode). A process may keep
+ * local copies of keys under the given prefixes and serve them without a round trip, because Redis
+ * tells it of every change to such a key on a second connection, the invalidation connection
+ * (subscribed to __redis__:invalidate; the command connection redirects its tracking to it).
+ *
+ * kv_track_init sets the prefixes and the callback that drops local copies: fn(arg, key, len) for
+ * one key, fn(arg, NULL, 0) for everything (a flush, a lost connection, a new command connection).
+ * kv_track_sync, before each use of the copies, reads pending invalidations without blocking and
+ * turns tracking on for the command connection now in use; it returns true when the copies may be
+ * used. A value read through kv may be kept only if kv_track_epoch was the same before the read
+ * and after it (nothing was lost in between).
+ *
+ * A writer whose change must be seen by every process before it answers follows the write with
+ * kv_ping: Redis sends the invalidations of a command before it reads the next command of the same
+ * client, so once the PING answers, they sit in every reader's socket.
+ */
+#define KV_TRACK_PREFIX_MAX 4
+#define KV_TRACK_BACKLOG 65536 /* read at once: the socket may have been full, Redis may hold more */
+typedef void kv_inval_fn(void *arg, const char *key, size_t len);
+int kv_track_init(struct kv *kv, int nprefix, const char *const *prefix, kv_inval_fn *fn, void *arg)
+        __attribute__((warn_unused_result));
+bool kv_track_sync(struct kv *kv);
+unsigned long long kv_track_epoch(const struct kv *kv);
+
 /* One field of INFO section ("memory", "maxmemory_policy") into out; *found false if absent. */
 enum merr kv_info(struct kv *kv, const char *section, const char *field, char *out, size_t n, bool *found)
         __attribute__((warn_unused_result));

@@ -23,6 +23,82 @@ static bool drop_pending;
 static long long warm_next_s;
 static bool warned_evict, warned_many;
 
+/*
+ * The local copy: tokens this process saw not revoked while the ready marker vouched for Redis's
+ * copy, kept without a round trip for as long as Redis tracks the keys for us (kv_track_*: any
+ * change to mediad:revoked:<jti> or to the marker reaches us before the next request is served,
+ * and a lost connection drops it all). Direct-mapped: a collision replaces the older token, which
+ * then just costs one MGET again.
+ */
+#define LOCAL_SLOTS 4096
+#define LOCAL_JTI_MAX 48
+static char local[LOCAL_SLOTS][LOCAL_JTI_MAX];
+static bool local_vouched;  /* the marker vouched when last read, and has not changed since */
+static struct kv *local_kv; /* the handle tracking was set up on (one per process) */
+
+static size_t local_slot(const char *jti, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)jti[i]) * 1099511628211ULL;
+	return (size_t)(h % LOCAL_SLOTS);
+}
+
+static void local_inval(void *arg, const char *key, size_t len)
+{
+	static const char pfx[] = REVOCATIONS_KEY_PREFIX, ready[] = REVOCATIONS_READY_KEY;
+	char *slot;
+
+	(void)arg;
+	if (key == NULL) {
+		memset(local, 0, sizeof(local));
+		local_vouched = false;
+		return;
+	}
+	if (len == sizeof(ready) - 1 && memcmp(key, ready, len) == 0) {
+		local_vouched = false;
+		return;
+	}
+	if (len <= sizeof(pfx) - 1 || len - (sizeof(pfx) - 1) >= LOCAL_JTI_MAX ||
+	    memcmp(key, pfx, sizeof(pfx) - 1) != 0)
+		return;
+	key += sizeof(pfx) - 1;
+	len -= sizeof(pfx) - 1;
+	slot = local[local_slot(key, len)];
+	if (strlen(slot) == len && memcmp(slot, key, len) == 0)
+		slot[0] = '\0';
+}
+
+/* Sets up tracking on the first use of kv, and syncs it. True when the local copy may be used. */
+static bool local_usable(struct kv *kv)
+{
+	static const char *const prefixes[] = { REVOCATIONS_KEY_PREFIX, REVOCATIONS_READY_KEY };
+
+	if (local_kv == NULL) {
+		if (kv_track_init(kv, 2, prefixes, local_inval, NULL) != 0)
+			return false;
+		local_kv = kv;
+	}
+	return kv == local_kv && kv_track_sync(kv);
+}
+
+static bool local_has(const char *jti)
+{
+	size_t len = strlen(jti);
+
+	return local_vouched && len < LOCAL_JTI_MAX && strcmp(local[local_slot(jti, len)], jti) == 0;
+}
+
+static void local_put(const char *jti)
+{
+	size_t len = strlen(jti);
+
+	if (len < LOCAL_JTI_MAX)
+		memcpy(local[local_slot(jti, len)], jti, len + 1);
+}
+
 void revocations_key(const char *jti, char *out, size_t outlen)
 {
 	snprintf(out, outlen, REVOCATIONS_KEY_PREFIX "%s", jti);
@@ -162,6 +238,12 @@ enum merr revocations_add(struct db *db, struct kv *kv, const char *jti, int64_t
 		drop_pending = true;
 		(void)marker_drop_owed(kv);
 	}
+	/* Every process that keeps a local copy is told of the key before Redis reads our PING
+	 * (kv.h): once it answers, the logout holds on the next request anywhere. Without the PING
+	 * the 200 could overtake the invalidation on a busy machine. */
+	kv_best_effort(kv_ping(kv));
+	if (local_kv == kv)
+		local_inval(NULL, key, strlen(key));
 	return MERR_OK;
 }
 
@@ -174,7 +256,17 @@ enum merr revocations_check(struct db *db, struct kv *kv, const char *jti, bool 
 	const char *sid;
 	PGresult *r;
 	enum merr err = MERR_OK;
+	unsigned long long epoch = 0;
+	bool track = false;
 
+	if (!drop_pending && local_usable(kv)) {
+		track = true;
+		epoch = kv_track_epoch(kv);
+		if (local_has(jti)) {
+			*revoked = false;
+			return MERR_OK;
+		}
+	}
 	revocations_key(jti, key, sizeof(key));
 	if (!marker_drop_owed(kv) && kv_mget(kv, 2, keys, vals, found) == MERR_OK) {
 		sid = kv_server_id(kv);
@@ -184,6 +276,11 @@ enum merr revocations_check(struct db *db, struct kv *kv, const char *jti, bool 
 		}
 		if (found[1] && sid != NULL && strcmp(vals[1].data, sid) == 0) {
 			*revoked = false;
+			/* Kept only if tracking covered the read: nothing lost since before it. */
+			if (track && kv_track_epoch(kv) == epoch) {
+				local_vouched = true;
+				local_put(jti);
+			}
 			goto out;
 		}
 		fill = true;

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <json-c/json.h>
+#include <sodium.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,6 +260,145 @@ static long log_size(void)
 	if (f != NULL)
 		fclose(f);
 	return n;
+}
+
+/* ---- the local copy of "not revoked" (CLIENT TRACKING) ------------------------------------------ */
+
+/* One Redis command with no reply wanted but success; the reply's integer when it has one. */
+static long long redis_do(const char *fmt, const char *arg)
+{
+	redisContext *c = redis_open();
+	redisReply *r = c ? redisCommand(c, fmt, arg) : NULL;
+	long long v = -1;
+
+	CU_ASSERT_FATAL(r != NULL && r->type != REDIS_REPLY_ERROR);
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+		v = r->integer;
+	freeReplyObject(r);
+	if (c != NULL)
+		redisFree(c);
+	return v;
+}
+
+/* calls= of a command in INFO commandstats ("mget"), or -1. */
+static long long redis_calls(const char *cmd)
+{
+	redisContext *c = redis_open();
+	redisReply *r = c ? redisCommand(c, "INFO commandstats") : NULL;
+	char key[64];
+	const char *p;
+	long long n = -1;
+
+	snprintf(key, sizeof(key), "cmdstat_%s:calls=", cmd);
+	if (r != NULL && r->type == REDIS_REPLY_STRING && (p = strstr(r->str, key)) != NULL)
+		n = strtoll(p + strlen(key), NULL, 10);
+	else if (r != NULL && r->type == REDIS_REPLY_STRING)
+		n = 0;
+	freeReplyObject(r);
+	if (c != NULL)
+		redisFree(c);
+	return n;
+}
+
+/* The jti claim of a login token, into out (33 bytes). */
+static void token_jti(const char *tok, char *out, size_t n)
+{
+	const char *a = strchr(tok, '.'), *b = a ? strchr(a + 1, '.') : NULL;
+	unsigned char raw[1024];
+	size_t len = 0;
+	struct json_object *o, *j;
+
+	out[0] = '\0';
+	CU_ASSERT_FATAL(a != NULL && b != NULL);
+	CU_ASSERT_FATAL(sodium_base642bin(raw, sizeof(raw) - 1, a + 1, (size_t)(b - a - 1), NULL, &len, NULL,
+	                                  sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0);
+	raw[len] = '\0';
+	o = json_tokener_parse((const char *)raw);
+	CU_ASSERT_FATAL(o != NULL && json_object_object_get_ex(o, "jti", &j));
+	snprintf(out, n, "%s", json_object_get_string(j));
+	json_object_put(o);
+}
+
+/* Every responder has seen tok accepted (several rounds through the pool), with Redis's copy of
+ * the revocations whole: a responder fills it after a miss it could not trust (at most every 5 s),
+ * and only then does a miss mean "not revoked". Bounded: 15 s. */
+static void warm(const char *tok)
+{
+	for (int t = 0; t < 150 && redis_do("EXISTS %s", "mediad:revocations:ready") != 1; t++) {
+		CU_ASSERT_EQUAL(me(tok), 200);
+		usleep(100 * 1000);
+	}
+	CU_ASSERT_EQUAL(redis_do("EXISTS %s", "mediad:revocations:ready"), 1);
+	for (int i = 0; i < 4 * procs(); i++)
+		CU_ASSERT_EQUAL(me(tok), 200);
+}
+
+/* Once each responder has checked a token in Redis, it trusts its own copy of "not revoked" while
+ * Redis tracks the keys for it: later requests with that token send no MGET. */
+static void test_a_checked_token_is_not_asked_of_redis_again(void)
+{
+	char tok[4096];
+	long long before, after;
+
+	redis_restore();
+	itest_login(tok, sizeof(tok), NULL, 0, "track");
+	/* Up to three windows of 4 x procs requests: the marker is rewritten whenever a responder
+	 * refills the copy (every responder then asks once more), which may fall in one window. */
+	for (int round = 0; round < 3; round++) {
+		warm(tok);
+		before = redis_calls("mget");
+		for (int i = 0; i < 4 * procs(); i++)
+			CU_ASSERT_EQUAL(me(tok), 200);
+		after = redis_calls("mget");
+		CU_ASSERT_TRUE(before >= 0 && after >= 0);
+		if (after - before <= procs())
+			break;
+		fprintf(stderr, "\n  %lld MGETs for %d requests", after - before, 4 * procs());
+	}
+	CU_ASSERT_TRUE(after - before <= procs());
+}
+
+/* Another host's logout is a key written in Redis by someone else: every responder that kept the
+ * token as "not revoked" refuses it on the next request. */
+static void test_a_revocation_written_elsewhere_holds_on_the_next_request(void)
+{
+	char tok[4096], jti[64], key[128];
+
+	redis_restore();
+	itest_login(tok, sizeof(tok), NULL, 0, "track-else");
+	warm(tok);
+	warm(tok);
+	token_jti(tok, jti, sizeof(jti));
+	snprintf(key, sizeof(key), "mediad:revoked:%s", jti);
+	redis_do("SET %s 1 EX 600", key);
+	assert_refused(tok);
+}
+
+/* The copy is only as good as the connection that tells of changes: when Redis drops a responder's
+ * invalidation connection or its command connection, the changes made meanwhile still count. */
+static void test_a_lost_tracking_connection_loses_no_revocation(void)
+{
+	char tok[4096], tok2[4096], jti[64], key[128];
+
+	redis_restore();
+	itest_login(tok, sizeof(tok), NULL, 0, "track-kill");
+	itest_login(tok2, sizeof(tok2), NULL, 0, "track-kill2");
+	warm(tok);
+	warm(tok);
+	warm(tok2);
+	warm(tok2);
+	/* The invalidation connections (pubsub) go, then a revocation is written. */
+	redis_do("CLIENT KILL TYPE pubsub%s", "");
+	token_jti(tok, jti, sizeof(jti));
+	snprintf(key, sizeof(key), "mediad:revoked:%s", jti);
+	redis_do("SET %s 1 EX 600", key);
+	assert_refused(tok);
+	/* The command connections go (not ours: SKIPME), then another revocation. */
+	redis_do("CLIENT KILL TYPE normal SKIPME yes%s", "");
+	token_jti(tok2, jti, sizeof(jti));
+	snprintf(key, sizeof(key), "mediad:revoked:%s", jti);
+	redis_do("SET %s 1 EX 600", key);
+	assert_refused(tok2);
 }
 
 /* ---- revocation is durable ---------------------------------------------------------------------- */
@@ -608,6 +749,12 @@ int main(void)
 	if (itest_init() != 0)
 		return 1;
 	s = CU_add_suite("redis loss", suite_init, suite_clean);
+	CU_add_test(s, "a checked token is not asked of Redis again",
+	            test_a_checked_token_is_not_asked_of_redis_again);
+	CU_add_test(s, "a revocation written elsewhere holds on the next request",
+	            test_a_revocation_written_elsewhere_holds_on_the_next_request);
+	CU_add_test(s, "a lost tracking connection loses no revocation",
+	            test_a_lost_tracking_connection_loses_no_revocation);
 	CU_add_test(s, "logged-out token stays refused after FLUSHALL",
 	            test_logged_out_token_stays_refused_after_flushall);
 	CU_add_test(s, "logged-out token stays refused after a Redis restart",

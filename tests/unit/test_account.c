@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "auth/account.h"
+#include "auth/password.h"
 
 #include <CUnit/CUnit.h>
 #include <stdbool.h>
@@ -210,6 +211,44 @@ static void test_password_is_at_most_1024_bytes(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "at most 1024 bytes"));
 }
 
+/* The cost parameters are OWASP's argon2id minimum (m = 19 MiB, t = 2, p = 1) or more, and
+ * what a hash says it was made with. */
+static void test_password_hash_is_argon2id_at_owasp_minimum_or_more(void)
+{
+	char h[PASSWORD_HASH_LEN];
+	unsigned long m = 0, t = 0, par = 0;
+	const char *q;
+
+	CU_ASSERT_FATAL(sodium_init() >= 0);
+	CU_ASSERT_FATAL(password_hash("correct horse", 13, h) == 0);
+	CU_ASSERT_EQUAL(strncmp(h, "$argon2id$v=19$", 15), 0);
+	q = strstr(h, "$m=");
+	CU_ASSERT_FATAL(q != NULL);
+	CU_ASSERT_EQUAL(sscanf(q, "$m=%lu,t=%lu,p=%lu", &m, &t, &par), 3);
+	CU_ASSERT_TRUE(m >= 19456);
+	CU_ASSERT_TRUE(t >= 2);
+	CU_ASSERT_EQUAL(par, 1);
+	CU_ASSERT_EQUAL(m * 1024, PASSWORD_MEMLIMIT);
+	CU_ASSERT_TRUE(password_verify(h, "correct horse", 13));
+	CU_ASSERT_FALSE(password_verify(h, "correct horsf", 13));
+	CU_ASSERT_FALSE(password_needs_rehash(h));
+}
+
+/* A hash from before (libsodium's interactive limits, 64 MiB) still verifies, and asks to be
+ * re-hashed at today's parameters (the login handler then stores the new one). */
+static void test_password_old_parameters_verify_and_need_rehash(void)
+{
+	char old[PASSWORD_HASH_LEN];
+
+	CU_ASSERT_FATAL(sodium_init() >= 0);
+	CU_ASSERT_FATAL(crypto_pwhash_str(old, "pw before", 9, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                                  crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(old, "$m=65536,t=2,p=1$"));
+	CU_ASSERT_TRUE(password_verify(old, "pw before", 9));
+	CU_ASSERT_FALSE(password_verify(old, "pw befor", 8));
+	CU_ASSERT_TRUE(password_needs_rehash(old));
+}
+
 static const struct unit_test tests[] = {
 	{ "email is trimmed and lower-cased", test_email_is_trimmed_and_lower_cased },
 	{ "email refusals name the field and say why", test_email_refusals_name_the_field_and_why },
@@ -219,6 +258,10 @@ static const struct unit_test tests[] = {
 	{ "email never writes past a small buffer", test_email_never_writes_past_a_small_buffer },
 	{ "password counts characters and must be UTF-8", test_password_counts_characters_and_caps_bytes },
 	{ "password is at most 1024 bytes", test_password_is_at_most_1024_bytes },
+	{ "password hash is argon2id at OWASP's minimum or more",
+	  test_password_hash_is_argon2id_at_owasp_minimum_or_more },
+	{ "password hashes of old parameters verify and need a rehash",
+	  test_password_old_parameters_verify_and_need_rehash },
 };
 
 UNIT_SUITES(UNIT_SUITE("account", NULL, NULL, tests));
