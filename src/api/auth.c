@@ -261,7 +261,7 @@ void handle_auth_me(struct http_request *req, struct http_response *resp)
 	struct json_object *o, *user;
 	struct user u;
 	int64_t used = 0;
-	enum merr err = users_by_id(req->app->db, req->user_id, &u);
+	enum merr err = users_me(req->app->db, req->user_id, &u, &used);
 
 	sodium_memzero(u.password_hash, sizeof(u.password_hash));
 	if (err != MERR_OK) {
@@ -273,11 +273,6 @@ void handle_auth_me(struct http_request *req, struct http_response *resp)
 		} else {
 			resp_store_error(resp, err, "user");
 		}
-		return;
-	}
-	err = media_usage(req->app->db, req->user_id, &used);
-	if (err != MERR_OK) {
-		resp_store_error(resp, err, "usage");
 		return;
 	}
 	o = json_object_new_object();

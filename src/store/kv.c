@@ -35,6 +35,8 @@ struct kv {
 	char why[160];              /* the latest failure */
 	bool quiet;                 /* kv_check: the caller says it in its own words */
 	unsigned long long conns;   /* connections made so far: tracking is per connection */
+	char gen_sha[41];           /* SHA1 of kv_gen_script, loaded on connection gen_sha_conn */
+	unsigned long long gen_sha_conn;
 	/* Client-side caching (kv_track_*): the invalidation connection, subscribed to
 	 * __redis__:invalidate, whose CLIENT ID the command connection redirects to. */
 	struct {
@@ -739,17 +741,57 @@ static const char kv_gen_script[] = "local g = redis.call('GET', KEYS[1]) or '0'
 enum merr kv_hget_gen(struct kv *kv, const char *gen_key, const char *prefix, const char *field, char *gen,
                       struct buf *out, bool *found)
 {
-	const char *argv[] = { "EVAL", kv_gen_script, "1", gen_key, prefix, field };
-	redisReply *r = kv_run(kv, 6, argv, NULL);
+	const char *argv[] = { "EVALSHA", kv->gen_sha, "1", gen_key, prefix, field };
+	redisReply *r = NULL;
 	enum merr rc = MERR_OK;
 
 	*found = false;
-	if (r == NULL)
+	if (kv_connect(kv) != 0)
 		return MERR_UNAVAILABLE;
+	/* By its SHA1, loaded once per connection: Redis need not hash the script on every read. A
+	 * SCRIPT FLUSH since then answers NOSCRIPT: load it again, once. */
+	for (int tries = 0; r == NULL && tries < 2; tries++) {
+		if (kv->gen_sha_conn != kv->conns) {
+			const char *load[] = { "SCRIPT", "LOAD", kv_gen_script };
+
+			r = kv_cmd(kv, 3, load, NULL);
+			if (r == NULL)
+				return MERR_UNAVAILABLE;
+			if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+				freeReplyObject(r);
+				kv_failed(kv, "SCRIPT LOAD", "unexpected reply");
+				return MERR_UNAVAILABLE;
+			}
+			memcpy(kv->gen_sha, r->str, 41);
+			freeReplyObject(r);
+			kv->gen_sha_conn = kv->conns;
+		}
+		r = redisCommandArgv(kv->c, 6, argv, NULL);
+		if (r == NULL) {
+			kv_failed(kv, "EVALSHA", kv->c->errstr);
+			return MERR_UNAVAILABLE;
+		}
+		if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+			freeReplyObject(r);
+			r = NULL;
+			kv->gen_sha_conn = 0;
+		} else if (r->type == REDIS_REPLY_ERROR) {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "%.120s", r->str);
+			freeReplyObject(r);
+			kv_failed(kv, "EVALSHA", msg);
+			return MERR_UNAVAILABLE;
+		}
+	}
+	if (r == NULL) {
+		kv_failed(kv, "EVALSHA", "NOSCRIPT after SCRIPT LOAD");
+		return MERR_UNAVAILABLE;
+	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
 	    r->element[0]->len >= KV_GEN_MAX) {
 		freeReplyObject(r);
-		kv_failed(kv, "EVAL", "unexpected reply");
+		kv_failed(kv, "EVALSHA", "unexpected reply");
 		return MERR_UNAVAILABLE;
 	}
 	memcpy(gen, r->element[0]->str, r->element[0]->len);
@@ -764,18 +806,23 @@ enum merr kv_hget_gen(struct kv *kv, const char *gen_key, const char *prefix, co
 enum merr kv_gen_bump(struct kv *kv, const char *gen_key, long long ttl_s)
 {
 	char ttl[24];
-	const char *incr[] = { "INCR", gen_key }, *expire[] = { "EXPIRE", gen_key, ttl };
 	redisReply *r;
+	int i;
 
+	if (kv_connect(kv) != 0)
+		return MERR_UNAVAILABLE;
 	snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
-	r = kv_run(kv, 2, incr, NULL);
-	if (r == NULL)
+	/* Pipelined: one round trip. */
+	if (redisAppendCommand(kv->c, "INCR %s", gen_key) != REDIS_OK ||
+	    redisAppendCommand(kv->c, "EXPIRE %s %s", gen_key, ttl) != REDIS_OK) {
+		kv_failed(kv, "INCR", "out of memory");
 		return MERR_UNAVAILABLE;
-	freeReplyObject(r);
-	r = kv_run(kv, 3, expire, NULL);
-	if (r == NULL)
-		return MERR_UNAVAILABLE;
-	freeReplyObject(r);
+	}
+	for (i = 0; i < 2; i++) {
+		if (kv_next(kv, i == 0 ? "INCR" : "EXPIRE", &r) != 0)
+			return MERR_UNAVAILABLE;
+		freeReplyObject(r);
+	}
 	return MERR_OK;
 }
 

@@ -101,7 +101,7 @@ enum merr row_exec_one(struct db *db, const char *stmt, const struct params *p, 
 /* Runs stmt with p for its effect: MERR_OK, or its error as db_exec reports it. */
 enum merr row_run(struct db *db, const char *stmt, const struct params *p)
         __attribute__((warn_unused_result));
-/* Fills the struct at row from row i of r, whose columns are t's. */
+/* Fills the struct at row from row i of r, whose first columns are t's. */
 void row_fill(void *row, const struct row_table *t, struct pg_result *r, int i);
 /* The JSON object of a struct that row_fill filled. Caller owns it; NULL on out of memory. */
 struct json_object *row_json(const void *row, const struct row_table *t);

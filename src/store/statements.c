@@ -18,7 +18,12 @@ const struct db_stmt store_statements[] = {
 	  "INSERT INTO users (email, password_hash, is_admin) VALUES ($1, $2, $3) RETURNING " USER_SELECT,
 	  3 },
 	{ "users_by_email", "SELECT " USER_SELECT " FROM users WHERE email = $1", 1 },
-	{ "users_by_id", "SELECT " USER_SELECT " FROM users WHERE id = $1", 1 },
+	/* GET /auth/me: the user and the bytes its media take, in one round trip */
+	{ "users_me",
+	  "SELECT " USER_SELECT
+	  ", (SELECT coalesce(sum(size_bytes), 0)::bigint FROM media WHERE user_id = $1) "
+	  "FROM users WHERE id = $1",
+	  1 },
 	{ "users_set_hash", "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", 2 },
 	/* projects: every statement is scoped by user_id ($2 or $1) */
 	{ "projects_create",

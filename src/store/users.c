@@ -3,6 +3,9 @@
 
 #include "store/users.h"
 
+#include <libpq-fe.h>
+#include <stdlib.h>
+
 #include "store/params.h"
 #include "store/rows.h"
 
@@ -29,12 +32,20 @@ enum merr users_by_email(struct db *db, const char *email, struct user *u)
 	return row_one(db, "users_by_email", &p, &user_table, u);
 }
 
-enum merr users_by_id(struct db *db, int64_t id, struct user *u)
+enum merr users_me(struct db *db, int64_t id, struct user *u, int64_t *used_bytes)
 {
 	struct params p = PARAMS_INIT;
+	PGresult *r = NULL;
+	enum merr err;
 
 	params_int(&p, id);
-	return row_one(db, "users_by_id", &p, &user_table, u);
+	err = row_exec_one(db, "users_me", &p, &r);
+	if (err != MERR_OK)
+		return err;
+	row_fill(u, &user_table, r, 0);
+	*used_bytes = strtoll(PQgetvalue(r, 0, user_table.n), NULL, 10);
+	PQclear(r);
+	return MERR_OK;
 }
 
 enum merr users_set_hash(struct db *db, int64_t id, const char *hash)

@@ -34,7 +34,9 @@ enum merr users_create(struct db *db, struct user *u) __attribute__((warn_unused
 /* MERR_NOT_FOUND when no user has that (normalised) email. */
 enum merr users_by_email(struct db *db, const char *email, struct user *u)
         __attribute__((warn_unused_result));
-enum merr users_by_id(struct db *db, int64_t id, struct user *u) __attribute__((warn_unused_result));
+/* The user, and the bytes its media take (media_usage), in one statement. */
+enum merr users_me(struct db *db, int64_t id, struct user *u, int64_t *used_bytes)
+        __attribute__((warn_unused_result));
 enum merr users_set_hash(struct db *db, int64_t id, const char *hash) __attribute__((warn_unused_result));
 
 #endif

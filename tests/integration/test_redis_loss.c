@@ -401,6 +401,31 @@ static void test_a_lost_tracking_connection_loses_no_revocation(void)
 	assert_refused(tok2);
 }
 
+/* The cached analytics read runs its script by SHA1 (EVALSHA). A SCRIPT FLUSH makes Redis answer
+ * NOSCRIPT: the responder loads the script again and serves the cached entry, without counting
+ * Redis as down. */
+static void test_script_flush_costs_the_analytics_cache_nothing(void)
+{
+	char tok[4096], cache[32];
+	long long id;
+
+	redis_restore();
+	itest_login(tok, sizeof(tok), NULL, 0, "script");
+	id = new_media(tok);
+	CU_ASSERT_FATAL(id > 0);
+	CU_ASSERT_EQUAL(post_view(id, tok), 201);
+	/* Every responder reads it once (a miss fills the cache), then it is a hit anywhere. */
+	for (int i = 0; i < 2 * procs(); i++)
+		CU_ASSERT_EQUAL(total_views(id, tok, cache, sizeof(cache)), 1);
+	CU_ASSERT_STRING_EQUAL(cache, "hit");
+	redis_do("SCRIPT FLUSH%s", "");
+	for (int i = 0; i < 2 * procs(); i++) {
+		CU_ASSERT_EQUAL(total_views(id, tok, cache, sizeof(cache)), 1);
+		CU_ASSERT_STRING_EQUAL(cache, "hit");
+	}
+	CU_ASSERT_TRUE(healthz_ok_within(1000));
+}
+
 /* ---- revocation is durable ---------------------------------------------------------------------- */
 
 static void test_logged_out_token_stays_refused_after_flushall(void)
@@ -755,6 +780,8 @@ int main(void)
 	            test_a_revocation_written_elsewhere_holds_on_the_next_request);
 	CU_add_test(s, "a lost tracking connection loses no revocation",
 	            test_a_lost_tracking_connection_loses_no_revocation);
+	CU_add_test(s, "SCRIPT FLUSH costs the analytics cache nothing",
+	            test_script_flush_costs_the_analytics_cache_nothing);
 	CU_add_test(s, "logged-out token stays refused after FLUSHALL",
 	            test_logged_out_token_stays_refused_after_flushall);
 	CU_add_test(s, "logged-out token stays refused after a Redis restart",
