@@ -19,9 +19,13 @@
  * it only holds what may be lost); 503 "unavailable" with PostgreSQL down. */
 void handle_healthz(struct http_request *req, struct http_response *resp)
 {
-	bool pg = db_ping(req->app->db) == MERR_OK;
+	/* Both at once: PostgreSQL runs its SELECT 1 while Redis answers the PING. */
+	bool pg = db_ping_send(req->app->db) == MERR_OK;
 	bool rd = kv_ping(req->app->kv) == MERR_OK;
-	struct json_object *o = json_object_new_object();
+	struct json_object *o;
+
+	pg = pg && db_ping_wait(req->app->db) == MERR_OK;
+	o = json_object_new_object();
 
 	if (o == NULL) {
 		resp_error(resp, MERR_INTERNAL, NULL, "out of memory");

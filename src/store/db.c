@@ -320,12 +320,10 @@ static enum merr db_map_error(PGresult *res)
 	return MERR_INTERNAL;
 }
 
-static PGresult *db_run(struct db *db, const char *name, const char *sql, int nparams,
-                        const char *const *params, enum merr *err)
+/* Sends a statement (name prepared, or sql). Returns 0, or -1 with *err. */
+static int db_send(struct db *db, const char *name, const char *sql, int nparams, const char *const *params,
+                   enum merr *err)
 {
-	PGresult *res = NULL;
-	long long wait_ms;
-	bool timed_out;
 	int sent = 0, attempt;
 
 	db_check_idle(db);
@@ -333,7 +331,7 @@ static PGresult *db_run(struct db *db, const char *name, const char *sql, int np
 	for (attempt = 0; attempt < 2 && !sent; attempt++) {
 		if (db_ensure(db) != 0) {
 			*err = MERR_UNAVAILABLE;
-			return NULL;
+			return -1;
 		}
 		if (name != NULL)
 			sent = PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
@@ -350,8 +348,18 @@ static PGresult *db_run(struct db *db, const char *name, const char *sql, int np
 	}
 	if (!sent) {
 		*err = MERR_UNAVAILABLE;
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+/* Waits (bounded) for the reply to what db_send sent. The result, or NULL with *err. */
+static PGresult *db_finish(struct db *db, const char *name, enum merr *err)
+{
+	PGresult *res;
+	long long wait_ms;
+	bool timed_out;
+
 	wait_ms = db->lim.statement_timeout_ms > 0 ? db->lim.statement_timeout_ms + DB_REPLY_SLACK_MS :
 	                                             DB_REPLY_MAX_MS;
 	res = db_collect(db, db_now_ms() + wait_ms, &timed_out);
@@ -379,6 +387,14 @@ static PGresult *db_run(struct db *db, const char *name, const char *sql, int np
 		db_disconnect(db);
 	PQclear(res);
 	return NULL;
+}
+
+static PGresult *db_run(struct db *db, const char *name, const char *sql, int nparams,
+                        const char *const *params, enum merr *err)
+{
+	if (db_send(db, name, sql, nparams, params, err) != 0)
+		return NULL;
+	return db_finish(db, name, err);
 }
 
 PGresult *db_exec(struct db *db, const char *name, int nparams, const char *const *params, enum merr *err)
@@ -441,6 +457,25 @@ void db_rollback(struct db *db)
 	res = db_run(db, NULL, "ROLLBACK", 0, NULL, &err);
 	PQclear(res);
 	db->in_tx = false;
+}
+
+enum merr db_ping_send(struct db *db)
+{
+	enum merr err = MERR_OK;
+
+	db_send(db, db_ping_stmt.name, NULL, 0, NULL, &err);
+	return err;
+}
+
+enum merr db_ping_wait(struct db *db)
+{
+	enum merr err;
+	PGresult *res = db_finish(db, db_ping_stmt.name, &err);
+
+	if (res == NULL)
+		return MERR_UNAVAILABLE;
+	PQclear(res);
+	return MERR_OK;
 }
 
 enum merr db_ping(struct db *db)

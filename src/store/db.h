@@ -79,6 +79,11 @@ void db_rollback(struct db *db);
 enum merr db_end(struct db *db, enum merr err) __attribute__((warn_unused_result));
 /* Round trip to the server: MERR_OK or MERR_UNAVAILABLE. */
 enum merr db_ping(struct db *db) __attribute__((warn_unused_result));
+/* db_ping in two halves, so a caller can do something else while the server answers (GET /healthz
+ * pings Redis meanwhile). Call db_ping_wait only after db_ping_send returned MERR_OK, and nothing
+ * else on db in between. */
+enum merr db_ping_send(struct db *db) __attribute__((warn_unused_result));
+enum merr db_ping_wait(struct db *db) __attribute__((warn_unused_result));
 /* The underlying PGconn for modules that need LISTEN or COPY (the spawner). May be NULL. */
 struct pg_conn *db_conn(struct db *db);
 
