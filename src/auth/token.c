@@ -117,7 +117,82 @@ static const char *claim_str(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/*
+ * Tokens this process verified, so a token presented again costs a lookup instead of two base64
+ * decodes, two JSON parses and an HMAC. Only what the signature fixes is kept (the claims), so only
+ * the clock checks run again. Keyed by the whole token and the secret; compared in constant time.
+ * Direct-mapped: a collision replaces the older entry, which is then verified again next time.
+ */
+#define TOKEN_CACHE_SLOTS 64
+#define TOKEN_CACHE_TOKEN_MAX 512 /* longer tokens (ours are about 250 bytes) are not kept */
+struct token_cached {
+	uint64_t key;
+	size_t len;
+	char token[TOKEN_CACHE_TOKEN_MAX];
+	struct token_claims claims;
+	int64_t nbf; /* INT64_MIN: no nbf claim */
+};
+static struct token_cached token_cache[TOKEN_CACHE_SLOTS];
+
+static uint64_t token_key(const char *secret, const char *token, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a of secret, a NUL, token */
+	const char *c;
+	size_t i;
+
+	for (c = secret; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	h *= 1099511628211ULL;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)token[i]) * 1099511628211ULL;
+	return h | 1; /* 0 marks an empty slot */
+}
+
+/* The clock checks of token_verify_full, on claims already verified. now - TOKEN_LEEWAY, not
+ * exp + TOKEN_LEEWAY: exp is any int64_t, now a sane clock. */
+static enum token_status token_times(int64_t exp, int64_t iat, int64_t nbf, time_t now)
+{
+	if ((int64_t)now - TOKEN_LEEWAY > exp)
+		return TOKEN_EXPIRED;
+	if (iat > (int64_t)now + TOKEN_LEEWAY || (nbf != INT64_MIN && nbf > (int64_t)now + TOKEN_LEEWAY))
+		return TOKEN_NOT_YET;
+	return TOKEN_OK;
+}
+
+static enum token_status token_verify_full(const char *secret, const char *token, time_t now,
+                                           struct token_claims *claims, int64_t *nbf_out);
+
 enum token_status token_verify(const char *secret, const char *token, time_t now, struct token_claims *claims)
+{
+	size_t len = strnlen(token, TOKEN_MAX_LEN + 1);
+	uint64_t key;
+	struct token_cached *c;
+	enum token_status st;
+	int64_t nbf = INT64_MIN;
+
+	if (len == 0 || len >= TOKEN_CACHE_TOKEN_MAX)
+		return token_verify_full(secret, token, now, claims, &nbf);
+	key = token_key(secret, token, len);
+	c = &token_cache[key % TOKEN_CACHE_SLOTS];
+	if (c->key == key && c->len == len && sodium_memcmp(c->token, token, len) == 0) {
+		st = token_times((int64_t)c->claims.exp, (int64_t)c->claims.iat, c->nbf, now);
+		if (st == TOKEN_OK)
+			*claims = c->claims;
+		return st;
+	}
+	st = token_verify_full(secret, token, now, claims, &nbf);
+	if (st == TOKEN_OK) {
+		c->key = key;
+		c->len = len;
+		memcpy(c->token, token, len);
+		c->claims = *claims;
+		c->nbf = nbf;
+	}
+	return st;
+}
+
+static enum token_status token_verify_full(const char *secret, const char *token, time_t now,
+                                           struct token_claims *claims, int64_t *nbf_out)
 {
 	const char *dot1, *dot2, *s, *sub, *jti, *typ;
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
@@ -174,23 +249,13 @@ enum token_status token_verify(const char *secret, const char *token, time_t now
 	}
 	if (!claim_int(p, "exp", &exp) || !claim_int(p, "iat", &iat))
 		goto out;
-	/* now - TOKEN_LEEWAY, not exp + TOKEN_LEEWAY: exp is any int64_t, now a sane clock. */
-	if ((int64_t)now - TOKEN_LEEWAY > exp) {
-		rc = TOKEN_EXPIRED;
+	nbf = INT64_MIN;
+	if (json_object_object_get_ex(p, "nbf", NULL) && !claim_int(p, "nbf", &nbf))
 		goto out;
-	}
-	if (iat > (int64_t)now + TOKEN_LEEWAY) {
-		rc = TOKEN_NOT_YET;
+	rc = token_times(exp, iat, nbf, now);
+	if (rc != TOKEN_OK)
 		goto out;
-	}
-	if (json_object_object_get_ex(p, "nbf", NULL)) {
-		if (!claim_int(p, "nbf", &nbf))
-			goto out;
-		if (nbf > (int64_t)now + TOKEN_LEEWAY) {
-			rc = TOKEN_NOT_YET;
-			goto out;
-		}
-	}
+	rc = TOKEN_MALFORMED;
 	sub = claim_str(p, "sub");
 	jti = claim_str(p, "jti");
 	if (sub == NULL || jti == NULL || *sub < '1' || *sub > '9' || strlen(jti) != TOKEN_JTI_LEN)
@@ -206,6 +271,7 @@ enum token_status token_verify(const char *secret, const char *token, time_t now
 	claims->iat = (time_t)iat;
 	claims->exp = (time_t)exp;
 	memcpy(claims->jti, jti, TOKEN_JTI_LEN + 1);
+	*nbf_out = nbf;
 	rc = TOKEN_OK;
 out:
 	if (h != NULL)

@@ -91,6 +91,28 @@ static void test_expiry_has_30s_leeway_only(void)
 	CU_ASSERT_EQUAL(token_verify(SECRET, tok, NOW + 60 + 31, &c), TOKEN_EXPIRED);
 }
 
+/* A token verified once is kept by the process; the clock still applies to it on every call, and
+ * it is kept for its secret only. */
+static void test_a_verified_token_is_kept_but_still_expires(void)
+{
+	char tok[TOKEN_MAX_LEN];
+	struct token_claims c, again;
+
+	CU_ASSERT_FATAL(token_create(SECRET, 5, NOW, 60, tok, sizeof(tok), NULL) == 0);
+	CU_ASSERT_EQUAL(token_verify(SECRET, tok, NOW, &c), TOKEN_OK);
+	memset(&again, 0, sizeof(again));
+	CU_ASSERT_EQUAL(token_verify(SECRET, tok, NOW + 1, &again), TOKEN_OK);
+	CU_ASSERT_EQUAL(again.user_id, 5);
+	CU_ASSERT_STRING_EQUAL(again.jti, c.jti);
+	CU_ASSERT_EQUAL(token_verify(SECRET, tok, NOW + 60 + 31, &again), TOKEN_EXPIRED);
+	CU_ASSERT_EQUAL(token_verify(SECRET, tok, NOW - 31, &again), TOKEN_NOT_YET);
+	CU_ASSERT_EQUAL(token_verify("another-secret-another-secret-another", tok, NOW, &again),
+	                TOKEN_BAD_SIG);
+	/* One byte off the kept token is verified in full (and fails). */
+	tok[strlen(tok) - 2] = tok[strlen(tok) - 2] == 'A' ? 'B' : 'A';
+	CU_ASSERT_EQUAL(token_verify(SECRET, tok, NOW, &again), TOKEN_BAD_SIG);
+}
+
 static void test_wrong_secret_is_bad_signature(void)
 {
 	char tok[TOKEN_MAX_LEN];
@@ -215,6 +237,7 @@ static const struct unit_test tests[] = {
 	{ "two tokens have different jti", test_two_tokens_have_different_jti },
 	{ "expiry has 30 s of leeway only", test_expiry_has_30s_leeway_only },
 	{ "wrong secret is a bad signature", test_wrong_secret_is_bad_signature },
+	{ "a verified token is kept but still expires", test_a_verified_token_is_kept_but_still_expires },
 	{ "alg none is refused", test_alg_none_is_refused },
 	{ "RS256 header is refused", test_rs256_header_is_refused },
 	{ "missing exp is malformed", test_missing_exp_is_malformed },
