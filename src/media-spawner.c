@@ -57,10 +57,11 @@ struct slot {
 	enum phase phase;
 	struct claimed_job job;
 	struct ffrun run;      /* PH_RENDER */
-	struct child probe;    /* PH_PROBE: ffprobe of the output */
+	struct child probe;    /* ffprobe of the output: started with ffmpeg, fed in PH_PROBE */
 	struct probe_cmd pcmd; /* its argv */
 	struct media m;        /* PH_FINISH: the row to record */
 	char tmp[FILES_PATH_MAX];
+	bool fed;         /* the output went to the early ffprobe's stdin (slot_output) */
 	bool placed;      /* the output was renamed to output_path under our row lock; tmp is gone */
 	bool ask_outcome; /* a COMMIT's reply was lost: read the row before anything else */
 	double deadline;  /* render_timeout */
@@ -68,6 +69,8 @@ struct slot {
 	double lease_ok_until; /* the local lease */
 	double kill_at;
 	enum stop_reason stop;
+	/* Where the attempt's time went, for the completion log line: claimed, ffmpeg reaped, probed. */
+	double t_claimed, t_rendered, t_probed;
 };
 
 struct spawner {
@@ -263,6 +266,23 @@ static void slot_reset(struct slot *sl)
 	buf_init(&sl->pcmd.abspath);
 }
 
+/*
+ * Starts the ffprobe of the output beside ffmpeg: it loads its libraries (most of its run time on
+ * a short render) while ffmpeg works, then waits on its stdin for the output (slot_output).
+ * Best effort: when it cannot start, the output is probed the usual way once it exists.
+ */
+static void slot_probe_early(const struct spawner *s, struct slot *sl)
+{
+	char why[256];
+
+	if (probe_cmd_build_stdin(&sl->pcmd, s->cfg->ffprobe_path, (int)s->cfg->ffprobe_timeout, why,
+	                          sizeof(why)) != 0 ||
+	    child_start(&sl->probe, sl->pcmd.argv, &sl->pcmd.opts) != 0) {
+		probe_cmd_free(&sl->pcmd);
+		child_init(&sl->probe);
+	}
+}
+
 /* Starts ffprobe on the finished output, watched by the loop like ffmpeg. Returns 0, -1 when the
  * file is unusable, -2 when ffprobe could not be set up or started (the spawner's fault). */
 static int slot_probe_start(const struct spawner *s, struct slot *sl, char *why, size_t whylen)
@@ -368,6 +388,7 @@ static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_
 	slot_reset(sl);
 	sl->job = *claimed;
 	sl->busy = true;
+	sl->t_claimed = now;
 	sl->lease_ok_until = now + (double)s->cfg->render_lease - LEASE_MARGIN_S;
 	/* The input comes from our own row and is re-checked against the media root's name rules. */
 	if (p == NULL || !files_abs(s->cfg->media_root, j->input_path, in, sizeof(in))) {
@@ -399,6 +420,7 @@ static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_
 	sl->phase = PH_RENDER;
 	sl->deadline = now + (double)s->cfg->render_timeout;
 	sl->next_beat = now + BEAT_S;
+	slot_probe_early(s, sl);
 	log_info("job %s: attempt %d (claim %lld): %s of %s started (ffmpeg %ld)", j->id, j->attempt,
 	         j->fence, j->preset, j->input_path, (long)sl->run.pid);
 }
@@ -527,7 +549,10 @@ static void finish_try(struct spawner *s, struct slot *sl)
 	}
 	err = queue_finish_commit(s->db, j, &sl->m);
 	if (err == MERR_OK) {
-		log_info("job %s: completed -> %s", j->id, j->output_path);
+		log_info("job %s: completed -> %s (ffmpeg %.3f s, probe %.3f s, recorded %.3f s after the "
+		         "claim)",
+		         j->id, j->output_path, sl->t_rendered - sl->t_claimed, sl->t_probed - sl->t_rendered,
+		         now_s() - sl->t_claimed);
 		spawner_fault_clear(s);
 		slot_free(s, sl);
 		return;
@@ -560,9 +585,18 @@ static void probe_done(struct spawner *s, struct slot *sl)
 	struct probe_outcome o;
 	bool timed_out = sl->probe.timed_out;
 
+	sl->t_probed = now_s();
 	probe_outcome_of(&o, &sl->probe);
 	rc = probe_verdict(&sl->pcmd, &o, &pr, why, sizeof(why));
 	child_close(&sl->probe);
+	if (rc == 0 && sl->fed && (pr.kind == PROBE_VIDEO || pr.kind == PROBE_AUDIO) && pr.duration_ms < 0) {
+		/* The stream did not tell the length (probe.h), the file may: ask it. */
+		sl->fed = false;
+		probe_cmd_free(&sl->pcmd);
+		rc = slot_probe_start(s, sl, why, sizeof(why));
+		if (rc == 0)
+			return;
+	}
 	if (rc == -2) {
 		slot_env_fault(s, sl, why);
 		return;
@@ -593,6 +627,51 @@ static void probe_done(struct spawner *s, struct slot *sl)
 	sl->m.height = pr.height;
 	sl->phase = PH_FINISH;
 	finish_try(s, sl);
+}
+
+/*
+ * ffmpeg exited 0: has the output probed and made durable, the two at once. The early ffprobe
+ * gets the file on its stdin when it still waits there; otherwise a new one reads the path. The
+ * data is synced here (the folder after the rename), before anything records the output.
+ * Returns 0 (PH_PROBE follows), 1 when there is no output, -1 when it is unusable and -2 when the
+ * spawner is at fault, both with msg set.
+ */
+static int slot_output(const struct spawner *s, struct slot *sl, char *msg, size_t len)
+{
+	struct stat st;
+	int fd, rc;
+
+	/* O_NONBLOCK: should anything have put a FIFO there, the open does not wait for a writer. */
+	fd = open(sl->tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && (errno == ENOENT || errno == ELOOP))
+		return 1;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !child_tick(&sl->probe)) {
+		child_arm(&sl->probe, (int64_t)s->cfg->ffprobe_timeout * 1000);
+		rc = child_feed(&sl->probe, fd); /* takes fd */
+		fd = -1;
+		sl->fed = rc == 0;
+		if (rc != 0)
+			child_close(&sl->probe); /* cannot happen: it runs and was never fed */
+	} else {
+		/* Gone (or never started): the usual probe, below. */
+		child_close(&sl->probe);
+	}
+	if (fd >= 0)
+		close(fd);
+	/* Durable before it is recorded; ffprobe reads from the page cache meanwhile. */
+	rc = files_sync(sl->tmp);
+	if (rc == ENOENT || rc == ELOOP)
+		return 1;
+	if (rc != 0) {
+		snprintf(msg, len, "cannot sync a render output: %s", strerror(rc));
+		return -2;
+	}
+	if (child_done(&sl->probe, NULL)) {
+		child_close(&sl->probe);
+		probe_cmd_free(&sl->pcmd);
+		return slot_probe_start(s, sl, msg, len);
+	}
+	return 0;
 }
 
 /* ffmpeg has exited (and was reaped): what its end means for the job. */
@@ -631,20 +710,13 @@ static void render_done(struct spawner *s, struct slot *sl)
 		break;
 	case STOP_NONE:
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-			/* Durable before it is recorded: the data now, the folder after the rename. */
-			rc = files_sync(sl->tmp);
-			if (rc == ENOENT || rc == ELOOP) {
+			rc = slot_output(s, sl, msg, sizeof(msg));
+			if (rc == 1) {
 				db_drop(s, j, "fail",
 				        queue_fail(s->db, j, "ffmpeg produced no output", false, &lost));
 				log_info("job %s: ffmpeg exited 0 without an output", j->id);
 				break;
 			}
-			if (rc != 0) {
-				snprintf(msg, sizeof(msg), "cannot sync a render output: %s", strerror(rc));
-				slot_env_fault(s, sl, msg);
-				return;
-			}
-			rc = slot_probe_start(s, sl, msg, sizeof(msg));
 			if (rc == -2) {
 				slot_env_fault(s, sl, msg);
 				return;
@@ -767,6 +839,7 @@ static void slot_tick(struct spawner *s, struct slot *sl, double now)
 		return;
 	}
 	if (ffrun_reap(&sl->run, false)) {
+		sl->t_rendered = now_s();
 		/* Drain what the pipes still hold before judging the outcome. */
 		if (sl->run.out_fd >= 0)
 			ffrun_read(&sl->run, sl->run.out_fd);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,7 +42,8 @@ struct child_spawn {
 	const char *const *argv;
 	char *paths[CHILD_PATH_DIRS]; /* argv[0] joined to each directory, or argv[0] alone */
 	size_t npaths;
-	int devnull, out_w, err_w, report_w;
+	/* in_r: /dev/null, or the child's end of the feed (child_opts.in_feed) */
+	int in_r, out_w, err_w, report_w;
 	int fd_max; /* one past the highest descriptor to close without close_range */
 	pid_t parent;
 };
@@ -67,7 +69,7 @@ void child_init(struct child *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->pid = -1;
-	c->out_fd = c->err_fd = c->pid_fd = -1;
+	c->out_fd = c->err_fd = c->pid_fd = c->in_fd = c->feed_fd = -1;
 	buf_init(&c->out);
 }
 
@@ -176,7 +178,7 @@ __attribute__((noreturn)) static void child_exec(const struct child_spawn *sp)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)sigaction(sig, &sa, NULL);
 	}
-	if (dup2(sp->devnull, STDIN_FILENO) < 0 || dup2(sp->out_w, STDOUT_FILENO) < 0 ||
+	if (dup2(sp->in_r, STDIN_FILENO) < 0 || dup2(sp->out_w, STDOUT_FILENO) < 0 ||
 	    dup2(sp->err_w, STDERR_FILENO) < 0)
 		goto fail;
 	child_close_others(sp);
@@ -217,7 +219,7 @@ static pid_t child_waitpid(pid_t pid, int *status, int flags)
 int child_start(struct child *c, const char *const *argv, const struct child_opts *opts)
 {
 	struct child_spawn sp;
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, report[2] = { -1, -1 }, devnull = -1;
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, report[2] = { -1, -1 }, in[2] = { -1, -1 };
 	int rc, e = 0, flags;
 	sigset_t all, old;
 	struct rlimit rl;
@@ -239,13 +241,30 @@ int child_start(struct child *c, const char *const *argv, const struct child_opt
 	rc = child_paths(&sp, argv[0]);
 	if (rc != 0)
 		goto out;
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
-	    pipe2(report, O_CLOEXEC) != 0 || child_above_stdio(&devnull) != 0 ||
+	/* in[0] the child's stdin; in[1], with in_feed, ours to feed it through. */
+	if (c->opts.in_feed) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0) {
+			rc = errno;
+			goto out;
+		}
+	} else {
+		in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (in[0] < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
+	    pipe2(report, O_CLOEXEC) != 0 || child_above_stdio(&in[0]) != 0 ||
 	    child_above_stdio(&out[1]) != 0 || child_above_stdio(&err[1]) != 0 ||
 	    child_above_stdio(&report[1]) != 0) {
 		rc = errno;
 		goto out;
+	}
+	/* Our end: never blocks the loop; the child's end stays blocking, so it waits for the feed. */
+	if (in[1] >= 0) {
+		flags = fcntl(in[1], F_GETFL);
+		if (flags < 0 || fcntl(in[1], F_SETFL, flags | O_NONBLOCK) != 0 ||
+		    shutdown(in[1], SHUT_RD) != 0) {
+			rc = errno;
+			goto out;
+		}
 	}
 	/* The child's copies of our read ends are closed; the write ends stay blocking. */
 	flags = fcntl(out[0], F_GETFL);
@@ -259,7 +278,7 @@ int child_start(struct child *c, const char *const *argv, const struct child_opt
 		goto out;
 	}
 	sp.argv = argv;
-	sp.devnull = devnull;
+	sp.in_r = in[0];
 	sp.out_w = out[1];
 	sp.err_w = err[1];
 	sp.report_w = report[1];
@@ -285,7 +304,7 @@ int child_start(struct child *c, const char *const *argv, const struct child_opt
 	child_close_fd(&out[1]);
 	child_close_fd(&err[1]);
 	child_close_fd(&report[1]);
-	child_close_fd(&devnull);
+	child_close_fd(&in[0]);
 
 	/* EOF: the exec happened (the report end was CLOEXEC); an int: why it did not. */
 	do
@@ -307,6 +326,8 @@ int child_start(struct child *c, const char *const *argv, const struct child_opt
 	out[0] = -1;
 	c->err_fd = err[0];
 	err[0] = -1;
+	c->in_fd = in[1];
+	in[1] = -1;
 #ifdef SYS_pidfd_open
 	/* Optional: without it, child_next_ms asks to be polled now and then. */
 	c->pid_fd = (int)syscall(SYS_pidfd_open, pid, 0U);
@@ -317,8 +338,8 @@ int child_start(struct child *c, const char *const *argv, const struct child_opt
 		c->deadline_ms = child_now_ms() + c->opts.timeout_ms;
 	rc = 0;
 out:
-	child_close_fd(&devnull);
 	for (int i = 0; i < 2; i++) {
+		child_close_fd(&in[i]);
 		child_close_fd(&out[i]);
 		child_close_fd(&err[i]);
 		child_close_fd(&report[i]);
@@ -340,6 +361,8 @@ size_t child_pollfds(const struct child *c, struct pollfd *pfd)
 		pfd[n++] = (struct pollfd){ .fd = c->err_fd, .events = POLLIN };
 	if (c->pid_fd >= 0)
 		pfd[n++] = (struct pollfd){ .fd = c->pid_fd, .events = POLLIN };
+	if (c->feed_fd >= 0 && c->in_fd >= 0)
+		pfd[n++] = (struct pollfd){ .fd = c->in_fd, .events = POLLOUT };
 	return n;
 }
 
@@ -401,6 +424,62 @@ static void child_take_out(struct child *c, const char *p, size_t n)
 		child_abort(c, &c->out_fd);
 }
 
+/* The feed is over (all sent, the child stopped reading, or src failed): the child sees EOF. */
+static void child_feed_end(struct child *c)
+{
+	child_close_fd(&c->feed_fd);
+	child_close_fd(&c->in_fd);
+}
+
+/* Sends what the child's stdin takes now, at most CHILD_READ_BUDGET; ends the feed at EOF. */
+static void child_feed_more(struct child *c)
+{
+	char chunk[CHILD_READ_CHUNK];
+	size_t budget = CHILD_READ_BUDGET;
+
+	while (c->feed_fd >= 0 && c->in_fd >= 0 && budget > 0) {
+		ssize_t w, n = pread(c->feed_fd, chunk, budget < sizeof(chunk) ? budget : sizeof(chunk),
+		                     (off_t)c->fed);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			child_feed_end(c);
+			return;
+		}
+		/* A short write leaves the rest in the file: it is read again next time. */
+		do
+			w = send(c->in_fd, chunk, (size_t)n, MSG_NOSIGNAL);
+		while (w < 0 && errno == EINTR);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (w <= 0) {
+			child_feed_end(c); /* EPIPE: it read what it wanted and went */
+			return;
+		}
+		c->fed += w;
+		budget -= (size_t)w;
+	}
+}
+
+int child_feed(struct child *c, int src)
+{
+	if (c->pid <= 0 || c->in_fd < 0 || c->feed_fd >= 0) {
+		if (src >= 0)
+			close(src);
+		return EINVAL;
+	}
+	c->feed_fd = src;
+	c->fed = 0;
+	child_feed_more(c);
+	return 0;
+}
+
+void child_arm(struct child *c, int64_t timeout_ms)
+{
+	c->deadline_ms = timeout_ms > 0 ? child_now_ms() + timeout_ms : 0;
+}
+
 void child_read(struct child *c, int fd)
 {
 	char chunk[CHILD_READ_CHUNK];
@@ -409,6 +488,10 @@ void child_read(struct child *c, int fd)
 
 	if (fd < 0)
 		return;
+	if (fd == c->in_fd) {
+		child_feed_more(c);
+		return;
+	}
 	if (fd == c->pid_fd) {
 		(void)child_reap(c, false);
 		return;
@@ -460,6 +543,7 @@ bool child_reap(struct child *c, bool block)
 	c->pid = -1;
 	c->kill_at_ms = 0;
 	child_close_fd(&c->pid_fd);
+	child_feed_end(c);
 	/* What it wrote before exiting is in the pipes; a grandchild's later output is not waited for. */
 	child_read(c, c->out_fd);
 	child_read(c, c->err_fd);
@@ -554,6 +638,7 @@ int child_run(struct child *c, const char *const *argv, const struct child_opts 
 
 void child_close(struct child *c)
 {
+	child_feed_end(c);
 	child_close_fd(&c->out_fd);
 	child_close_fd(&c->err_fd);
 	if (c->pid > 0) {

@@ -27,7 +27,7 @@
 /* Longest timeout accepted by probe_file, in seconds. */
 #define PROBE_TIMEOUT_MAX 3600
 /* Room for ffprobe's argv, its NULL included. */
-#define PROBE_ARGV_MAX 16
+#define PROBE_ARGV_MAX 20
 
 enum probe_kind { PROBE_OTHER = 0, PROBE_IMAGE, PROBE_VIDEO, PROBE_AUDIO };
 
@@ -120,6 +120,21 @@ struct probe_cmd {
  */
 int probe_cmd_build(struct probe_cmd *cmd, const char *ffprobe_path, const char *path, int timeout_s,
                     char *why, size_t whylen) __attribute__((warn_unused_result));
+/*
+ * probe_cmd_build for a file that does not exist yet: ffprobe reads it from its stdin ("pipe:0",
+ * only the pipe protocol allowed, the same -format_whitelist), so it can be started early, do its
+ * slow start-up (a few hundred shared libraries) and wait there. Run it with cmd.opts, which has
+ * in_feed set and no deadline: the caller arms timeout_s (child_arm) when it hands the file over
+ * with child_feed. What differs from ffprobe on the path: no "size" or "bit_rate" in the format
+ * (probe_classify reads neither), a JPEG is read by jpeg_pipe rather than image2, decoders run
+ * without threads ("-threads 1": the frame or two it decodes come sooner than the threads), and
+ * a duration only the file's size gives (a WAV's, for one) is unknown: duration_ms -1. An MP4 with
+ * its index at the end is read whole before the answer. Meant for the render outputs (MP4 with
+ * +faststart, JPEG); for anything else, ask the path when the duration is missing.
+ * Returns 0, -1 (bad arguments) or -2 (out of memory) with why set; cmd always needs probe_cmd_free.
+ */
+int probe_cmd_build_stdin(struct probe_cmd *cmd, const char *ffprobe_path, int timeout_s, char *why,
+                          size_t whylen) __attribute__((warn_unused_result));
 /* Frees what probe_cmd_build allocated; cmd is left empty. */
 void probe_cmd_free(struct probe_cmd *cmd);
 

@@ -94,6 +94,50 @@ int probe_cmd_build(struct probe_cmd *cmd, const char *ffprobe_path, const char 
 	return 0;
 }
 
+int probe_cmd_build_stdin(struct probe_cmd *cmd, const char *ffprobe_path, int timeout_s, char *why,
+                          size_t whylen)
+{
+	size_t argc = 0;
+
+	memset(cmd, 0, sizeof(*cmd));
+	buf_init(&cmd->input);
+	buf_init(&cmd->abspath);
+	if (ffprobe_path == NULL || ffprobe_path[0] == '\0' || timeout_s < 1 ||
+	    timeout_s > PROBE_TIMEOUT_MAX) {
+		probe_why(why, whylen, "invalid arguments to probe_file");
+		return -1;
+	}
+	/* No path: abspath stays "", and ffprobe's messages name pipe:0, which reads as "the file". */
+	buf_puts(&cmd->input, "pipe:0");
+	if (cmd->input.failed) {
+		probe_why(why, whylen, "out of memory");
+		return -2;
+	}
+	cmd->timeout_s = timeout_s;
+	cmd->opts.in_feed = true;
+	cmd->opts.out_max = PROBE_STDOUT_MAX;
+	cmd->opts.err_keep = PROBE_STDERR_KEEP;
+
+	cmd->argv[argc++] = ffprobe_path;
+	cmd->argv[argc++] = "-v";
+	cmd->argv[argc++] = "error";
+	cmd->argv[argc++] = "-hide_banner";
+	cmd->argv[argc++] = "-protocol_whitelist";
+	cmd->argv[argc++] = "pipe";
+	cmd->argv[argc++] = "-format_whitelist";
+	cmd->argv[argc++] = PROBE_FORMAT_WHITELIST;
+	/* The decoders it opens for a frame or two need no threads; starting them costs more. */
+	cmd->argv[argc++] = "-threads";
+	cmd->argv[argc++] = "1";
+	cmd->argv[argc++] = "-print_format";
+	cmd->argv[argc++] = "json";
+	cmd->argv[argc++] = "-show_format";
+	cmd->argv[argc++] = "-show_streams";
+	cmd->argv[argc++] = cmd->input.data;
+	cmd->argv[argc] = NULL;
+	return 0;
+}
+
 void probe_cmd_free(struct probe_cmd *cmd)
 {
 	buf_free(&cmd->input);

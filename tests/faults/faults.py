@@ -1142,12 +1142,12 @@ def cancel_stages(sc):
 
     # 3. finishing (ffmpeg done, ffprobe of the output under way): completed or cancelled, cleanly
     fake.mode("ok", steps=2, step_ms=100)
+    probes0 = probes()  # before the job: the spawner starts its ffprobe beside ffmpeg
     j3 = u.job(sc, pid, aid)
     sc.watch.wait_run(j3, 30)
-    probes0 = probes()
 
     def probing():
-        # ffmpeg is done and a probe started after it began: the output is being checked
+        # ffmpeg is done and this job's probe has started: the output is being checked
         return sc.watch.snapshot(j3)[0]["end"] is not None and probes() > probes0
     if not wait_for(probing, 15, 0.05):
         raise Fail("the third job's run never reached the finishing step (ffprobe of the output)")

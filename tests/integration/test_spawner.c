@@ -718,6 +718,50 @@ static void test_once_runs_ready_jobs_and_exits_0(void)
 	}
 }
 
+/* The ffprobe of the output reads it from its stdin; a WAV's length comes only from the file's
+ * size, so that answer lacks it and the output is probed again by its path. */
+static void test_output_length_a_stream_cannot_tell_is_probed_by_path(void)
+{
+	char uuid[RTEST_UUID_LEN + 1], copy[PATH_MAX + 16];
+	struct itest_resp r;
+	long long pid = rtest_project_with("still.png", NULL, NULL, 0);
+	int st;
+
+	snprintf(copy, sizeof(copy), "%s/tone.wav", rt.fixtures);
+	rtest_fake_mode("mode=ok\nsteps=2\nstep_ms=50\ncopy=%s\nlog=%s\n", copy, rt.fake_log);
+	rtest_enqueue_ok(pid, NULL, uuid);
+	st = rtest_spawner_once(RTEST_FAKE_ENV(NULL), "1");
+	CU_ASSERT_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	rtest_expect_job(uuid, "completed", 5000, &r);
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(
+	        rtest_sql_count("SELECT count(*) FROM render_jobs j JOIN media m ON m.id = j.output_media_id "
+	                        "WHERE j.id = $1::uuid AND m.duration_ms BETWEEN 2900 AND 3100",
+	                        uuid),
+	        1);
+}
+
+/* Without ffprobe the output cannot be checked: the spawner's fault, so the job goes back
+ * uncharged and --once exits 1, as when ffmpeg is missing. */
+static void test_missing_ffprobe_gives_the_job_back(void)
+{
+	char uuid[RTEST_UUID_LEN + 1], copy[PATH_MAX + 16];
+	long long pid = rtest_project_with("still.png", NULL, NULL, 0);
+	int st;
+
+	snprintf(copy, sizeof(copy), "%s/clip.mp4", rt.fixtures);
+	rtest_fake_mode("mode=ok\nsteps=2\nstep_ms=50\ncopy=%s\nlog=%s\n", copy, rt.fake_log);
+	rtest_enqueue_ok(pid, NULL, uuid);
+	st = rtest_spawner_once(RTEST_FAKE_ENV("FFPROBE_PATH=/nonexistent/ffprobe", NULL), "1");
+	CU_ASSERT_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	CU_ASSERT_EQUAL(rtest_runs_of(uuid), 1);
+	CU_ASSERT_EQUAL(rtest_sql_count("SELECT count(*) FROM render_jobs WHERE id = $1::uuid AND "
+	                                "state = 'waiting' AND attempts = 0",
+	                                uuid),
+	                1);
+	CU_ASSERT_EQUAL(rtest_outputs_of(uuid), 0);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -753,5 +797,9 @@ int main(void)
 	CU_add_test(s, "SIGTERM: a running job is released to another spawner",
 	            test_sigterm_releases_running_job_to_another_spawner);
 	CU_add_test(s, "--once runs the ready jobs and exits 0", test_once_runs_ready_jobs_and_exits_0);
+	CU_add_test(s, "an output whose length a stream cannot tell is probed by its path",
+	            test_output_length_a_stream_cannot_tell_is_probed_by_path);
+	CU_add_test(s, "missing ffprobe: the job goes back, --once exits 1",
+	            test_missing_ffprobe_gives_the_job_back);
 	return rtest_run_and_clean();
 }

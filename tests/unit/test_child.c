@@ -596,6 +596,128 @@ static void test_close_kills_a_running_child_and_leaks_nothing(void)
 	CU_ASSERT(no_children());
 }
 
+/* A file of n bytes, each its offset mod 251 (no run of it repeats a power-of-two period). */
+static int pattern_file(const char *path, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	int rc = 0;
+
+	if (f == NULL)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (fputc((int)(i % 251), f) == EOF)
+			rc = -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
+static void test_feed_sends_the_whole_file_then_eof(void)
+{
+	const char *const cat[] = { "cat", NULL };
+	const size_t size = 3 * 1024 * 1024; /* far past what the socket holds at once */
+	struct child_opts o = buffered(0, 4 * 1024 * 1024);
+	struct child c;
+	char p[PATH_MAX];
+	bool same = true;
+	int before = count_fds(), fd;
+
+	CU_ASSERT_EQUAL_FATAL(pattern_file(tpath(p, sizeof(p), "feed.bin"), size), 0);
+	o.in_feed = true;
+	CU_ASSERT_EQUAL_FATAL(child_start(&c, cat, &o), 0);
+	CU_ASSERT(c.in_fd >= 0);
+	/* Started early, it waits on its stdin: nothing to poll there until the feed begins. */
+	nap_ms(100);
+	CU_ASSERT_FALSE(child_tick(&c));
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(child_feed(&c, fd), 0);
+	CU_ASSERT_EQUAL(child_feed(&c, -1), EINVAL); /* one feed a child */
+	CU_ASSERT(drive(&c, 20.0));
+	CU_ASSERT(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0);
+	CU_ASSERT_EQUAL_FATAL(c.out.len, size);
+	for (size_t i = 0; i < size && same; i++)
+		same = (unsigned char)c.out.data[i] == i % 251;
+	CU_ASSERT(same);
+	CU_ASSERT_EQUAL(c.in_fd, -1);
+	child_close(&c);
+	CU_ASSERT_EQUAL(count_fds(), before);
+	CU_ASSERT(no_children());
+	unlink(p);
+}
+
+static void test_feed_to_a_child_that_stops_reading_just_ends(void)
+{
+	const char *const head[] = { "head", "-c", "10", NULL };
+	struct child_opts o = buffered(10000, 1024);
+	struct child c;
+	char p[PATH_MAX];
+	int before = count_fds(), fd;
+
+	CU_ASSERT_EQUAL_FATAL(pattern_file(tpath(p, sizeof(p), "feed-big.bin"), 4 * 1024 * 1024), 0);
+	o.in_feed = true;
+	CU_ASSERT_EQUAL_FATAL(child_start(&c, head, &o), 0);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(child_feed(&c, fd), 0);
+	/* Its stdin closes with most of the file unsent: EPIPE ends the feed, no SIGPIPE kills us. */
+	CU_ASSERT(drive(&c, 10.0));
+	CU_ASSERT(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0);
+	CU_ASSERT_EQUAL(c.out.len, 10);
+	CU_ASSERT(c.fed < 4 * 1024 * 1024);
+	child_close(&c);
+	CU_ASSERT_EQUAL(count_fds(), before);
+	CU_ASSERT(no_children());
+	unlink(p);
+}
+
+static void test_feed_needs_in_feed_and_closes_its_source(void)
+{
+	const char *const slow[] = { "sleep", "100", NULL };
+	const char *const in[] = { "readlink", "/proc/self/fd/0", NULL };
+	struct child_opts o = buffered(10000, 1024);
+	struct child c;
+	int before = count_fds(), fd;
+
+	CU_ASSERT_EQUAL_FATAL(child_start(&c, slow, &o), 0);
+	CU_ASSERT_EQUAL(c.in_fd, -1);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(child_feed(&c, fd), EINVAL);
+	child_close(&c);
+	CU_ASSERT_EQUAL(count_fds(), before);
+	/* With in_feed, stdin is a socket and the child has no other descriptor of ours. */
+	o.in_feed = true;
+	CU_ASSERT_EQUAL_FATAL(child_run(&c, in, &o), 0);
+	CU_ASSERT(strncmp(c.out.data, "socket:", 7) == 0);
+	child_close(&c);
+	CU_ASSERT_EQUAL(count_fds(), before);
+	CU_ASSERT(no_children());
+}
+
+static void test_arm_bounds_a_child_from_now(void)
+{
+	const char *const argv[] = { "sleep", "100", NULL };
+	struct child_opts o = buffered(0, 0);
+	struct child c;
+	double t0;
+
+	o.in_feed = true;
+	CU_ASSERT_EQUAL_FATAL(child_start(&c, argv, &o), 0);
+	CU_ASSERT(child_next_ms(&c) == -1 || c.pid_fd < 0); /* no deadline yet */
+	nap_ms(300);
+	CU_ASSERT_FALSE(child_tick(&c));
+	t0 = now_s();
+	child_arm(&c, 200);
+	CU_ASSERT(child_next_ms(&c) >= 0 && child_next_ms(&c) <= 200);
+	CU_ASSERT(drive(&c, 10.0));
+	CU_ASSERT(c.timed_out);
+	CU_ASSERT(now_s() - t0 >= 0.19);
+	CU_ASSERT(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGTERM);
+	child_close(&c);
+	CU_ASSERT(no_children());
+}
+
 static const struct unit_test tests[] = {
 	{ "exit status and stdout are captured", test_exit_status_and_stdout_are_captured },
 	{ "stdout past the cap kills, keeps first bytes",
@@ -611,6 +733,10 @@ static const struct unit_test tests[] = {
 	{ "child dies with its parent", test_child_dies_with_its_parent },
 	{ "one poll loop drives many children", test_one_poll_loop_drives_many_children },
 	{ "close kills a running child, leaks nothing", test_close_kills_a_running_child_and_leaks_nothing },
+	{ "feed sends the whole file, then EOF", test_feed_sends_the_whole_file_then_eof },
+	{ "feed to a child that stops reading just ends", test_feed_to_a_child_that_stops_reading_just_ends },
+	{ "feed needs in_feed and closes its source", test_feed_needs_in_feed_and_closes_its_source },
+	{ "arm bounds a child from now", test_arm_bounds_a_child_from_now },
 };
 
 UNIT_SUITES(UNIT_SUITE("child", suite_init, suite_cleanup, tests));

@@ -702,6 +702,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 /* why must not show where the files live. */
 static void assert_no_path(const char *why)
 {
@@ -959,6 +966,105 @@ static void test_cmd_build_makes_a_safe_argv(void)
 	probe_cmd_free(&cmd);
 }
 
+/*
+ * The output probe of the spawner: ffprobe started before the file exists, waiting on its stdin,
+ * then fed the file. Returns probe_verdict's answer.
+ */
+static int probe_fed(const char *name, struct probe_result *r, char *why, size_t whylen)
+{
+	struct probe_cmd cmd;
+	struct probe_outcome o;
+	struct child ch;
+	char p[PATH_MAX];
+	double t0;
+	int rc = -3, fd;
+
+	probe_result_reset(r);
+	if (probe_cmd_build_stdin(&cmd, FFPROBE, 10, why, whylen) != 0)
+		goto out;
+	CU_ASSERT_TRUE(cmd.opts.in_feed);
+	CU_ASSERT_EQUAL(cmd.opts.timeout_ms, 0);
+	if (child_start(&ch, cmd.argv, &cmd.opts) != 0)
+		goto out;
+	/* Its start-up done, it waits: the file is handed over later, the deadline armed then. */
+	nap_ms(200);
+	CU_ASSERT_FALSE(child_tick(&ch));
+	fd = open(tpath(p, sizeof(p), name), O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	child_arm(&ch, (int64_t)cmd.timeout_s * 1000);
+	CU_ASSERT_EQUAL(child_feed(&ch, fd), 0);
+	t0 = now_s();
+	while (!child_tick(&ch) && now_s() - t0 < 20.0) {
+		struct pollfd pfd[CHILD_POLLFDS];
+		size_t n = child_pollfds(&ch, pfd), i;
+		int wait = child_next_ms(&ch);
+
+		if (poll(pfd, (nfds_t)n, wait < 0 || wait > 100 ? 100 : wait) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++)
+			if (pfd[i].revents != 0)
+				child_read(&ch, pfd[i].fd);
+	}
+	probe_outcome_of(&o, &ch);
+	rc = probe_verdict(&cmd, &o, r, why, whylen);
+	child_close(&ch);
+out:
+	probe_cmd_free(&cmd);
+	return rc;
+}
+
+static void test_stdin_probe_started_early_gives_the_files_answer(void)
+{
+	struct probe_result a, b;
+	char why[256], p[PATH_MAX];
+	/* x.mp4 has its index at the end: all of it is read before the answer. */
+	static const char *const names[] = { "x.mp4", "x.png", "x.wav" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(
+		        probe_file(FFPROBE, tpath(p, sizeof(p), names[i]), 10, &a, why, sizeof(why)), 0);
+		CU_ASSERT_EQUAL_FATAL(probe_fed(names[i], &b, why, sizeof(why)), 0);
+		CU_ASSERT_EQUAL(b.kind, a.kind);
+		CU_ASSERT_STRING_EQUAL(b.mime, a.mime);
+		CU_ASSERT_STRING_EQUAL(b.ext, a.ext);
+		CU_ASSERT_STRING_EQUAL(b.video_codec, a.video_codec);
+		CU_ASSERT_STRING_EQUAL(b.audio_codec, a.audio_codec);
+		CU_ASSERT_EQUAL(b.width, a.width);
+		CU_ASSERT_EQUAL(b.height, a.height);
+		/* WAV's length comes from the file's size, which a stream does not have (probe.h). */
+		CU_ASSERT_EQUAL(b.duration_ms, strcmp(names[i], "x.wav") == 0 ? -1 : a.duration_ms);
+	}
+	CU_ASSERT_EQUAL(probe_fed("garbage.bin", &b, why, sizeof(why)), -1);
+	CU_ASSERT_EQUAL(b.kind, PROBE_OTHER);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "ffprobe could not read the file"));
+	CU_ASSERT_PTR_NULL(strstr(why, "pipe:"));
+	assert_no_path(why);
+}
+
+static void test_stdin_cmd_reads_only_stdin(void)
+{
+	struct probe_cmd cmd;
+	char why[256];
+	size_t n = 0;
+	bool pipe_only = false;
+
+	CU_ASSERT_EQUAL_FATAL(probe_cmd_build_stdin(&cmd, FFPROBE, 10, why, sizeof(why)), 0);
+	while (n < PROBE_ARGV_MAX && cmd.argv[n] != NULL) {
+		if (strcmp(cmd.argv[n], "-protocol_whitelist") == 0 && cmd.argv[n + 1] != NULL &&
+		    strcmp(cmd.argv[n + 1], "pipe") == 0)
+			pipe_only = true;
+		n++;
+	}
+	CU_ASSERT_FATAL(n > 1 && n < PROBE_ARGV_MAX);
+	CU_ASSERT_STRING_EQUAL(cmd.argv[n - 1], "pipe:0");
+	CU_ASSERT(pipe_only);
+	CU_ASSERT_EQUAL(cmd.timeout_s, 10);
+	probe_cmd_free(&cmd);
+	CU_ASSERT_EQUAL(probe_cmd_build_stdin(&cmd, FFPROBE, 0, why, sizeof(why)), -1);
+	probe_cmd_free(&cmd);
+}
+
 static void test_verdict_gives_probe_file_answers(void)
 {
 	static const char err_bad[] = "[png @ 0x55d0c0] bad header\n"
@@ -1056,6 +1162,9 @@ static const struct unit_test real[] = {
 	{ "leaks no descriptors", test_file_leaks_no_descriptors },
 	{ "cmd build makes a safe argv", test_cmd_build_makes_a_safe_argv },
 	{ "verdict gives probe_file's answers", test_verdict_gives_probe_file_answers },
+	{ "stdin probe started early gives the file's answer",
+	  test_stdin_probe_started_early_gives_the_files_answer },
+	{ "stdin cmd reads only stdin", test_stdin_cmd_reads_only_stdin },
 };
 
 UNIT_SUITES(UNIT_SUITE("probe_classify", NULL, NULL, pure),
