@@ -17,12 +17,11 @@
 #include "auth/signlink.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "http/file_body.h"
 #include "http/query.h"
 #include "http/range.h"
 #include "store/files.h"
 #include "store/media.h"
-
-#define STREAM_CHUNK (64 * 1024)
 
 /* The scheme and host the client used, for links when public_base_url is not set. Only host
  * characters are copied: a Host header cannot inject anything into the link. */
@@ -160,15 +159,15 @@ static void stream_refuse_range(struct http_response *resp, uint64_t size)
 }
 
 /*
- * Sends the file itself: conditionals, a single Range, fixed-size chunks. Multi-range requests
- * get the whole file (200): the range parser reports them as "no range". The descriptor is
- * closed on every path, including a client that goes away mid-file.
+ * Sends the file itself: conditionals, a single Range, the bytes by file_body_send (from the page
+ * cache to the web server, never through our memory). Multi-range requests get the whole file
+ * (200): the range parser reports them as "no range". The descriptor is closed on every path,
+ * including a client that goes away mid-file.
  */
 static void stream_direct(struct http_request *req, struct http_response *resp, const struct media *m,
                           const char *abs)
 {
 	char etag[64], cr[HTTP_CONTENT_RANGE_SIZE];
-	static char chunk[STREAM_CHUNK];
 	const char *range;
 	uint64_t start = 0, end = 0, size, left;
 	struct stat st;
@@ -209,22 +208,11 @@ static void stream_direct(struct http_request *req, struct http_response *resp, 
 	resp_status(resp, status);
 	if (resp_begin(req, resp, (long long)left) != 0 || resp->head_only)
 		goto out;
-	if (start > 0 && lseek(fd, (off_t)start, SEEK_SET) < 0)
-		goto out;
-	while (left > 0) {
-		size_t want = left < sizeof(chunk) ? (size_t)left : sizeof(chunk);
-		ssize_t n = read(fd, chunk, want);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			log_error("stream: media %lld: short read", (long long)m->id);
-			break;
-		}
-		if (resp_write(req, resp, chunk, (size_t)n) != 0)
-			break; /* the client went away: stop reading */
-		left -= (uint64_t)n;
-	}
+	/* A client that goes away is no error of ours; a file that cannot be read (or was cut while
+	 * being sent) is, and its answer is cut short. */
+	if (file_body_send(req, resp, fd, start, left) == FILE_BODY_READ_FAILED)
+		log_error("stream: media %lld: %s: read failed: %s", (long long)m->id, m->path,
+		          errno != 0 ? strerror(errno) : "the file ended early");
 out:
 	if (fd >= 0)
 		close(fd);

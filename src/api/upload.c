@@ -4,6 +4,7 @@
 #include "api/upload.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,7 +18,10 @@
 #include "store/media.h"
 #include "util/utf8.h"
 
-#define UPLOAD_CHUNK (64 * 1024)
+/* The body is read this much at a time: one recv(2) each (http/fcgi_io.c), as much as the web
+ * server's socket holds at once (its send buffer, 208 KiB by default on Linux). Static, so a
+ * responder's memory stays the same however large the upload. */
+#define UPLOAD_CHUNK (256 * 1024)
 #define UPLOAD_FIELD_MAX 1024 /* bytes of a text field (title, type) */
 #define TITLE_MAX_CHARS 255
 /* With a quota, a body whose Content-Length passes the room left by more than this is refused
@@ -25,6 +29,10 @@
  * type fields) takes a few hundred bytes, so such a body cannot hold a file that fits. Within the
  * slack the file itself is measured as it arrives. */
 #define UPLOAD_QUOTA_SLACK (64 * 1024)
+/* Every this many bytes of the file, their write-back to the disk is started (sync_file_range):
+ * the disk then writes while the rest arrives, instead of all of it in the fsync at the end, and
+ * no more than this is left dirty by an upload. */
+#define UPLOAD_WRITEBACK_BYTES (8 * 1024 * 1024)
 
 /* Why a callback stopped the parser: the status to answer with. */
 struct upload_ctx {
@@ -42,6 +50,8 @@ struct upload_ctx {
 	enum merr fail;
 	char fail_msg[256];
 	const char *fail_field;
+	uint64_t writeback_from; /* file bytes before this have had their write-back started */
+	bool writeback_off;      /* the file system refused sync_file_range */
 };
 
 static int ctx_fail(struct upload_ctx *c, enum merr e, const char *field, const char *msg)
@@ -50,6 +60,29 @@ static int ctx_fail(struct upload_ctx *c, enum merr e, const char *field, const 
 	c->fail_field = field;
 	snprintf(c->fail_msg, sizeof(c->fail_msg), "%s", msg);
 	return 1;
+}
+
+/*
+ * Starts the write-back of what the file got since the last call, once that is
+ * UPLOAD_WRITEBACK_BYTES: without waiting for it (SYNC_FILE_RANGE_WRITE alone), so the disk works
+ * while the body is still read. Only a hint: the fsync at the end still makes the file durable and
+ * reports any error, so a file system that refuses it (EINVAL, ESPIPE) just is not hinted again.
+ */
+static void upload_writeback(struct upload_ctx *c)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	uint64_t n = c->file_bytes - c->writeback_from;
+
+	if (c->writeback_off || n < UPLOAD_WRITEBACK_BYTES)
+		return;
+	if (sync_file_range(c->tmp.fd, (off_t)c->writeback_from, (off_t)n, SYNC_FILE_RANGE_WRITE) != 0) {
+		c->writeback_off = errno != EINTR;
+		return;
+	}
+	c->writeback_from = c->file_bytes;
+#else
+	(void)c;
+#endif
 }
 
 /* Stops the upload with a 413 quota_exceeded naming the quota. */
@@ -125,6 +158,7 @@ static int on_part_data(void *arg, const char *data, size_t len)
 			log_error("upload: write: %s", strerror(rc));
 			return ctx_fail(c, MERR_INTERNAL, NULL, "cannot store the upload");
 		}
+		upload_writeback(c);
 		return 0;
 	case PART_TITLE:
 	case PART_TYPE:

@@ -13,13 +13,18 @@
  * The first input byte picks what is fuzzed:
  *   0: multipart_boundary_from_content_type on the rest (as a C string);
  *   1: multipart_filename_sanitize on the rest;
- *   else: the rest is a body with boundary "XyZ" (small caps), parsed in one feed and again in
- *         chunks drawn from the second byte; both runs must give the same events. Event order
- *         and the strings handed to callbacks are checked as they come.
+ *   else: the rest is a body with boundary "XyZ" (small caps; FZ_LONG_BOUNDARY when the byte is
+ *         0x80 or more), parsed in one feed and again in chunks drawn from the second byte; both
+ *         runs must give the same events. Event order and the strings handed to callbacks are
+ *         checked as they come.
  * Any broken invariant calls abort(), which libFuzzer reports as a crash.
  */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A boundary as long as curl's: the parser looks for such delimiters with memmem, for short ones
+ * CR by CR (multipart.c, MP_MEMMEM_MIN). */
+#define FZ_LONG_BOUNDARY "------------------------d74496d66958873e"
 
 #define CHECK(cond)                                                                              \
 	do {                                                                                     \
@@ -116,8 +121,8 @@ static int fz_body_end(void *arg)
 static const struct multipart_callbacks fz_cb = { fz_begin, fz_data, fz_end, fz_body_end };
 
 /* Parses body in chunks (all at once when seed is 0); returns the finish result. */
-static enum multipart_err fz_parse(const uint8_t *body, size_t len, uint32_t seed, size_t abort_at,
-                                   struct fz_rec *r)
+static enum multipart_err fz_parse(const char *boundary, const uint8_t *body, size_t len, uint32_t seed,
+                                   size_t abort_at, struct fz_rec *r)
 {
 	const struct multipart_limits lim = { 4, 256 };
 	struct multipart *p = NULL;
@@ -128,7 +133,7 @@ static enum multipart_err fz_parse(const uint8_t *body, size_t len, uint32_t see
 	memset(r, 0, sizeof(*r));
 	r->hash = 14695981039346656037ull;
 	r->abort_at = abort_at;
-	CHECK(multipart_new(&p, "XyZ", &lim, &fz_cb, r) == MULTIPART_OK);
+	CHECK(multipart_new(&p, boundary, &lim, &fz_cb, r) == MULTIPART_OK);
 	while (off < len) {
 		n = len - off;
 		if (seed != 0) {
@@ -158,7 +163,7 @@ static enum multipart_err fz_parse(const uint8_t *body, size_t len, uint32_t see
 	return rc;
 }
 
-static void fz_body(const uint8_t *data, size_t size)
+static void fz_body(const char *boundary, const uint8_t *data, size_t size)
 {
 	struct fz_rec one, many;
 	enum multipart_err rc1, rc2;
@@ -167,13 +172,13 @@ static void fz_body(const uint8_t *data, size_t size)
 	if (size < 1)
 		return;
 	seed = (uint32_t)data[0] * 2654435761u | 1;
-	rc1 = fz_parse(data + 1, size - 1, 0, 0, &one);
-	rc2 = fz_parse(data + 1, size - 1, seed, 0, &many);
+	rc1 = fz_parse(boundary, data + 1, size - 1, 0, 0, &one);
+	rc2 = fz_parse(boundary, data + 1, size - 1, seed, 0, &many);
 	CHECK(rc1 == rc2);
 	CHECK(one.hash == many.hash);
 	if (one.events > 0) {
 		/* Stop at some event: nothing may follow it. */
-		rc2 = fz_parse(data + 1, size - 1, 0, data[0] % one.events + 1, &many);
+		rc2 = fz_parse(boundary, data + 1, size - 1, 0, data[0] % one.events + 1, &many);
 		CHECK(rc2 == MULTIPART_ERR_ABORTED);
 		CHECK(many.events == data[0] % one.events + 1);
 	}
@@ -266,7 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_filename(data + 1, size - 1);
 		break;
 	default:
-		fz_body(data + 1, size - 1);
+		fz_body(data[0] >= 0x80 ? FZ_LONG_BOUNDARY : "XyZ", data + 1, size - 1);
 		break;
 	}
 	return 0;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <CUnit/Basic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,7 @@ static int make_fixtures(void)
 
 static void remove_fixtures(void)
 {
-	const char *names[] = { "red.png", "clip.mp4", "tone.wav", "text.png", NULL };
+	const char *names[] = { "red.png", "clip.mp4", "tone.wav", "text.png", "lookalikes.wav", NULL };
 	char p[300];
 
 	for (int i = 0; names[i]; i++) {
@@ -392,6 +393,111 @@ static void test_aborted_upload_leaves_nothing(void)
 	CU_ASSERT_TRUE(itest_wait_status("/healthz", 200, 5000));
 }
 
+/* Puts v as 4 little-endian bytes at p. */
+static void le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/*
+ * Writes a PCM WAV of size bytes (a multiple of 4) whose samples are random bytes with, every few
+ * KiB, a line that looks like the start of curl's multipart delimiter ("\r\n--", 24 dashes, hex
+ * digits) cut at a random length: wherever the web server and mediad split the body (FastCGI
+ * records, reads), look-alikes straddle the splits. Returns 0, or -1 when it cannot be written.
+ */
+static int make_lookalike_wav(const char *path, size_t size)
+{
+	static const char like[] = "\r\n--------------------------0123456789abcdef0123";
+	unsigned char head[44], *data = malloc(size - sizeof(head));
+	size_t n = size - sizeof(head), i = 0, k;
+	uint32_t x = 2463534242u;
+	FILE *f;
+	int rc = -1;
+
+	if (data == NULL)
+		return -1;
+	memcpy(head, "RIFF", 4);
+	le32(head + 4, (uint32_t)(size - 8));
+	memcpy(head + 8, "WAVEfmt ", 8);
+	le32(head + 16, 16);
+	memcpy(head + 20, "\x01\x00\x02\x00", 4); /* PCM, stereo */
+	le32(head + 24, 48000);
+	le32(head + 28, 192000);
+	memcpy(head + 32, "\x04\x00\x10\x00", 4); /* 4-byte frames of 16-bit samples */
+	memcpy(head + 36, "data", 4);
+	le32(head + 40, (uint32_t)n);
+	while (i < n) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		if (x % 4096 == 0) {
+			k = 4 + x / 4096 % (sizeof(like) - 4);
+			if (k > n - i)
+				k = n - i;
+			memcpy(data + i, like, k);
+			i += k;
+		} else {
+			data[i++] = (unsigned char)(x >> 24);
+		}
+	}
+	f = fopen(path, "wb");
+	if (f != NULL && fwrite(head, 1, sizeof(head), f) == sizeof(head) && fwrite(data, 1, n, f) == n)
+		rc = 0;
+	if (f != NULL && fclose(f) != 0)
+		rc = -1;
+	free(data);
+	return rc;
+}
+
+/* Whether files a and b hold the same bytes; prints where they first differ when not. */
+static bool same_bytes(const char *a, const char *b)
+{
+	static char x[65536], y[65536];
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	size_t na = 0, nb = 0, off = 0;
+	bool same = fa != NULL && fb != NULL;
+
+	while (same) {
+		na = fread(x, 1, sizeof(x), fa);
+		nb = fread(y, 1, sizeof(y), fb);
+		if (na != nb || memcmp(x, y, na) != 0) {
+			fprintf(stderr, "\n  %s and %s differ within bytes %zu to %zu\n", a, b, off,
+			        off + na);
+			same = false;
+		}
+		if (na == 0)
+			break;
+		off += na;
+	}
+	if (fa != NULL)
+		fclose(fa);
+	if (fb != NULL)
+		fclose(fb);
+	return same;
+}
+
+/* 12 MiB (the harness caps uploads at 16) go through every web server, many reads and records,
+ * and land byte for byte, delimiter look-alikes included. */
+static void test_large_upload_is_stored_byte_for_byte(void)
+{
+	char wav[300], stored[1024];
+	struct itest_resp r;
+	long long id;
+
+	fixture(wav, sizeof(wav), "lookalikes.wav");
+	CU_ASSERT_FATAL(make_lookalike_wav(wav, 12u << 20) == 0);
+	CU_ASSERT_FATAL(upload(tok_a, "/media", "file", wav, NULL, NULL, NULL, &r) == 201);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "kind"), "audio");
+	CU_ASSERT_EQUAL(json_object_get_int64(itest_member(r.json, "sizeBytes")), 12 << 20);
+	id = json_object_get_int64(itest_member(r.json, "id"));
+	snprintf(stored, sizeof(stored), "%s/%s", getenv("MEDIA_ROOT"), itest_jstr(&r, "path"));
+	itest_resp_free(&r);
+	CU_ASSERT_TRUE(same_bytes(wav, stored));
+	itest_delete_media(tok_a, id);
+	unlink(wav);
+}
+
 static void test_media_list_get_delete_removes_file(void)
 {
 	char wav[300], path[64], rel[256];
@@ -492,6 +598,7 @@ int main(void)
 	CU_add_test(s, "over-cap upload is 413 and leaves nothing",
 	            test_over_cap_upload_is_413_and_leaves_nothing);
 	CU_add_test(s, "aborted upload leaves nothing", test_aborted_upload_leaves_nothing);
+	CU_add_test(s, "a large upload is stored byte for byte", test_large_upload_is_stored_byte_for_byte);
 	CU_add_test(s, "media list, get, delete removes the file", test_media_list_get_delete_removes_file);
 	CU_add_test(s, "project delete removes its files", test_project_delete_removes_its_files);
 	return itest_run_all();

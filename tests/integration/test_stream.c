@@ -4,16 +4,23 @@
 #include <CUnit/Basic.h>
 #include <curl/curl.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
+#include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -836,7 +843,7 @@ static void test_aborted_download_leaves_no_descriptor_in_mediad(void)
 static void test_no_log_holds_a_stream_signature(void)
 {
 	static const char *const logs[] = { "apache-access.log", "mediad.log", "lighttpd-error.log",
-		                            "apache-error.log" };
+		                            "apache-error.log", "stream-wire.log" };
 	const char *tdir = getenv("MEDIAD_TEST_DIR");
 	int seen = 0;
 
@@ -864,6 +871,504 @@ static void test_no_log_holds_a_stream_signature(void)
 		free(text);
 	}
 	CU_ASSERT(seen > 0);
+}
+
+/* ---- direct mode on the wire: a responder of our own, spoken to in FastCGI ---------------------
+ *
+ * What the web server gets from a direct-mode responder, checked on the socket itself: valid
+ * records in large pieces, the file byte for byte, and at most one record waiting in the socket
+ * (lighttpd 1.4 writes a record to a temp file when it reads one while its client still has the one
+ * before: see FCGI_FILE_SNDBUF in fcgi_io.c). Whatever the run's web server and stream mode: a
+ * `mediad --listen` pool of one worker with STREAM_MODE=direct, started by these tests.
+ */
+
+#define FCGI_BEGIN_REQUEST 1
+#define FCGI_END_REQUEST 3
+#define FCGI_PARAMS 4
+#define FCGI_STDIN 5
+#define FCGI_STDOUT 6
+/* The largest record content mediad writes (fcgi_io.c, FCGI_RECORD_MAX): ranges are checked across
+ * the boundaries of the records, which count from the first byte sent. */
+#define WIRE_RECORD 65528
+/* No answer of these tests is larger (big.wav is 13 MB). */
+#define WIRE_BODY_MAX (32u << 20)
+
+extern char **environ;
+
+static char wire_sock[108];
+static pid_t wire_master = -1;
+static struct media m_big;       /* big.wav, uploaded for these tests */
+static unsigned char *big_bytes; /* its bytes */
+static size_t big_len;
+
+/* One answer as it came off the socket. */
+struct wire_resp {
+	char head[4096];     /* the CGI headers, up to the blank line */
+	bool head_done;      /* the blank line came */
+	unsigned char *body; /* what followed it (malloc'd) */
+	size_t body_len;
+	size_t stdout_records; /* STDOUT records with content */
+	size_t max_record;     /* the largest record content */
+	bool malformed;        /* a record of another version, request, or type, or bad END_REQUEST */
+	bool ended;            /* END_REQUEST came, with FCGI_REQUEST_COMPLETE */
+};
+
+static void wire_resp_free(struct wire_resp *w)
+{
+	free(w->body);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Reads exactly n bytes from fd, waiting at most WAIT_MS for each piece. Returns 0, or -1 on end of
+ * stream, error or time out. */
+static int wire_read_full(int fd, unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&pf, 1, WAIT_MS) <= 0)
+			return -1;
+		r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int wire_put(int fd, unsigned char type, const unsigned char *content, size_t len)
+{
+	unsigned char h[8] = { 1, type, 0, 1, (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
+
+	return write(fd, h, 8) == 8 && (len == 0 || write(fd, content, len) == (ssize_t)len) ? 0 : -1;
+}
+
+/* Appends a FastCGI name-value pair (both shorter than 128 bytes) at p; returns its length. */
+static size_t wire_pair(unsigned char *p, const char *k, const char *v)
+{
+	size_t kl = strlen(k), vl = strlen(v);
+
+	p[0] = (unsigned char)kl;
+	p[1] = (unsigned char)vl;
+	memcpy(p + 2, k, kl);
+	memcpy(p + 2 + kl, v, vl);
+	return 2 + kl + vl;
+}
+
+/* Sends method for media id (a fresh signed link) with an optional Range value. Returns the
+ * connection or -1. */
+static int wire_request(const char *method, long long id, const char *range)
+{
+	static const unsigned char begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 }; /* RESPONDER, no keep-conn */
+	unsigned char params[1024];
+	char sig[SIGNLINK_SIG_SIZE], uri[256], path[64];
+	long long expires = (long long)time(NULL) + 300;
+	struct sockaddr_un sa;
+	size_t n = 0;
+	int fd;
+
+	if (signlink_sign(link_key, id, expires, sig, sizeof(sig)) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "/media/%lld/stream", id);
+	snprintf(uri, sizeof(uri), "%s?expires=%lld&sig=%s", path, expires, sig);
+	n += wire_pair(params + n, "REQUEST_METHOD", method);
+	n += wire_pair(params + n, "REQUEST_URI", uri);
+	n += wire_pair(params + n, "SCRIPT_NAME", path);
+	n += wire_pair(params + n, "QUERY_STRING", strchr(uri, '?') + 1);
+	n += wire_pair(params + n, "REMOTE_ADDR", "127.0.0.1");
+	if (range != NULL)
+		n += wire_pair(params + n, "HTTP_RANGE", range);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", wire_sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    wire_put(fd, FCGI_BEGIN_REQUEST, begin, 8) != 0 || wire_put(fd, FCGI_PARAMS, params, n) != 0 ||
+	    wire_put(fd, FCGI_PARAMS, NULL, 0) != 0 || wire_put(fd, FCGI_STDIN, NULL, 0) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The STDOUT content c[0..n) into w: the headers up to the blank line, then the body. */
+static int wire_take(struct wire_resp *w, const unsigned char *c, size_t n)
+{
+	while (n > 0 && !w->head_done) {
+		size_t hl = strlen(w->head);
+
+		if (hl + 1 >= sizeof(w->head))
+			return -1;
+		w->head[hl] = (char)*c++;
+		w->head[hl + 1] = '\0';
+		n--;
+		w->head_done = hl + 1 >= 4 && memcmp(w->head + hl - 3, "\r\n\r\n", 4) == 0;
+	}
+	if (n == 0)
+		return 0;
+	if (w->body_len + n > WIRE_BODY_MAX)
+		return -1;
+	if (w->body == NULL)
+		w->body = malloc(WIRE_BODY_MAX);
+	if (w->body == NULL)
+		return -1;
+	memcpy(w->body + w->body_len, c, n);
+	w->body_len += n;
+	return 0;
+}
+
+/*
+ * Reads records from fd into w until the headers are complete (until_head) or until END_REQUEST,
+ * checking each: version 1, request 1, STDOUT or END_REQUEST only, END_REQUEST with
+ * FCGI_REQUEST_COMPLETE. Returns 0, or -1 when the connection ended or stalled first.
+ */
+static int wire_read(int fd, struct wire_resp *w, bool until_head)
+{
+	static unsigned char c[65536 + 256];
+
+	while (!w->ended && !(until_head && w->head_done)) {
+		unsigned char h[8];
+		size_t len, pad;
+
+		if (wire_read_full(fd, h, 8) != 0)
+			return -1;
+		len = (size_t)h[4] << 8 | h[5];
+		pad = h[6];
+		if (wire_read_full(fd, c, len + pad) != 0)
+			return -1;
+		if (h[0] != 1 || h[2] != 0 || h[3] != 1)
+			w->malformed = true;
+		if (h[1] == FCGI_STDOUT && len > 0) {
+			w->stdout_records++;
+			if (len > w->max_record)
+				w->max_record = len;
+			if (wire_take(w, c, len) != 0)
+				return -1;
+		} else if (h[1] == FCGI_END_REQUEST) {
+			w->ended = true;
+			if (len != 8 || c[4] != 0)
+				w->malformed = true;
+		} else if (h[1] != FCGI_STDOUT) {
+			w->malformed = true; /* STDERR, or a type a responder does not send */
+		}
+	}
+	return 0;
+}
+
+/* Whether the peer closed fd (nothing follows END_REQUEST), within WAIT_MS. */
+static bool wire_closed(int fd)
+{
+	struct pollfd pf = { fd, POLLIN, 0 };
+	char b;
+
+	return poll(&pf, 1, WAIT_MS) == 1 && read(fd, &b, 1) == 0;
+}
+
+/* A whole answer of method [range] on media id into w; the connection must end after it. */
+static int wire_fetch(const char *method, long long id, const char *range, struct wire_resp *w)
+{
+	int fd = wire_request(method, id, range), rc;
+
+	memset(w, 0, sizeof(*w));
+	if (fd < 0)
+		return -1;
+	rc = wire_read(fd, w, false);
+	if (rc == 0 && !wire_closed(fd))
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+/* The value of CGI header name in w (exact name), or "". */
+static const char *wire_header(const struct wire_resp *w, const char *name, char *out, size_t n)
+{
+	size_t nl = strlen(name);
+	const char *p = w->head;
+
+	out[0] = '\0';
+	while (p != NULL && *p != '\0') {
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1, *e = strstr(v, "\r\n");
+			while (*v == ' ')
+				v++;
+			snprintf(out, n, "%.*s", (int)(e != NULL ? e - v : (long)strlen(v)), v);
+			break;
+		}
+		p = strstr(p, "\r\n");
+		p = p != NULL ? p + 2 : NULL;
+	}
+	return out;
+}
+
+static bool is_child_of(const struct itest_proc *p, void *ud)
+{
+	return p->ppid == *(const pid_t *)ud;
+}
+
+/* The pool's worker: the one child of wire_master (0 while there is none). */
+static pid_t wire_worker(void)
+{
+	pid_t kids[4];
+
+	return wire_master > 0 && itest_proc_scan(is_child_of, &wire_master, kids, 4) == 1 ? kids[0] : 0;
+}
+
+/* VmRSS of pid in KiB, -1 when unknown. */
+static long vm_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void wire_stop(void)
+{
+	if (wire_master > 0) {
+		kill(wire_master, SIGTERM);
+		for (int i = 0; i < WAIT_MS / 50 && waitpid(wire_master, NULL, WNOHANG) == 0; i++)
+			itest_sleep_ms(50);
+		if (kill(wire_master, 0) == 0) {
+			kill(wire_master, SIGKILL);
+			waitpid(wire_master, NULL, 0);
+		}
+		wire_master = -1;
+	}
+	if (wire_sock[0] != '\0')
+		unlink(wire_sock);
+}
+
+static void test_wire_responder_of_our_own_answers(void)
+{
+	const char *bdir = getenv("abs_top_builddir"), *tdir = getenv("MEDIAD_TEST_DIR");
+	char bin[PATH_MAX], listen[160], bigwav[300], logf[PATH_MAX];
+	const char *argv[] = { bin, "--listen", listen, "--workers", "1", NULL };
+	posix_spawn_file_actions_t fa;
+	char **env = NULL;
+	size_t n = 0;
+	bool up = false;
+	int rc;
+
+	CU_ASSERT_FATAL(bdir != NULL && tdir != NULL);
+	fixture(bigwav, sizeof(bigwav), "big.wav");
+	big_bytes = slurp(bigwav, &big_len);
+	CU_ASSERT_FATAL(big_bytes != NULL && big_len > 4 * WIRE_RECORD);
+	CU_ASSERT_FATAL(upload(tok_a, bigwav, &m_big) == 201);
+	CU_ASSERT_EQUAL_FATAL(m_big.size, (long long)big_len);
+
+	/* The run's environment (MEDIAD_CONFIG...) and the stream mode these tests are about: an
+	 * environment variable overrides its setting in the file. */
+	while (environ[n] != NULL)
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+	memcpy(env, environ, n * sizeof(*env));
+	env[n] = (char *)(uintptr_t) "STREAM_MODE=direct";
+	snprintf(bin, sizeof(bin), "%s/mediad", bdir);
+	snprintf(wire_sock, sizeof(wire_sock), "%s/stream-wire.sock", tdir);
+	snprintf(listen, sizeof(listen), "unix:%s", wire_sock);
+	/* Its request log beside the others (no log may hold a link's signature: checked below). */
+	snprintf(logf, sizeof(logf), "%s/log/stream-wire.log", tdir);
+	CU_ASSERT_FATAL(posix_spawn_file_actions_init(&fa) == 0);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, logf, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	posix_spawn_file_actions_adddup2(&fa, 2, 1);
+	rc = posix_spawn(&wire_master, bin, &fa, NULL, (char *const *)(uintptr_t)argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	free(env);
+	CU_ASSERT_FATAL(rc == 0);
+	/* Ready when it answers, polled. */
+	for (int waited = 0; waited < WAIT_MS && !up; waited += 100) {
+		struct wire_resp w;
+
+		up = wire_fetch("HEAD", m_big.id, NULL, &w) == 0 && strncmp(w.head, "Status: 200", 11) == 0;
+		wire_resp_free(&w);
+		if (!up)
+			itest_sleep_ms(100);
+	}
+	CU_ASSERT_FATAL(up);
+}
+
+static void test_wire_download_is_valid_fastcgi_in_large_records(void)
+{
+	struct wire_resp w;
+	char cl[32];
+
+	CU_ASSERT_FATAL(wire_fetch("GET", m_big.id, NULL, &w) == 0);
+	CU_ASSERT_FALSE(w.malformed);
+	CU_ASSERT_TRUE(w.ended);
+	CU_ASSERT_EQUAL(strncmp(w.head, "Status: 200", 11), 0);
+	CU_ASSERT_EQUAL(strtoull(wire_header(&w, "Content-Length", cl, sizeof(cl)), NULL, 10), big_len);
+	CU_ASSERT_EQUAL(w.body_len, big_len);
+	CU_ASSERT_TRUE(w.body_len == big_len && memcmp(w.body, big_bytes, big_len) == 0);
+	/* The headers' record, then whole records of WIRE_RECORD bytes and the rest: nothing cut
+	 * smaller (libfcgi's own writer makes 8 KiB records, twelve thousand for 100 MiB). */
+	CU_ASSERT_EQUAL(w.max_record, WIRE_RECORD);
+	if (w.stdout_records > 1 + (big_len + WIRE_RECORD - 1) / WIRE_RECORD)
+		fprintf(stderr, "\n  %zu STDOUT records for %zu bytes\n", w.stdout_records, big_len);
+	CU_ASSERT(w.stdout_records <= 1 + (big_len + WIRE_RECORD - 1) / WIRE_RECORD);
+	wire_resp_free(&w);
+}
+
+/*
+ * A web server that stops reading (its client is slow) finds at most one record waiting in the
+ * socket, not several: one read cannot bring it a second record while it still holds the first.
+ * (With the socket's default buffer, 208 KiB, three records waited.) Then the rest comes, byte for
+ * byte.
+ */
+static void test_wire_at_most_one_record_waits_in_the_socket(void)
+{
+	struct wire_resp w;
+	int fd = wire_request("GET", m_big.id, NULL), queued = -1, last = -2, same = 0;
+
+	memset(&w, 0, sizeof(w));
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(wire_read(fd, &w, true) == 0);
+	/* The responder writes until the socket is full, then waits for us: poll until the queue
+	 * has stopped growing for half a second. */
+	for (int waited = 0; waited < WAIT_MS && same < 10; waited += 50) {
+		itest_sleep_ms(50);
+		if (ioctl(fd, FIONREAD, &queued) != 0)
+			break;
+		same = queued == last ? same + 1 : 0;
+		last = queued;
+	}
+	CU_ASSERT_TRUE(same >= 10);
+	if (queued > WIRE_RECORD + 8)
+		fprintf(stderr, "\n  %d bytes wait in the socket\n", queued);
+	CU_ASSERT_TRUE(queued > 0 && queued <= WIRE_RECORD + 8);
+	CU_ASSERT_EQUAL(wire_read(fd, &w, false), 0);
+	CU_ASSERT_TRUE(wire_closed(fd));
+	close(fd);
+	CU_ASSERT_FALSE(w.malformed);
+	CU_ASSERT_TRUE(w.ended);
+	CU_ASSERT_TRUE(w.body_len == big_len && memcmp(w.body, big_bytes, big_len) == 0);
+	wire_resp_free(&w);
+}
+
+static void test_wire_ranges_across_record_boundaries(void)
+{
+	/* Records count from the range's first byte: these end, start or cross one, at the start of
+	 * the file and in its middle, and run to its end. */
+	const size_t r = WIRE_RECORD, mid = 3 * WIRE_RECORD + 1000;
+	const size_t ranges[][2] = {
+		{ 0, r - 1 },
+		{ 0, r },
+		{ 0, r + 1 },
+		{ r - 1, r },
+		{ r, 2 * r - 1 },
+		{ 1, 2 * r + 1 },
+		{ mid, mid + r - 1 },
+		{ mid, mid + 2 * r },
+		{ mid + 5, mid + 5 },
+		{ big_len - r - 1, big_len - 1 },
+		{ big_len - 1, big_len - 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		size_t a = ranges[i][0], b = ranges[i][1];
+		char h[64], want[96], cr[96], cl[32];
+		struct wire_resp w;
+
+		snprintf(h, sizeof(h), "bytes=%zu-%zu", a, b);
+		CU_ASSERT_FATAL(wire_fetch("GET", m_big.id, h, &w) == 0);
+		snprintf(want, sizeof(want), "bytes %zu-%zu/%zu", a, b, big_len);
+		CU_ASSERT_FALSE(w.malformed);
+		CU_ASSERT_TRUE(w.ended);
+		CU_ASSERT_EQUAL(strncmp(w.head, "Status: 206", 11), 0);
+		CU_ASSERT_STRING_EQUAL(wire_header(&w, "Content-Range", cr, sizeof(cr)), want);
+		CU_ASSERT_EQUAL(strtoull(wire_header(&w, "Content-Length", cl, sizeof(cl)), NULL, 10),
+		                b - a + 1);
+		if (w.body_len != b - a + 1 || memcmp(w.body, big_bytes + a, b - a + 1) != 0)
+			fprintf(stderr, "\n  %s: %zu bytes, not those of the file\n", h, w.body_len);
+		CU_ASSERT_TRUE(w.body_len == b - a + 1 && memcmp(w.body, big_bytes + a, b - a + 1) == 0);
+		wire_resp_free(&w);
+	}
+}
+
+static void test_wire_head_has_the_length_and_no_body(void)
+{
+	struct wire_resp w;
+	char cl[32];
+
+	CU_ASSERT_FATAL(wire_fetch("HEAD", m_big.id, NULL, &w) == 0);
+	CU_ASSERT_FALSE(w.malformed);
+	CU_ASSERT_TRUE(w.ended);
+	CU_ASSERT_EQUAL(strncmp(w.head, "Status: 200", 11), 0);
+	CU_ASSERT_EQUAL(strtoull(wire_header(&w, "Content-Length", cl, sizeof(cl)), NULL, 10), big_len);
+	CU_ASSERT_EQUAL(w.body_len, 0);
+	wire_resp_free(&w);
+}
+
+/* The web server hangs up mid-file (its client went away): the worker stops sending, closes the
+ * file, lives on and answers the next request. */
+static void test_wire_hang_up_mid_file_leaves_the_worker_serving(void)
+{
+	pid_t worker = wire_worker();
+	struct wire_resp w;
+	unsigned char some[65536];
+	int fd = wire_request("GET", m_big.id, NULL), waited;
+
+	memset(&w, 0, sizeof(w));
+	CU_ASSERT_FATAL(worker > 0 && fd >= 0);
+	CU_ASSERT_FATAL(wire_read(fd, &w, true) == 0);
+	CU_ASSERT_FATAL(wire_read_full(fd, some, sizeof(some)) == 0);
+	wire_resp_free(&w);
+	/* Mid-file: it holds the file, blocked on us. */
+	CU_ASSERT_TRUE(holds_media_file(worker));
+	abort_connection(fd);
+	for (waited = 0; waited < WAIT_MS && holds_media_file(worker); waited += 50)
+		itest_sleep_ms(50);
+	CU_ASSERT_FALSE(holds_media_file(worker));
+	CU_ASSERT_EQUAL(wire_worker(), worker);
+	CU_ASSERT_FATAL(wire_fetch("HEAD", m_big.id, NULL, &w) == 0);
+	CU_ASSERT_EQUAL(strncmp(w.head, "Status: 200", 11), 0);
+	CU_ASSERT_EQUAL(wire_worker(), worker);
+	wire_resp_free(&w);
+}
+
+/* The file never passes through the worker's memory: a second 13 MB download leaves its resident
+ * size where the first left it (the first may still touch code and buffers for the first time). */
+static void test_wire_worker_memory_does_not_grow_with_the_file(void)
+{
+	pid_t worker = wire_worker();
+	struct wire_resp w;
+	long before, after;
+
+	CU_ASSERT_FATAL(worker > 0);
+	CU_ASSERT_FATAL(wire_fetch("GET", m_big.id, NULL, &w) == 0);
+	wire_resp_free(&w);
+	before = vm_rss_kib(worker);
+	CU_ASSERT_FATAL(wire_fetch("GET", m_big.id, NULL, &w) == 0);
+	CU_ASSERT_EQUAL(w.body_len, big_len);
+	wire_resp_free(&w);
+	after = vm_rss_kib(worker);
+	CU_ASSERT_FATAL(before > 0 && after > 0);
+	if (after - before >= 1024)
+		fprintf(stderr, "\n  worker VmRSS %ld -> %ld KiB\n", before, after);
+	CU_ASSERT(after - before < 1024);
+}
+
+static void test_wire_teardown(void)
+{
+	wire_stop();
+	if (m_big.id > 0)
+		itest_delete_media(tok_a, m_big.id);
 }
 
 static void test_teardown_media(void)
@@ -941,6 +1446,8 @@ static int suite_clean(void)
 	if (dir[0] != '\0')
 		rmdir(dir);
 	free(tone);
+	wire_stop();
+	free(big_bytes);
 	return 0;
 }
 
@@ -988,6 +1495,21 @@ int main(void)
 	            test_if_modified_since_last_modified_is_304);
 	CU_add_test(s, "aborted download leaves no descriptor in mediad",
 	            test_aborted_download_leaves_no_descriptor_in_mediad);
+	CU_add_test(s, "direct mode on the wire: a responder of our own answers",
+	            test_wire_responder_of_our_own_answers);
+	CU_add_test(s, "direct mode on the wire: a download is valid FastCGI, in large records",
+	            test_wire_download_is_valid_fastcgi_in_large_records);
+	CU_add_test(s, "direct mode on the wire: at most one record waits in the socket",
+	            test_wire_at_most_one_record_waits_in_the_socket);
+	CU_add_test(s, "direct mode on the wire: ranges across record boundaries",
+	            test_wire_ranges_across_record_boundaries);
+	CU_add_test(s, "direct mode on the wire: HEAD has the length and no body",
+	            test_wire_head_has_the_length_and_no_body);
+	CU_add_test(s, "direct mode on the wire: a hang-up mid-file leaves the worker serving",
+	            test_wire_hang_up_mid_file_leaves_the_worker_serving);
+	CU_add_test(s, "direct mode on the wire: the worker's memory does not grow with the file",
+	            test_wire_worker_memory_does_not_grow_with_the_file);
+	CU_add_test(s, "direct mode on the wire: the responder stops", test_wire_teardown);
 	CU_add_test(s, "no log holds a stream signature", test_no_log_holds_a_stream_signature);
 	CU_add_test(s, "the shared media are deleted", test_teardown_media);
 	return itest_run_all();

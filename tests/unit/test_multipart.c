@@ -470,6 +470,35 @@ static void test_boundary_lookalikes_are_data(void)
 	}
 }
 
+/* The same with a boundary as long as curl's and the browsers' (searched for with memmem), the
+ * look-alikes spread over two parts and cut at every position. */
+static void test_long_boundary_lookalikes_are_data(void)
+{
+#define LB "------------------------d74496d66958873e"
+	/* clang-format off */
+	static const char data1[] =
+		"\r\n--" LB "x" "\r\n--" LB "-x" "\r\n--" LB "\rx" "\r\n--" LB " \r\n"
+		"\r\n--------------------------d74496d66958873" "x" /* one character short */
+		"\r\n--------------------------d74496d66958873f" /* the last one differs */
+		"x--" LB "\r\n" /* no CRLF of its own */
+		"\r\r\n--" LB "-";
+	static const char data2[] = "\r\n--" LB "\r" "\r\n--" LB "-" "\r\n--------------";
+	/* clang-format on */
+	char body[1024], want[1024];
+	int n, w;
+
+	n = snprintf(body, sizeof(body),
+	             "--" LB "\r\nContent-Disposition: form-data; name=a\r\n\r\n%s\r\n--" LB
+	             "\r\nContent-Disposition: form-data; name=b; filename=\"x.bin\"\r\n\r\n%s\r\n--" LB
+	             "--\r\n",
+	             data1, data2);
+	w = snprintf(want, sizeof(want), "B(a,(null),(null))D(%s)EB(b,x.bin,(null))D(%s)EZ rc=0", data1,
+	             data2);
+	CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof(body) && w > 0 && (size_t)w < sizeof(want));
+	check_body(LB, NULL, body, (size_t)n, want);
+#undef LB
+}
+
 static void test_empty_part_has_no_data_event(void)
 {
 	static const char body[] = "--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n"
@@ -974,6 +1003,7 @@ static const struct unit_test tests[] = {
 	T(test_truncated_body_misses_final_boundary),
 	T(test_garbled_headers_are_rejected),
 	T(test_boundary_lookalikes_are_data),
+	T(test_long_boundary_lookalikes_are_data),
 	T(test_empty_part_has_no_data_event),
 	T(test_filename_forms),
 	T(test_parts_in_any_order),
