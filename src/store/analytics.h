@@ -1,4 +1,4 @@
-/* analytics.h: media views and project events, and their aggregates (kept by triggers). */
+/* analytics.h: media views and project events, and their aggregates (kept by triggers, schema/006). */
 #ifndef MEDIAD_ANALYTICS_H
 #define MEDIAD_ANALYTICS_H
 
@@ -30,8 +30,9 @@ enum merr analytics_view_insert(struct db *db, int64_t media_id, int64_t owner_i
                                 char *viewed_at) __attribute__((warn_unused_result));
 /*
  * {"total_views", "unique_ips", "views_per_day": {"YYYY-MM-DD": n, ...}} for media_id, from the
- * aggregates only: O(days) (plus O(distinct ip-days) in range for unique_ips when a range is given).
- * from and to ("YYYY-MM-DD", inclusive) may be NULL. Caller owns *out.
+ * aggregates only, exact: at most 16 rows (one per shard, schema/006) per day, and for unique_ips
+ * per pair of days from `from` on, never one per ip. from and to ("YYYY-MM-DD", inclusive) may be
+ * NULL. Caller owns *out.
  */
 enum merr analytics_media(struct db *db, int64_t media_id, const char *from, const char *to,
                           struct json_object **out) __attribute__((warn_unused_result));

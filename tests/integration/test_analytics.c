@@ -1,17 +1,23 @@
 /* test_analytics.c: media views (who may log one, which address, rate limit), view analytics and
- * its cache, and project events against the real stack. */
+ * its cache, project events, and the exactness of their counters (any range, concurrent writers,
+ * bulk loads) against the real stack. */
 #include "config.h"
 
 #include <CUnit/Basic.h>
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "itest.h"
+#include "store/statements.h"
 
 /* view_rate_limit's default: views per minute per (ip, media). */
 #define VIEW_LIMIT 30
@@ -816,6 +822,489 @@ static void test_project_analytics_of_another_users_project_is_404(void)
 	itest_delete_project(tok_a, pid);
 }
 
+/* ---- the counters: exact for any range, under concurrency, O(days) to read (issue 13) ------------- */
+
+/* Days 0 .. RANDOM_DAYS - 1 from 2023-03-01 (UTC), where the random views of these tests go. */
+#define RANDOM_DAYS 30
+/* The shards of schema/006 (pg_backend_pid() % 16): a read sums at most this many rows a day. */
+#define COUNTER_SHARDS 16
+
+/* xorshift64*: the random views of a test, reproducible from the seed it prints when it fails. */
+static uint64_t rnd_state = 1;
+
+static unsigned rnd_below(unsigned n)
+{
+	rnd_state ^= rnd_state >> 12;
+	rnd_state ^= rnd_state << 25;
+	rnd_state ^= rnd_state >> 27;
+	return (unsigned)((rnd_state * 2685821657736338717ULL) >> 33) % n;
+}
+
+static uint64_t rnd_seed(void)
+{
+	rnd_state = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+	if (rnd_state == 0)
+		rnd_state = 1;
+	return rnd_state;
+}
+
+/* Day d (may be outside 0 .. RANDOM_DAYS - 1) as "YYYY-MM-DD"; with sec >= 0, that second of the
+ * day as an RFC 3339 UTC time instead. */
+static void random_day(int d, int sec, char out[32])
+{
+	struct tm tm = { .tm_year = 123, .tm_mon = 2, .tm_mday = 1 };
+	time_t t = timegm(&tm) + (time_t)d * 86400 + (sec > 0 ? sec : 0);
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, sec >= 0 ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d", &tm);
+}
+
+/* True when the error of res is one a retry cures (deadlock, serialization failure). */
+static bool retryable(const PGresult *res)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return st != NULL && (strcmp(st, "40P01") == 0 || strcmp(st, "40001") == 0);
+}
+
+/* Runs q on c; true on success. *retry tells a failure a retry may cure, which is not printed. */
+static bool pq_ok(PGconn *c, const char *q, int n, const char *const *params, bool *retry)
+{
+	PGresult *res = PQexecParams(c, q, n, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	*retry = !ok && retryable(res);
+	if (!ok && !*retry)
+		fprintf(stderr, "\n  sql: %s: %s\n", q, PQerrorMessage(c));
+	PQclear(res);
+	return ok;
+}
+
+/* Runs one INSERT of n rows on c: views of media id from ips[] at ats[], or events of project id
+ * of types ips[] at ats[]. */
+static bool insert_rows(PGconn *c, long long id, bool events, char (*ips)[24], char (*ats)[32], unsigned n,
+                        bool *retry)
+{
+	char sid[32], a[4096], b[4096];
+	const char *p[3] = { sid, a, b };
+	size_t la = 1, lb = 1;
+
+	snprintf(sid, sizeof(sid), "%lld", id);
+	a[0] = '{';
+	b[0] = '{';
+	for (unsigned i = 0; i < n && la < sizeof(a) - 32 && lb < sizeof(b) - 40; i++) {
+		la += (size_t)snprintf(a + la, sizeof(a) - la, "%s%s", i ? "," : "", ips[i]);
+		lb += (size_t)snprintf(b + lb, sizeof(b) - lb, "%s%s", i ? "," : "", ats[i]);
+	}
+	snprintf(a + la, sizeof(a) - la, "}");
+	snprintf(b + lb, sizeof(b) - lb, "}");
+	return events ? pq_ok(c,
+	                      "INSERT INTO events (project_id, event_type, created_at) "
+	                      "SELECT $1, unnest($2::text[]), unnest($3::timestamptz[])",
+	                      3, p, retry) :
+	                pq_ok(c,
+	                      "INSERT INTO views (media_id, ip, viewed_at) "
+	                      "SELECT $1, unnest($2::inet[]), unnest($3::timestamptz[])",
+	                      3, p, retry);
+}
+
+/*
+ * Inserts rows on c, at random: views of media id (ips 10.9.0.1 up to nips, days 0 .. ndays - 1,
+ * in no order) or, with events, events of project id. Half the time one row; 3 in 8 a statement
+ * of 2 to 9 rows (counted one by one, schema/006); 7 in 64 one of 65 to 100 (counted by set
+ * queries); 1 in 64 a transaction of 80 one-row statements of about 70 other ips (past 64 ips,
+ * the table lock instead of one per ip). Retries deadlocks between statements of several rows.
+ * Returns the rows inserted, or -1.
+ */
+static int random_insert(PGconn *c, long long id, unsigned nips, unsigned ndays, bool events)
+{
+	static const char *const types[] = { "play", "click", "impression" };
+	char ips[100][24], ats[100][32];
+	unsigned pick = rnd_below(64), rows = 1, i;
+	bool many = pick == 63, retry = true, end_retry;
+
+	if (pick >= 32 && pick < 56)
+		rows = 2 + rnd_below(8);
+	else if (pick >= 56 && pick < 63)
+		rows = 65 + rnd_below(36);
+	else if (many)
+		rows = 80;
+	for (i = 0; i < rows; i++) {
+		random_day((int)rnd_below(ndays), (int)rnd_below(86400), ats[i]);
+		if (events)
+			snprintf(ips[i], sizeof(ips[i]), "%s", types[rnd_below(3)]);
+		else if (many)
+			snprintf(ips[i], sizeof(ips[i]), "10.9.1.%u", 1 + rnd_below(250));
+		else
+			snprintf(ips[i], sizeof(ips[i]), "10.9.0.%u", 1 + rnd_below(nips));
+	}
+	for (int tries = 0; retry && tries < 20; tries++) {
+		bool ok = true;
+
+		if (!many) {
+			if (insert_rows(c, id, events, ips, ats, rows, &retry))
+				return (int)rows;
+			continue;
+		}
+		if (!pq_ok(c, "BEGIN", 0, NULL, &retry))
+			return -1;
+		for (i = 0; ok && i < rows; i++)
+			ok = insert_rows(c, id, events, ips + i, ats + i, 1, &retry);
+		if (!pq_ok(c, ok ? "COMMIT" : "ROLLBACK", 0, NULL, &end_retry))
+			return -1;
+		if (ok)
+			return (int)rows;
+	}
+	if (retry)
+		fprintf(stderr, "\n  %s: still deadlocked after 20 tries\n", events ? "events" : "views");
+	return -1;
+}
+
+/* The one number q (with $1 id, $2 from, $3 to: NULL for none) answers. */
+static long long sql_count(const char *q, long long id, const char *from, const char *to)
+{
+	char sid[32];
+	const char *p[3] = { sid, from, to };
+	PGresult *res;
+	long long n = -1;
+
+	snprintf(sid, sizeof(sid), "%lld", id);
+	res = PQexecParams(db, q, 3, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else
+		fprintf(stderr, "\n  sql: %s: %s\n", q, PQerrorMessage(db));
+	PQclear(res);
+	return n;
+}
+
+#define VIEWS_IN_RANGE                                                                \
+	"FROM views WHERE media_id = $1 "                                             \
+	"AND ($2::date IS NULL OR (viewed_at AT TIME ZONE 'UTC')::date >= $2::date) " \
+	"AND ($3::date IS NULL OR (viewed_at AT TIME ZONE 'UTC')::date <= $3::date)"
+
+/*
+ * GET /media/:id/analytics over [from, to] (NULL: open) agrees with counting the views themselves:
+ * total_views, unique_ips, and every day of views_per_day. Prints the first difference.
+ */
+static bool analytics_agree(long long id, const char *from, const char *to)
+{
+	char q[64] = "", sid[32];
+	const char *p[3] = { sid, from, to };
+	struct itest_resp r;
+	struct json_object *days;
+	long long total, uniq, want_total, want_uniq;
+	PGresult *res;
+	bool ok;
+	int i;
+
+	if (from != NULL || to != NULL)
+		snprintf(q, sizeof(q), "%s%s%s%s%s", from ? "from=" : "", from ? from : "",
+		         from && to ? "&" : "", to ? "to=" : "", to ? to : "");
+	if (get_analytics(id, q[0] ? q : NULL, tok_a, &r) != 200) {
+		fprintf(stderr, "\n  GET analytics?%s -> %ld\n", q, r.status);
+		itest_resp_free(&r);
+		return false;
+	}
+	total = itest_member_int(r.json, "total_views");
+	uniq = itest_member_int(r.json, "unique_ips");
+	days = itest_member(r.json, "views_per_day");
+	want_total = sql_count("SELECT count(*) " VIEWS_IN_RANGE, id, from, to);
+	want_uniq = sql_count("SELECT count(DISTINCT ip) " VIEWS_IN_RANGE, id, from, to);
+	ok = total == want_total && uniq == want_uniq;
+	if (!ok)
+		fprintf(stderr,
+		        "\n  analytics?%s: total_views %lld unique_ips %lld, the views say %lld and %lld\n",
+		        q, total, uniq, want_total, want_uniq);
+	snprintf(sid, sizeof(sid), "%lld", id);
+	res = PQexecParams(
+	        db,
+	        "SELECT to_char((viewed_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), count(*) " VIEWS_IN_RANGE
+	        " GROUP BY 1",
+	        3, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || days == NULL ||
+	    json_object_object_length(days) != PQntuples(res)) {
+		fprintf(stderr, "\n  analytics?%s: %d days, the views have %d\n", q,
+		        days ? json_object_object_length(days) : -1, PQntuples(res));
+		ok = false;
+	}
+	for (i = 0; ok && i < PQntuples(res); i++) {
+		if (itest_member_int(days, PQgetvalue(res, i, 0)) !=
+		    strtoll(PQgetvalue(res, i, 1), NULL, 10)) {
+			fprintf(stderr, "\n  analytics?%s: %s has %lld views, the views say %s\n", q,
+			        PQgetvalue(res, i, 0), itest_member_int(days, PQgetvalue(res, i, 0)),
+			        PQgetvalue(res, i, 1));
+			ok = false;
+		}
+	}
+	PQclear(res);
+	itest_resp_free(&r);
+	return ok;
+}
+
+/* Every range of days lo .. hi (and the open ones) agrees with the views; the number that did not. */
+static int ranges_disagreeing(long long id, int lo, int hi)
+{
+	char f[32], t[32];
+	int bad = 0;
+
+	bad += !analytics_agree(id, NULL, NULL);
+	for (int i = lo; i <= hi; i++) {
+		random_day(i, -1, f);
+		bad += !analytics_agree(id, f, NULL);
+		bad += !analytics_agree(id, NULL, f);
+		for (int j = i; j <= hi; j++) {
+			random_day(j, -1, t);
+			bad += !analytics_agree(id, f, t);
+		}
+	}
+	return bad;
+}
+
+/* GET /projects/:id/analytics agrees with counting the events themselves, day by day. */
+static bool project_analytics_agree(long long pid)
+{
+	static const char *const names[] = { "play", "click", "impression" };
+	char sid[32];
+	const char *p[1] = { sid };
+	struct itest_resp r;
+	struct json_object *days, *totals;
+	long long sum[3] = { 0, 0, 0 };
+	PGresult *res;
+	bool ok;
+
+	snprintf(sid, sizeof(sid), "%lld", pid);
+	if (get_project_analytics(pid, tok_a, &r) != 200) {
+		itest_resp_free(&r);
+		return false;
+	}
+	days = itest_member(r.json, "per_day");
+	totals = itest_member(r.json, "totals");
+	res = PQexecParams(
+	        db,
+	        "SELECT to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), "
+	        "count(*) FILTER (WHERE event_type = 'play'), count(*) FILTER (WHERE event_type = 'click'), "
+	        "count(*) FILTER (WHERE event_type = 'impression') FROM events WHERE project_id = $1 GROUP BY 1",
+	        1, NULL, p, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && days != NULL &&
+	     json_object_object_length(days) == PQntuples(res);
+	for (int i = 0; ok && i < PQntuples(res); i++) {
+		struct json_object *d = itest_member(days, PQgetvalue(res, i, 0));
+
+		for (int k = 0; k < 3; k++) {
+			long long want = strtoll(PQgetvalue(res, i, k + 1), NULL, 10);
+
+			sum[k] += want;
+			if (itest_member_int(d, names[k]) != want) {
+				fprintf(stderr, "\n  project %lld, %s: %s %lld, the events say %lld\n", pid,
+				        PQgetvalue(res, i, 0), names[k], itest_member_int(d, names[k]), want);
+				ok = false;
+			}
+		}
+	}
+	for (int k = 0; ok && k < 3; k++)
+		ok = itest_member_int(totals, names[k]) == sum[k];
+	PQclear(res);
+	itest_resp_free(&r);
+	return ok;
+}
+
+/*
+ * Views inserted by SQL in random statements (one row, a few rows, many rows), days out of
+ * order: for every range, the answer is what count(DISTINCT ip) over the views themselves says.
+ */
+static void test_unique_ips_of_every_range_match_a_count_of_the_views(void)
+{
+	long long id = new_media(tok_a), pid = itest_new_project(tok_a, "analytics", NULL);
+	uint64_t seed = rnd_seed();
+	int n = 0, k, bad;
+
+	CU_ASSERT_FATAL(id > 0 && pid > 0);
+	/* At least once: a transaction of one-row statements of more than 64 ips (the table lock). */
+	sql("BEGIN", 0, NULL);
+	for (k = 0; k < 80; k++) {
+		char ip[32], at[32];
+
+		snprintf(ip, sizeof(ip), "10.9.2.%d", 1 + k);
+		random_day((int)rnd_below(RANDOM_DAYS), (int)rnd_below(86400), at);
+		insert_view(id, ip, at);
+	}
+	sql("COMMIT", 0, NULL);
+	n = 80;
+	while (n < 1000) {
+		k = random_insert(db, id, 25, RANDOM_DAYS, false);
+		CU_ASSERT_FATAL(k > 0);
+		n += k;
+		CU_ASSERT_FATAL(random_insert(db, pid, 0, RANDOM_DAYS, true) > 0);
+	}
+	/* Past the data on both sides too. */
+	bad = ranges_disagreeing(id, -1, RANDOM_DAYS);
+	if (bad != 0)
+		fprintf(stderr, "\n  %d ranges disagree (seed %llu)\n", bad, (unsigned long long)seed);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_TRUE(project_analytics_agree(pid));
+	itest_delete_media(tok_a, id);
+	itest_delete_project(tok_a, pid);
+}
+
+/*
+ * Eight connections insert views of one media (30 ips over 20 days, so that two of them often add
+ * days of one ip at once) and events of one project at the same time: every count is exact
+ * afterwards.
+ */
+static void test_concurrent_writers_of_one_media_count_exactly(void)
+{
+	enum { KIDS = 8, STATEMENTS = 100, IPS = 30, DAYS = 20 };
+	long long id = new_media(tok_a), pid = itest_new_project(tok_a, "analytics", NULL);
+	uint64_t seed = rnd_seed();
+	pid_t kids[KIDS];
+	int i, failed = 0, bad;
+
+	CU_ASSERT_FATAL(id > 0 && pid > 0);
+	for (i = 0; i < KIDS; i++) {
+		kids[i] = fork();
+		CU_ASSERT_FATAL(kids[i] >= 0);
+		if (kids[i] == 0) {
+			PGconn *c = PQconnectdb(getenv("DATABASE_URL"));
+			int n = 0;
+
+			rnd_state = seed + (uint64_t)i * 7919;
+			while (PQstatus(c) == CONNECTION_OK && n < STATEMENTS &&
+			       random_insert(c, id, IPS, DAYS, false) > 0 &&
+			       random_insert(c, pid, 0, DAYS, true) > 0)
+				n++;
+			PQfinish(c);
+			_exit(n == STATEMENTS ? 0 : 1);
+		}
+	}
+	for (i = 0; i < KIDS; i++) {
+		int st = 0;
+
+		while (waitpid(kids[i], &st, 0) < 0 && errno == EINTR)
+			;
+		failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	CU_ASSERT_EQUAL(failed, 0);
+	bad = ranges_disagreeing(id, 0, DAYS - 1);
+	if (bad != 0)
+		fprintf(stderr, "\n  %d ranges disagree (seed %llu)\n", bad, (unsigned long long)seed);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_TRUE(project_analytics_agree(pid));
+	itest_delete_media(tok_a, id);
+	itest_delete_project(tok_a, pid);
+}
+
+/* Four clients post views of one media at once, each from an address of its own and one they
+ * share: all 80 are counted, from 5 addresses. */
+static void test_concurrent_posted_views_are_all_counted(void)
+{
+	enum { KIDS = 4, OWN = 15, SHARED = 5 };
+	long long id = new_media(tok_a);
+	pid_t kids[KIDS];
+	struct itest_resp r;
+	char today[11];
+	int i, failed = 0;
+
+	CU_ASSERT_FATAL(id > 0);
+	for (i = 0; i < KIDS; i++) {
+		kids[i] = fork();
+		CU_ASSERT_FATAL(kids[i] >= 0);
+		if (kids[i] == 0) {
+			char own[32];
+			int ok = 0;
+
+			snprintf(own, sizeof(own), "198.51.100.%d", 50 + i);
+			for (int k = 0; k < OWN + SHARED; k++)
+				ok += post_view(id, NULL, tok_a, k % 4 == 0 ? "198.51.100.70" : own, NULL,
+				                NULL) == 201;
+			_exit(ok == OWN + SHARED ? 0 : 1);
+		}
+	}
+	for (i = 0; i < KIDS; i++) {
+		int st = 0;
+
+		while (waitpid(kids[i], &st, 0) < 0 && errno == EINTR)
+			;
+		failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	CU_ASSERT_EQUAL(failed, 0);
+	today_utc(today);
+	CU_ASSERT_EQUAL_FATAL(get_analytics(id, NULL, tok_a, &r), 200);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "total_views"), KIDS * (OWN + SHARED));
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "unique_ips"), KIDS + 1);
+	CU_ASSERT_EQUAL(itest_member_int(itest_member(r.json, "views_per_day"), today),
+	                KIDS * (OWN + SHARED));
+	itest_resp_free(&r);
+	itest_delete_media(tok_a, id);
+}
+
+/* Rows the plan read from tables and indexes: for each scan, its rows and those its filter
+ * dropped, times its loops. */
+static double plan_rows_read(struct json_object *plan)
+{
+	struct json_object *kids = itest_member(plan, "Plans");
+	double n = 0;
+
+	if (itest_member(plan, "Relation Name") != NULL)
+		n = (json_object_get_double(itest_member(plan, "Actual Rows")) +
+		     json_object_get_double(itest_member(plan, "Rows Removed by Filter"))) *
+		    json_object_get_double(itest_member(plan, "Actual Loops"));
+	for (size_t i = 0; kids != NULL && i < json_object_array_length(kids); i++)
+		n += plan_rows_read(json_object_array_get_idx(kids, i));
+	return n;
+}
+
+/*
+ * 1,000 ips each viewing on 10 days (10,000 distinct ip-days, in one statement: the set path): the
+ * unique count of a 6-day range reads at most shards x (6 + 6 x 5 / 2) rows (schema/006), not the
+ * 6,000 ip-days in range.
+ */
+static void test_unique_ips_of_a_range_read_days_not_ip_days(void)
+{
+	long long id = new_media(tok_a);
+	char sid[32], from[32], to[32], first[32], q[128], explain[1024];
+	const char *p[3] = { sid, from, to };
+	const char *sql_text = NULL;
+	struct json_object *plan = NULL;
+	struct itest_resp r;
+	PGresult *res;
+	double rows = -1;
+
+	CU_ASSERT_FATAL(id > 0);
+	for (int i = 0; i < store_statements_count; i++)
+		if (strcmp(store_statements[i].name, "views_unique") == 0)
+			sql_text = store_statements[i].sql;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sql_text);
+	snprintf(sid, sizeof(sid), "%lld", id);
+	random_day(0, 3600, first);
+	p[1] = first;
+	sql("INSERT INTO views (media_id, ip, viewed_at) SELECT $1, '10.30.0.0'::inet + i, "
+	    "$2::timestamptz + d * interval '1 day' FROM generate_series(0, 999) i, generate_series(0, 9) d",
+	    2, p);
+	random_day(2, -1, from);
+	random_day(7, -1, to);
+	p[1] = from;
+	snprintf(explain, sizeof(explain), "EXPLAIN (ANALYZE, FORMAT JSON) %s", sql_text);
+	res = PQexecParams(db, explain, 3, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		plan = json_tokener_parse(PQgetvalue(res, 0, 0));
+	else
+		fprintf(stderr, "\n  explain: %s\n", PQerrorMessage(db));
+	PQclear(res);
+	if (plan != NULL && json_object_is_type(plan, json_type_array))
+		rows = plan_rows_read(itest_member(json_object_array_get_idx(plan, 0), "Plan"));
+	json_object_put(plan);
+	if (rows < 0 || rows > COUNTER_SHARDS * (6 + 15))
+		fprintf(stderr, "\n  the unique count of 6 days read %.0f rows\n", rows);
+	CU_ASSERT_TRUE(rows >= 0 && rows <= COUNTER_SHARDS * (6 + 15));
+	snprintf(q, sizeof(q), "from=%s&to=%s", from, to);
+	CU_ASSERT_EQUAL_FATAL(get_analytics(id, q, tok_a, &r), 200);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "unique_ips"), 1000);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "total_views"), 6000);
+	itest_resp_free(&r);
+	itest_delete_media(tok_a, id);
+}
+
 /* ---- suite ---------------------------------------------------------------------------------------- */
 
 static int suite_init(void)
@@ -910,5 +1399,13 @@ int main(void)
 	CU_add_test(s, "project analytics: totals and UTC days", test_project_analytics_totals_and_utc_days);
 	CU_add_test(s, "project analytics of another user's project is 404",
 	            test_project_analytics_of_another_users_project_is_404);
+	CU_add_test(s, "unique ips of every range match a count of the views",
+	            test_unique_ips_of_every_range_match_a_count_of_the_views);
+	CU_add_test(s, "concurrent writers of one media count exactly",
+	            test_concurrent_writers_of_one_media_count_exactly);
+	CU_add_test(s, "concurrent posted views are all counted",
+	            test_concurrent_posted_views_are_all_counted);
+	CU_add_test(s, "unique ips of a range read days, not ip-days",
+	            test_unique_ips_of_a_range_read_days_not_ip_days);
 	return itest_run_all();
 }
