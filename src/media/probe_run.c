@@ -37,11 +37,45 @@ out:
 	return rc;
 }
 
+/* The argv of both probes: cmd->input names what to read, through protocol only ("file:" plus the
+ * whitelist: the name is never an option, another protocol or a URL), and only the demuxers of the
+ * containers we accept (probe.c's tables): an HLS or concat playlist, an SDP or ffconcat file that
+ * opens other local paths is never even parsed. */
+static void probe_argv(struct probe_cmd *cmd, const char *ffprobe_path, const char *protocol, bool no_pattern,
+                       bool one_thread)
+{
+	size_t argc = 0;
+
+	cmd->opts.out_max = PROBE_STDOUT_MAX;
+	cmd->opts.err_keep = PROBE_STDERR_KEEP;
+	cmd->argv[argc++] = ffprobe_path;
+	cmd->argv[argc++] = "-v";
+	cmd->argv[argc++] = "error";
+	cmd->argv[argc++] = "-hide_banner";
+	cmd->argv[argc++] = "-protocol_whitelist";
+	cmd->argv[argc++] = protocol;
+	cmd->argv[argc++] = "-format_whitelist";
+	cmd->argv[argc++] = PROBE_FORMAT_WHITELIST;
+	if (no_pattern) {
+		cmd->argv[argc++] = "-pattern_type";
+		cmd->argv[argc++] = "none";
+	}
+	if (one_thread) {
+		cmd->argv[argc++] = "-threads";
+		cmd->argv[argc++] = "1";
+	}
+	cmd->argv[argc++] = "-print_format";
+	cmd->argv[argc++] = "json";
+	cmd->argv[argc++] = "-show_format";
+	cmd->argv[argc++] = "-show_streams";
+	cmd->argv[argc++] = cmd->input.data;
+	cmd->argv[argc] = NULL;
+}
+
 int probe_cmd_build(struct probe_cmd *cmd, const char *ffprobe_path, const char *path, int timeout_s,
                     char *why, size_t whylen)
 {
 	struct stat st;
-	size_t argc = 0;
 
 	memset(cmd, 0, sizeof(*cmd));
 	buf_init(&cmd->input);
@@ -66,39 +100,14 @@ int probe_cmd_build(struct probe_cmd *cmd, const char *ffprobe_path, const char 
 	}
 	cmd->timeout_s = timeout_s;
 	cmd->opts.timeout_ms = (int64_t)timeout_s * 1000;
-	cmd->opts.out_max = PROBE_STDOUT_MAX;
-	cmd->opts.err_keep = PROBE_STDERR_KEEP;
-
-	cmd->argv[argc++] = ffprobe_path;
-	cmd->argv[argc++] = "-v";
-	cmd->argv[argc++] = "error";
-	cmd->argv[argc++] = "-hide_banner";
-	/* "file:" plus the whitelist: the name is never an option, another protocol or a URL. */
-	cmd->argv[argc++] = "-protocol_whitelist";
-	cmd->argv[argc++] = "file";
-	/* Only the demuxers of the containers we accept (probe.c's tables): an HLS or concat playlist,
-	 * an SDP or ffconcat file that opens other local paths is never even parsed. */
-	cmd->argv[argc++] = "-format_whitelist";
-	cmd->argv[argc++] = PROBE_FORMAT_WHITELIST;
-	if (strchr(cmd->abspath.data, '%') != NULL) {
-		/* The image2 demuxer would read "a%d.png" as a numbered sequence of other files. */
-		cmd->argv[argc++] = "-pattern_type";
-		cmd->argv[argc++] = "none";
-	}
-	cmd->argv[argc++] = "-print_format";
-	cmd->argv[argc++] = "json";
-	cmd->argv[argc++] = "-show_format";
-	cmd->argv[argc++] = "-show_streams";
-	cmd->argv[argc++] = cmd->input.data;
-	cmd->argv[argc] = NULL;
+	/* The image2 demuxer would read "a%d.png" as a numbered sequence of other files. */
+	probe_argv(cmd, ffprobe_path, "file", strchr(cmd->abspath.data, '%') != NULL, false);
 	return 0;
 }
 
 int probe_cmd_build_stdin(struct probe_cmd *cmd, const char *ffprobe_path, int timeout_s, char *why,
                           size_t whylen)
 {
-	size_t argc = 0;
-
 	memset(cmd, 0, sizeof(*cmd));
 	buf_init(&cmd->input);
 	buf_init(&cmd->abspath);
@@ -115,26 +124,8 @@ int probe_cmd_build_stdin(struct probe_cmd *cmd, const char *ffprobe_path, int t
 	}
 	cmd->timeout_s = timeout_s;
 	cmd->opts.in_feed = true;
-	cmd->opts.out_max = PROBE_STDOUT_MAX;
-	cmd->opts.err_keep = PROBE_STDERR_KEEP;
-
-	cmd->argv[argc++] = ffprobe_path;
-	cmd->argv[argc++] = "-v";
-	cmd->argv[argc++] = "error";
-	cmd->argv[argc++] = "-hide_banner";
-	cmd->argv[argc++] = "-protocol_whitelist";
-	cmd->argv[argc++] = "pipe";
-	cmd->argv[argc++] = "-format_whitelist";
-	cmd->argv[argc++] = PROBE_FORMAT_WHITELIST;
 	/* The decoders it opens for a frame or two need no threads; starting them costs more. */
-	cmd->argv[argc++] = "-threads";
-	cmd->argv[argc++] = "1";
-	cmd->argv[argc++] = "-print_format";
-	cmd->argv[argc++] = "json";
-	cmd->argv[argc++] = "-show_format";
-	cmd->argv[argc++] = "-show_streams";
-	cmd->argv[argc++] = cmd->input.data;
-	cmd->argv[argc] = NULL;
+	probe_argv(cmd, ffprobe_path, "pipe", false, true);
 	return 0;
 }
 
