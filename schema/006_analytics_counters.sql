@@ -126,8 +126,9 @@ DECLARE
     before_day date;
     after_day date;
 BEGIN
+    -- In (media, ip) order: two statements locking overlapping ips take the locks in one order.
     FOR v IN SELECT media_id, ip, (viewed_at AT TIME ZONE 'UTC')::date AS day, count(*) OVER () AS n
-             FROM new_rows LOOP
+             FROM new_rows ORDER BY media_id, ip LOOP
         n_rows := v.n;
         EXIT WHEN n_rows > 64;
         -- Not the ip's first view that day (the common case): one counter. A concurrent first

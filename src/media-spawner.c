@@ -304,12 +304,14 @@ static int slot_probe_start(const struct spawner *s, struct slot *sl, char *why,
 /* Frees the slot: the child is gone, the temp output removed unless it became the output. */
 static void slot_free(struct spawner *s, struct slot *sl)
 {
-	ffrun_close(&sl->run);
-	child_close(&sl->probe);
-	probe_cmd_free(&sl->pcmd);
+	/* The temp output first: the job's state is already written, and whoever reads it may look
+	 * for leftovers at once; closing the children (a kill and a wait) comes after. */
 	if (!sl->placed && sl->tmp[0] != '\0')
 		unlink(sl->tmp);
 	sl->tmp[0] = '\0';
+	ffrun_close(&sl->run);
+	child_close(&sl->probe);
+	probe_cmd_free(&sl->pcmd);
 	sl->busy = false;
 	s->wake = true;
 }
@@ -589,8 +591,11 @@ static void probe_done(struct spawner *s, struct slot *sl)
 	probe_outcome_of(&o, &sl->probe);
 	rc = probe_verdict(&sl->pcmd, &o, &pr, why, sizeof(why));
 	child_close(&sl->probe);
-	if (rc == 0 && sl->fed && (pr.kind == PROBE_VIDEO || pr.kind == PROBE_AUDIO) && pr.duration_ms < 0) {
-		/* The stream did not tell the length (probe.h), the file may: ask it. */
+	if (sl->fed &&
+	    ((rc == -1 && !timed_out) ||
+	     (rc == 0 && (pr.kind == PROBE_VIDEO || pr.kind == PROBE_AUDIO) && pr.duration_ms < 0))) {
+		/* The stream did not tell the length (probe.h), or the probe through stdin failed (a feed
+		 * cut short, the pipe demuxer reading otherwise): the file itself decides. */
 		sl->fed = false;
 		probe_cmd_free(&sl->pcmd);
 		rc = slot_probe_start(s, sl, why, sizeof(why));

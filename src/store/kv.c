@@ -49,6 +49,8 @@ struct kv {
 		unsigned long long on_conn; /* kv->conns when CLIENT TRACKING went on; 0: off */
 		unsigned long long epoch;   /* moves on whenever what was cached may be stale */
 		long long retry_at_ms;      /* after a failure, no new try before this */
+		char server_id[64];         /* run_id of the server it is connected to */
+		bool refused_logged;        /* the server refused tracking: said once */
 		bool pong_owed;             /* a backlog was suspected: wait for our PING's answer */
 	} track;
 };
@@ -1045,6 +1047,18 @@ static void kv_track_lost(struct kv *kv)
 	kv_track_forget(kv);
 }
 
+/* The server will not track for us (or the invalidation connection cannot be set up): no local
+ * copies for KV_TRACK_RETRY_S, every check asks Redis as before, and one line says why. */
+static void kv_track_refused(struct kv *kv, const char *why)
+{
+	kv_track_lost(kv);
+	kv->track.retry_at_ms = kv_now_ms() + KV_TRACK_RETRY_S * 1000LL;
+	if (!kv->track.refused_logged && !kv->down)
+		log_error("kv: %s: every token is checked in Redis (no local copy); trying again every %d s",
+		          why, KV_TRACK_RETRY_S);
+	kv->track.refused_logged = true;
+}
+
 /* A blocking command on the invalidation connection (during its set-up). */
 static redisReply *kv_track_cmd(struct kv *kv, int argc, const char **argv)
 {
@@ -1061,9 +1075,10 @@ static redisReply *kv_track_cmd(struct kv *kv, int argc, const char **argv)
 static int kv_track_open(struct kv *kv)
 {
 	const char *auth[] = { "AUTH", kv->password }, *id[] = { "CLIENT", "ID" };
-	const char *sub[] = { "SUBSCRIBE", "__redis__:invalidate" };
+	const char *sub[] = { "SUBSCRIBE", "__redis__:invalidate" }, *info[] = { "INFO", "server" };
 	redisReply *r;
 
+	kv->track.server_id[0] = '\0';
 	if (kv->path != NULL)
 		kv->track.c = redisConnectUnixWithTimeout(kv->path, kv->timeout);
 	else
@@ -1075,6 +1090,15 @@ static int kv_track_open(struct kv *kv)
 			return -1;
 		freeReplyObject(r);
 	}
+	/* The same server as the command connection, or REDIRECT names a client of another one. */
+	if ((r = kv_track_cmd(kv, 2, info)) == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_STRING ||
+	    !kv_info_value(r->str, "run_id", kv->track.server_id, sizeof(kv->track.server_id))) {
+		freeReplyObject(r);
+		return -1;
+	}
+	freeReplyObject(r);
 	if ((r = kv_track_cmd(kv, 2, id)) == NULL)
 		return -1;
 	kv->track.id = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
@@ -1087,7 +1111,7 @@ static int kv_track_open(struct kv *kv)
 
 /* One message read from the invalidation connection: ["message", channel, [key...] or nil], or
  * the answer to our PING (["pong", ""]). */
-static void kv_track_message(struct kv *kv, redisReply *m)
+static void kv_track_message(struct kv *kv, redisReply *m, bool *saw_inval)
 {
 	redisReply *keys;
 	size_t i;
@@ -1100,6 +1124,7 @@ static void kv_track_message(struct kv *kv, redisReply *m)
 	}
 	if (strcmp(m->element[0]->str, "message") != 0 || m->elements != 3)
 		return;
+	*saw_inval = true;
 	keys = m->element[2];
 	if (keys->type != REDIS_REPLY_ARRAY) {
 		/* nil: FLUSHDB / FLUSHALL, or Redis dropping its tracking table. */
@@ -1113,14 +1138,15 @@ static void kv_track_message(struct kv *kv, redisReply *m)
 
 /*
  * Reads what the invalidation connection has, without waiting. Returns 0, or -1 when the
- * connection failed (then closed). More than KV_TRACK_BACKLOG bytes at once may mean Redis still
- * holds more for us (the socket buffer was full): then the cache goes, and nothing is cached until
- * the answer to a PING sent now comes back, after everything queued before it.
+ * connection failed (then closed). Redis writes a burst of invalidations to a client at most about
+ * 64 KiB per pass, so an empty socket does not prove it holds nothing more for us. Whenever a read
+ * brought invalidations, a PING goes out, and nothing is used from the copy until its answer comes
+ * back, after everything Redis queued for us before it.
  */
 static int kv_track_drain(struct kv *kv)
 {
 	char b[16384];
-	size_t total = 0;
+	bool saw_inval = false;
 	void *m;
 	ssize_t n;
 
@@ -1132,28 +1158,26 @@ static int kv_track_drain(struct kv *kv)
 			break;
 		if (n <= 0 || redisReaderFeed(kv->track.c->reader, b, (size_t)n) != REDIS_OK)
 			return -1;
-		total += (size_t)n;
 		for (;;) {
 			m = NULL;
 			if (redisReaderGetReply(kv->track.c->reader, &m) != REDIS_OK)
 				return -1;
 			if (m == NULL)
 				break;
-			kv_track_message(kv, m);
+			kv_track_message(kv, m, &saw_inval);
 			freeReplyObject(m);
 		}
 	}
-	if (total >= KV_TRACK_BACKLOG && !kv->track.pong_owed) {
+	if (saw_inval) {
 		const char *ping[] = { "PING" };
+		int done = 0;
 
 		if (redisAppendCommandArgv(kv->track.c, 1, ping, NULL) != REDIS_OK)
 			return -1;
-		int done = 0;
 		while (!done)
 			if (redisBufferWrite(kv->track.c, &done) != REDIS_OK)
 				return -1;
 		kv->track.pong_owed = true;
-		kv_track_forget(kv);
 	}
 	return 0;
 }
@@ -1173,12 +1197,23 @@ bool kv_track_sync(struct kv *kv)
 		if (kv_now_ms() < kv->track.retry_at_ms || (kv->down && kv_now_ms() < kv->retry_at_ms))
 			return false;
 		if (kv_track_open(kv) != 0) {
-			kv_track_lost(kv);
+			/* Unreachable: like any lost connection, tried again within a second. Reached but
+			 * refused (CLIENT ID, INFO or SUBSCRIBE answered an error: an ACL): a long pause. */
+			if (kv->track.c == NULL || kv->track.c->err)
+				kv_track_lost(kv);
+			else
+				kv_track_refused(
+				        kv,
+				        "the invalidation connection was refused (CLIENT ID, INFO or SUBSCRIBE)");
 			return false;
 		}
 	}
 	if (kv_connect(kv) != 0)
 		return false;
+	if (strcmp(kv->track.server_id, kv->server_id) != 0) {
+		kv_track_lost(kv); /* another server answers the commands now (a failover) */
+		return false;
+	}
 	if (kv->track.on_conn != kv->conns) {
 		/* OFF first: a connection that redirected to an earlier invalidation connection keeps
 		 * its mode, and Redis refuses to change the mode of one that has tracking on. */
@@ -1198,10 +1233,24 @@ bool kv_track_sync(struct kv *kv)
 			kv_failed(kv, "CLIENT TRACKING", "out of memory");
 			return false;
 		}
+		/* Read here, not by kv_next: a server that refuses tracking (an ACL, a proxy) still serves
+		 * every other command, so it must not count as down. */
 		for (i = 0; i < 2; i++) {
-			if (kv_next(kv, "CLIENT TRACKING", &r) != 0)
+			void *reply = NULL;
+			bool refused;
+
+			if (redisGetReply(kv->c, &reply) != REDIS_OK || reply == NULL) {
+				kv_failed(kv, "CLIENT TRACKING",
+				          kv->c->errstr[0] ? kv->c->errstr : "no reply");
 				return false;
+			}
+			r = reply;
+			refused = r->type == REDIS_REPLY_ERROR;
 			freeReplyObject(r);
+			if (refused && i == 1) {
+				kv_track_refused(kv, "CLIENT TRACKING was refused");
+				return false;
+			}
 		}
 		kv->track.on_conn = kv->conns;
 		kv_track_forget(kv);

@@ -153,7 +153,7 @@ enum merr kv_set_ex_if(struct kv *kv, const char *guard, const char *guard_val, 
  * client, so once the PING answers, they sit in every reader's socket.
  */
 #define KV_TRACK_PREFIX_MAX 4
-#define KV_TRACK_BACKLOG 65536 /* read at once: the socket may have been full, Redis may hold more */
+#define KV_TRACK_RETRY_S 60 /* after the server refused tracking, or its connection failed */
 typedef void kv_inval_fn(void *arg, const char *key, size_t len);
 int kv_track_init(struct kv *kv, int nprefix, const char *const *prefix, kv_inval_fn *fn, void *arg)
         __attribute__((warn_unused_result));

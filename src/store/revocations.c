@@ -23,6 +23,14 @@ static bool drop_pending;
 static long long warm_next_s;
 static bool warned_evict, warned_many;
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 /*
  * The local copy: tokens this process saw not revoked while the ready marker vouched for Redis's
  * copy, kept without a round trip for as long as Redis tracks the keys for us (kv_track_*: any
@@ -33,7 +41,10 @@ static bool warned_evict, warned_many;
 #define LOCAL_SLOTS 4096
 #define LOCAL_JTI_MAX 48
 static char local[LOCAL_SLOTS][LOCAL_JTI_MAX];
-static bool local_vouched;  /* the marker vouched when last read, and has not changed since */
+/* Until when (CLOCK_MONOTONIC ms) the marker's last vouch is trusted, unless it changes first (0:
+ * not). Bounded, because Redis tells of a key's expiry only when it deletes the key, which may be
+ * long after its TTL when nothing reads it: and with every token in the copy, nothing would. */
+static long long local_vouched_until;
 static struct kv *local_kv; /* the handle tracking was set up on (one per process) */
 
 static size_t local_slot(const char *jti, size_t len)
@@ -54,11 +65,11 @@ static void local_inval(void *arg, const char *key, size_t len)
 	(void)arg;
 	if (key == NULL) {
 		memset(local, 0, sizeof(local));
-		local_vouched = false;
+		local_vouched_until = 0;
 		return;
 	}
 	if (len == sizeof(ready) - 1 && memcmp(key, ready, len) == 0) {
-		local_vouched = false;
+		local_vouched_until = 0;
 		return;
 	}
 	if (len <= sizeof(pfx) - 1 || len - (sizeof(pfx) - 1) >= LOCAL_JTI_MAX ||
@@ -88,7 +99,8 @@ static bool local_has(const char *jti)
 {
 	size_t len = strlen(jti);
 
-	return local_vouched && len < LOCAL_JTI_MAX && strcmp(local[local_slot(jti, len)], jti) == 0;
+	return mono_ms() < local_vouched_until && len < LOCAL_JTI_MAX &&
+	       strcmp(local[local_slot(jti, len)], jti) == 0;
 }
 
 static void local_put(const char *jti)
@@ -278,7 +290,7 @@ enum merr revocations_check(struct db *db, struct kv *kv, const char *jti, bool 
 			*revoked = false;
 			/* Kept only if tracking covered the read: nothing lost since before it. */
 			if (track && kv_track_epoch(kv) == epoch) {
-				local_vouched = true;
+				local_vouched_until = mono_ms() + REVOCATIONS_LOCAL_TRUST_S * 1000LL;
 				local_put(jti);
 			}
 			goto out;

@@ -33,6 +33,9 @@ struct kv;
 #define REVOCATIONS_WARM_RETRY_S 5   /* a responder tries to fill it at most this often */
 #define REVOCATIONS_WARM_MAX 100000  /* more revocations in force: no marker, PostgreSQL answers */
 #define REVOCATIONS_WARM_BATCH 1000  /* keys per pipelined round trip */
+/* A responder's local copy of "not revoked" trusts the marker's vouch at most this long after it
+ * read the marker (each token then costs one MGET again): the marker's TTL keeps its meaning. */
+#define REVOCATIONS_LOCAL_TRUST_S 5
 
 /*
  * Revokes token jti of user_id until `until` (Unix time; exp plus the clock-skew leeway): inserts
