@@ -561,3 +561,21 @@ int itest_proc_scan(bool (*match)(const struct itest_proc *p, void *ud), void *u
 	closedir(d);
 	return n;
 }
+
+int itest_fcgi_put(int fd, unsigned char type, const unsigned char *content, size_t len)
+{
+	unsigned char h[8] = { 1, type, 0, 1, (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
+
+	return write(fd, h, 8) == 8 && (len == 0 || write(fd, content, len) == (ssize_t)len) ? 0 : -1;
+}
+
+size_t itest_fcgi_pair(unsigned char *p, const char *k, const char *v)
+{
+	size_t kl = strlen(k), vl = strlen(v);
+
+	p[0] = (unsigned char)kl;
+	p[1] = (unsigned char)vl;
+	memcpy(p + 2, k, kl);
+	memcpy(p + 2 + kl, v, vl);
+	return 2 + kl + vl;
+}

@@ -141,6 +141,13 @@ long long itest_now_ms(void);
  */
 int itest_dir_count(const char *dir, const char *part);
 
+/* ---- FastCGI on the wire (tests that talk to a responder without a web server) ----------------- */
+
+/* Writes one FastCGI record of type for request id 1, no padding. 0, or -1 on a short write. */
+int itest_fcgi_put(int fd, unsigned char type, const unsigned char *content, size_t len);
+/* Appends a FastCGI name-value pair (both shorter than 128 bytes) at p; returns its length. */
+size_t itest_fcgi_pair(unsigned char *p, const char *k, const char *v);
+
 /* ---- /proc -------------------------------------------------------------------------------------- */
 
 /* Reads /proc/<pid>/stat into p. Returns false when the process is gone or its stat unreadable. */

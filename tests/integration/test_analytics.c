@@ -1109,6 +1109,20 @@ static bool project_analytics_agree(long long pid)
 	return ok;
 }
 
+/* Every range of media id over days [from, to] agrees with count(DISTINCT) over views, and the
+ * project's analytics with its events; then both are deleted. seed is printed on a disagreement. */
+static void assert_agree_and_delete(long long id, long long pid, int from, int to, uint64_t seed)
+{
+	int bad = ranges_disagreeing(id, from, to);
+
+	if (bad != 0)
+		fprintf(stderr, "\n  %d ranges disagree (seed %llu)\n", bad, (unsigned long long)seed);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_TRUE(project_analytics_agree(pid));
+	itest_delete_media(tok_a, id);
+	itest_delete_project(tok_a, pid);
+}
+
 /*
  * Views inserted by SQL in random statements (one row, a few rows, many rows), days out of
  * order: for every range, the answer is what count(DISTINCT ip) over the views themselves says.
@@ -1117,7 +1131,7 @@ static void test_unique_ips_of_every_range_match_a_count_of_the_views(void)
 {
 	long long id = new_media(tok_a), pid = itest_new_project(tok_a, "analytics", NULL);
 	uint64_t seed = rnd_seed();
-	int n = 0, k, bad;
+	int n = 0, k;
 
 	CU_ASSERT_FATAL(id > 0 && pid > 0);
 	/* At least once: a transaction of one-row statements of more than 64 ips (the table lock). */
@@ -1138,13 +1152,7 @@ static void test_unique_ips_of_every_range_match_a_count_of_the_views(void)
 		CU_ASSERT_FATAL(random_insert(db, pid, 0, RANDOM_DAYS, true) > 0);
 	}
 	/* Past the data on both sides too. */
-	bad = ranges_disagreeing(id, -1, RANDOM_DAYS);
-	if (bad != 0)
-		fprintf(stderr, "\n  %d ranges disagree (seed %llu)\n", bad, (unsigned long long)seed);
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_TRUE(project_analytics_agree(pid));
-	itest_delete_media(tok_a, id);
-	itest_delete_project(tok_a, pid);
+	assert_agree_and_delete(id, pid, -1, RANDOM_DAYS, seed);
 }
 
 /*
@@ -1158,7 +1166,7 @@ static void test_concurrent_writers_of_one_media_count_exactly(void)
 	long long id = new_media(tok_a), pid = itest_new_project(tok_a, "analytics", NULL);
 	uint64_t seed = rnd_seed();
 	pid_t kids[KIDS];
-	int i, failed = 0, bad;
+	int i, failed = 0;
 
 	CU_ASSERT_FATAL(id > 0 && pid > 0);
 	for (i = 0; i < KIDS; i++) {
@@ -1185,13 +1193,7 @@ static void test_concurrent_writers_of_one_media_count_exactly(void)
 		failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
 	CU_ASSERT_EQUAL(failed, 0);
-	bad = ranges_disagreeing(id, 0, DAYS - 1);
-	if (bad != 0)
-		fprintf(stderr, "\n  %d ranges disagree (seed %llu)\n", bad, (unsigned long long)seed);
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_TRUE(project_analytics_agree(pid));
-	itest_delete_media(tok_a, id);
-	itest_delete_project(tok_a, pid);
+	assert_agree_and_delete(id, pid, 0, DAYS - 1, seed);
 }
 
 /* Four clients post views of one media at once, each from an address of its own and one they

@@ -40,24 +40,6 @@ static int fcgi_connect(void)
 	return fd;
 }
 
-static int put_record(int fd, unsigned char type, const unsigned char *body, size_t len)
-{
-	unsigned char h[8] = { 1, type, 0, 1, (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
-
-	return write(fd, h, 8) == 8 && (len == 0 || write(fd, body, len) == (ssize_t)len) ? 0 : -1;
-}
-
-static size_t put_pair(unsigned char *p, const char *k, const char *v)
-{
-	size_t kl = strlen(k), vl = strlen(v);
-
-	p[0] = (unsigned char)kl;
-	p[1] = (unsigned char)vl;
-	memcpy(p + 2, k, kl);
-	memcpy(p + 2 + kl, v, vl);
-	return 2 + kl + vl;
-}
-
 /* Sends one GET request for uri; returns the connection, or -1. */
 static int fcgi_send(const char *uri)
 {
@@ -71,13 +53,13 @@ static int fcgi_send(const char *uri)
 	if (fd < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%.*s", (int)(q ? q - uri : (long)strlen(uri)), uri);
-	n += put_pair(params + n, "REQUEST_METHOD", "GET");
-	n += put_pair(params + n, "REQUEST_URI", uri);
-	n += put_pair(params + n, "SCRIPT_NAME", path);
-	n += put_pair(params + n, "QUERY_STRING", q ? q + 1 : "");
-	n += put_pair(params + n, "REMOTE_ADDR", "127.0.0.1");
-	if (put_record(fd, 1, begin, 8) != 0 || put_record(fd, 4, params, n) != 0 ||
-	    put_record(fd, 4, NULL, 0) != 0 || put_record(fd, 5, NULL, 0) != 0) {
+	n += itest_fcgi_pair(params + n, "REQUEST_METHOD", "GET");
+	n += itest_fcgi_pair(params + n, "REQUEST_URI", uri);
+	n += itest_fcgi_pair(params + n, "SCRIPT_NAME", path);
+	n += itest_fcgi_pair(params + n, "QUERY_STRING", q ? q + 1 : "");
+	n += itest_fcgi_pair(params + n, "REMOTE_ADDR", "127.0.0.1");
+	if (itest_fcgi_put(fd, 1, begin, 8) != 0 || itest_fcgi_put(fd, 4, params, n) != 0 ||
+	    itest_fcgi_put(fd, 4, NULL, 0) != 0 || itest_fcgi_put(fd, 5, NULL, 0) != 0) {
 		close(fd);
 		return -1;
 	}

@@ -940,25 +940,6 @@ static int wire_read_full(int fd, unsigned char *p, size_t n)
 	return 0;
 }
 
-static int wire_put(int fd, unsigned char type, const unsigned char *content, size_t len)
-{
-	unsigned char h[8] = { 1, type, 0, 1, (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
-
-	return write(fd, h, 8) == 8 && (len == 0 || write(fd, content, len) == (ssize_t)len) ? 0 : -1;
-}
-
-/* Appends a FastCGI name-value pair (both shorter than 128 bytes) at p; returns its length. */
-static size_t wire_pair(unsigned char *p, const char *k, const char *v)
-{
-	size_t kl = strlen(k), vl = strlen(v);
-
-	p[0] = (unsigned char)kl;
-	p[1] = (unsigned char)vl;
-	memcpy(p + 2, k, kl);
-	memcpy(p + 2 + kl, v, vl);
-	return 2 + kl + vl;
-}
-
 /* Sends method for media id (a fresh signed link) with an optional Range value. Returns the
  * connection or -1. */
 static int wire_request(const char *method, long long id, const char *range)
@@ -975,13 +956,13 @@ static int wire_request(const char *method, long long id, const char *range)
 		return -1;
 	snprintf(path, sizeof(path), "/media/%lld/stream", id);
 	snprintf(uri, sizeof(uri), "%s?expires=%lld&sig=%s", path, expires, sig);
-	n += wire_pair(params + n, "REQUEST_METHOD", method);
-	n += wire_pair(params + n, "REQUEST_URI", uri);
-	n += wire_pair(params + n, "SCRIPT_NAME", path);
-	n += wire_pair(params + n, "QUERY_STRING", strchr(uri, '?') + 1);
-	n += wire_pair(params + n, "REMOTE_ADDR", "127.0.0.1");
+	n += itest_fcgi_pair(params + n, "REQUEST_METHOD", method);
+	n += itest_fcgi_pair(params + n, "REQUEST_URI", uri);
+	n += itest_fcgi_pair(params + n, "SCRIPT_NAME", path);
+	n += itest_fcgi_pair(params + n, "QUERY_STRING", strchr(uri, '?') + 1);
+	n += itest_fcgi_pair(params + n, "REMOTE_ADDR", "127.0.0.1");
 	if (range != NULL)
-		n += wire_pair(params + n, "HTTP_RANGE", range);
+		n += itest_fcgi_pair(params + n, "HTTP_RANGE", range);
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", wire_sock);
@@ -989,8 +970,9 @@ static int wire_request(const char *method, long long id, const char *range)
 	if (fd < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    wire_put(fd, FCGI_BEGIN_REQUEST, begin, 8) != 0 || wire_put(fd, FCGI_PARAMS, params, n) != 0 ||
-	    wire_put(fd, FCGI_PARAMS, NULL, 0) != 0 || wire_put(fd, FCGI_STDIN, NULL, 0) != 0) {
+	    itest_fcgi_put(fd, FCGI_BEGIN_REQUEST, begin, 8) != 0 ||
+	    itest_fcgi_put(fd, FCGI_PARAMS, params, n) != 0 ||
+	    itest_fcgi_put(fd, FCGI_PARAMS, NULL, 0) != 0 || itest_fcgi_put(fd, FCGI_STDIN, NULL, 0) != 0) {
 		close(fd);
 		return -1;
 	}
