@@ -28,6 +28,7 @@
 #include "render/ffmpeg.h"
 #include "render/presets.h"
 #include "render/queue.h"
+#include "render/rendition.h"
 #include "store/db.h"
 #include "store/files.h"
 #include "store/media.h"
@@ -56,11 +57,18 @@ struct slot {
 	bool busy;
 	enum phase phase;
 	struct claimed_job job;
-	struct ffrun run;      /* PH_RENDER */
-	struct child probe;    /* ffprobe of the output: started with ffmpeg, fed in PH_PROBE */
-	struct probe_cmd pcmd; /* its argv */
-	struct media m;        /* PH_FINISH: the row to record */
-	char tmp[FILES_PATH_MAX];
+	struct ffrun run;         /* PH_RENDER */
+	struct child probe;       /* ffprobe of the output: started with ffmpeg, fed in PH_PROBE */
+	struct probe_cmd pcmd;    /* its argv */
+	struct media m;           /* PH_FINISH: the row to record */
+	char tmp[FILES_PATH_MAX]; /* the attempt's temp output: a file, or a folder for a rendition */
+	/* A rendition job (hls, poster, storyboard): its plan, its input, its argv and what it made. */
+	enum rend_kind rend;
+	struct rend_plan plan;
+	struct rend_input rin;
+	char in_abs[FILES_PATH_MAX];
+	struct rend_argv ra;
+	struct rend_result result;
 	bool fed;         /* the output went to the early ffprobe's stdin (slot_output) */
 	bool placed;      /* the output was renamed to output_path under our row lock; tmp is gone */
 	bool ask_outcome; /* a COMMIT's reply was lost: read the row before anything else */
@@ -301,13 +309,26 @@ static int slot_probe_start(const struct spawner *s, struct slot *sl, char *why,
 	return 0;
 }
 
+/* Removes an output of the slot's job: a file, or a rendition's folder with what it holds. */
+static void out_remove(const struct slot *sl, const char *path)
+{
+	int e = 0;
+
+	if (sl->rend != REND_NONE)
+		e = files_remove_tree(path);
+	else if (unlink(path) != 0 && errno != ENOENT)
+		e = errno;
+	if (e != 0)
+		log_error("job %s: cannot remove %s: %s", sl->job.id, path, strerror(e));
+}
+
 /* Frees the slot: the child is gone, the temp output removed unless it became the output. */
 static void slot_free(struct spawner *s, struct slot *sl)
 {
 	/* The temp output first: the job's state is already written, and whoever reads it may look
 	 * for leftovers at once; closing the children (a kill and a wait) comes after. */
 	if (!sl->placed && sl->tmp[0] != '\0')
-		unlink(sl->tmp);
+		out_remove(sl, sl->tmp);
 	sl->tmp[0] = '\0';
 	ffrun_close(&sl->run);
 	child_close(&sl->probe);
@@ -375,6 +396,116 @@ static bool render_env_fault(const struct spawner *s, const struct slot *sl, cha
 	return media_root_fault(s, msg, len);
 }
 
+/* Starts ffmpeg for the slot's rendition plan (again, for a poster's plain retry). Returns 0, or -1
+ * when the slot was freed (the job failed or was released). */
+static int rend_run(struct spawner *s, struct slot *sl)
+{
+	const struct claimed_job *j = &sl->job;
+	int64_t total_us = 0;
+	char msg[256];
+	bool lost;
+	int rc;
+
+	if (rend_argv(&sl->plan, &sl->rin, s->cfg->ffmpeg_path, sl->tmp, &sl->ra, &total_us) != 0) {
+		db_drop(s, j, "fail",
+		        queue_fail(s->db, j, "the render's command line does not fit", false, &lost));
+		slot_free(s, sl);
+		return -1;
+	}
+	rc = ffrun_start(&sl->run, sl->ra.argv, total_us);
+	if (rc != 0) {
+		snprintf(msg, sizeof(msg), "ffmpeg_path %.150s cannot be run: %s", s->cfg->ffmpeg_path,
+		         strerror(rc));
+		slot_env_fault(s, sl, msg);
+		return -1;
+	}
+	sl->phase = PH_RENDER;
+	log_info("job %s: attempt %d (claim %lld): %s%s of %s started (ffmpeg %ld)", j->id, j->attempt,
+	         j->fence, j->preset, sl->plan.poster_plain ? " (without the black-frame filter)" : "",
+	         j->input_path, (long)sl->run.pid);
+	return 0;
+}
+
+/*
+ * Starts a rendition job: its plan from the input's row, a temp folder of this attempt's own
+ * (outputs/.tmp-<job>-a<fence>, renamed to output_path once complete), then ffmpeg. No ffprobe
+ * afterwards: rend_finish reads back what ffmpeg wrote.
+ */
+static void rend_start(struct spawner *s, struct slot *sl, const struct claimed_job *claimed, const char *in)
+{
+	const struct claimed_job *j = &sl->job;
+	char why[256], msg[FILES_PATH_MAX + 64];
+	double now = now_s();
+	bool lost;
+	int e;
+
+	snprintf(sl->in_abs, sizeof(sl->in_abs), "%s", in);
+	sl->rin.path = sl->in_abs;
+	sl->rin.kind = j->input_kind;
+	sl->rin.duration_ms = j->input_duration_ms;
+	sl->rin.width = (int)j->input_width;
+	sl->rin.height = (int)j->input_height;
+	sl->rin.has_audio = j->input_audio_codec[0] != '\0';
+	sl->rin.frame_rate_milli = j->input_fps_milli;
+	if (rend_plan(sl->rend, &sl->rin, &sl->plan, why, sizeof(why)) != 0) {
+		db_drop(s, j, "fail", queue_fail(s->db, j, why, false, &lost));
+		slot_free(s, sl);
+		return;
+	}
+	snprintf(sl->tmp, sizeof(sl->tmp), "%s/outputs/.tmp-%s-a%lld", s->cfg->media_root, claimed->id,
+	         claimed->fence);
+	/* A folder of this name is an earlier run of this very attempt's: none can be running. */
+	e = files_remove_tree(sl->tmp);
+	/* 0755 (less the umask), as ffmpeg makes the variant folders and the files in them: the web
+	 * server reads them for X-Sendfile, under a user of its own where it has one. */
+	if (e == 0 && mkdir(sl->tmp, 0755) != 0)
+		e = errno;
+	if (e != 0) {
+		snprintf(msg, sizeof(msg), "cannot create a render folder in the media root: %s",
+		         strerror(e));
+		sl->tmp[0] = '\0';
+		slot_env_fault(s, sl, msg);
+		return;
+	}
+	sl->deadline = now + (double)s->cfg->render_timeout;
+	sl->next_beat = now + BEAT_S;
+	(void)rend_run(s, sl);
+}
+
+static void finish_try(struct spawner *s, struct slot *sl);
+
+/* A rendition's ffmpeg exited 0: read back what it made, then record it. */
+static void rend_done(struct spawner *s, struct slot *sl)
+{
+	const struct claimed_job *j = &sl->job;
+	char why[256], reason[320];
+	bool lost;
+	int rc;
+
+	rc = rend_finish(&sl->plan, &sl->rin, sl->tmp, &sl->result, why, sizeof(why));
+	if (rc == 1) {
+		/* Every frame the poster filter saw was black: take the frame at the mark as it is. */
+		ffrun_close(&sl->run);
+		sl->plan.poster_plain = true;
+		(void)rend_run(s, sl);
+		return;
+	}
+	if (rc == -2) {
+		slot_env_fault(s, sl, why);
+		return;
+	}
+	if (rc != 0) {
+		snprintf(reason, sizeof(reason), "ffmpeg produced no usable output: %s", why);
+		db_drop(s, j, "fail", queue_fail(s->db, j, reason, false, &lost));
+		log_info("job %s: output rejected: %s", j->id, why);
+		slot_free(s, sl);
+		return;
+	}
+	sl->t_probed = now_s();
+	sl->phase = PH_FINISH;
+	finish_try(s, sl);
+}
+
 /* Starts ffmpeg for a claimed job. On failure the job is failed (or released) and the slot stays free. */
 static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_job *claimed)
 {
@@ -398,6 +529,11 @@ static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_
 		        queue_fail(s->db, j, p == NULL ? "unknown preset" : "the input file is not valid",
 		                   false, &lost));
 		slot_free(s, sl);
+		return;
+	}
+	sl->rend = (enum rend_kind)preset_rendition(p);
+	if (sl->rend != REND_NONE) {
+		rend_start(s, sl, claimed, in);
 		return;
 	}
 	/* A name of this attempt's own (the fence is never reused): two attempts never share a file. */
@@ -480,6 +616,57 @@ static void claim_ready(struct spawner *s)
 	}
 }
 
+/* finish_try's last step for a rendition job: the rows, the job's completion, and then the folders of
+ * the renditions this one replaced. */
+static void finish_renditions(struct spawner *s, struct slot *sl, const char *dst)
+{
+	const struct claimed_job *j = &sl->job;
+	char old[1024], path[FILES_PATH_MAX];
+	const char *d;
+	enum merr err;
+	bool lost, superseded = false;
+
+	err = queue_finish_renditions(s->db, j, rend_kind_name(sl->rend), sl->result.rows, sl->result.n, old,
+	                              sizeof(old), &superseded);
+	if (err == MERR_OK && superseded) {
+		log_info("job %s: completed, but a newer %s job's renditions are already in place; its "
+		         "output is discarded",
+		         j->id, j->preset);
+		out_remove(sl, dst);
+		sl->placed = false;
+		spawner_fault_clear(s);
+		slot_free(s, sl);
+		return;
+	}
+	if (err == MERR_OK) {
+		for (d = old; *d != '\0'; d += strlen(d) + 1)
+			if (files_abs(s->cfg->media_root, d, path, sizeof(path)))
+				out_remove(sl, path);
+		log_info(
+		        "job %s: completed -> %s (%d rendition(s); ffmpeg %.3f s, read back %.3f s, recorded "
+		        "%.3f s after the claim)",
+		        j->id, j->output_path, sl->result.n, sl->t_rendered - sl->t_claimed,
+		        sl->t_probed - sl->t_rendered, now_s() - sl->t_claimed);
+		spawner_fault_clear(s);
+		slot_free(s, sl);
+		return;
+	}
+	if (db_note(s, err) == MERR_UNAVAILABLE) {
+		log_info("job %s: recording the renditions got no answer; checking the job again", j->id);
+		sl->ask_outcome = true;
+		return;
+	}
+	log_error("job %s: the renditions could not be recorded (%s)", j->id, merr_code(err));
+	if (db_note(s, queue_fail(s->db, j,
+	                          err == MERR_NOT_FOUND ? "the media was deleted while it rendered" :
+	                                                  "the output could not be recorded",
+	                          false, &lost)) == MERR_OK &&
+	    !lost)
+		out_remove(sl, dst); /* failed for good under our fence: nothing will ever point at it */
+	sl->placed = false;
+	slot_free(s, sl);
+}
+
 /* Records the output. Runs when the probe succeeded and again each beat while the database cannot
  * say yes or no. Never replaces or removes a file a committed row may point at: the rename happens
  * only under the job's row lock while this attempt owns it, and the output path is never unlinked
@@ -527,7 +714,7 @@ static void finish_try(struct spawner *s, struct slot *sl)
 	snprintf(dst, sizeof(dst), "%s/%s", s->cfg->media_root, j->output_path);
 	if (cancel) {
 		if (sl->placed)
-			(void)unlink(dst); /* under our lock, and the job ends without an output */
+			out_remove(sl, dst); /* under our lock, and the job ends without an output */
 		db_drop(s, j, "finish cancel", queue_finish_cancel(s->db, j));
 		log_info("job %s: cancelled while finishing; output discarded", j->id);
 		sl->placed = false;
@@ -538,7 +725,16 @@ static void finish_try(struct spawner *s, struct slot *sl)
 		/* Whatever sits at output_path is an earlier attempt's that never committed (the job is
 		 * active under our fence and locked): replacing it is safe. */
 		snprintf(dir, sizeof(dir), "%s/outputs", s->cfg->media_root);
-		rc = rename(sl->tmp, dst) != 0 ? errno : files_sync_dir(dir);
+		rc = rename(sl->tmp, dst) != 0 ? errno : 0;
+		if ((rc == ENOTEMPTY || rc == EEXIST) && sl->rend != REND_NONE) {
+			/* A folder is not replaced by a rename as a file is: the earlier attempt's goes
+			 * first (it never committed, as above). */
+			rc = files_remove_tree(dst);
+			if (rc == 0)
+				rc = rename(sl->tmp, dst) != 0 ? errno : 0;
+		}
+		if (rc == 0)
+			rc = files_sync_dir(dir);
 		if (rc != 0) {
 			db_rollback(s->db);
 			snprintf(msg, sizeof(msg), "cannot store an output in the media root: %s",
@@ -548,6 +744,10 @@ static void finish_try(struct spawner *s, struct slot *sl)
 		}
 		sl->placed = true;
 		sl->tmp[0] = '\0';
+	}
+	if (sl->rend != REND_NONE) {
+		finish_renditions(s, sl, dst);
+		return;
 	}
 	err = queue_finish_commit(s->db, j, &sl->m);
 	if (err == MERR_OK) {
@@ -568,7 +768,7 @@ static void finish_try(struct spawner *s, struct slot *sl)
 	log_error("job %s: the output could not be recorded (%s)", j->id, merr_code(err));
 	if (db_note(s, queue_fail(s->db, j, "the output could not be recorded", false, &lost)) == MERR_OK &&
 	    !lost)
-		(void)unlink(dst); /* failed for good under our fence: nothing will ever point at it */
+		out_remove(sl, dst); /* failed for good under our fence: nothing will ever point at it */
 	sl->placed = false;
 	slot_free(s, sl);
 }
@@ -630,6 +830,7 @@ static void probe_done(struct spawner *s, struct slot *sl)
 	sl->m.duration_ms = pr.duration_ms;
 	sl->m.width = pr.width;
 	sl->m.height = pr.height;
+	sl->m.frame_rate_milli = pr.frame_rate_milli;
 	sl->phase = PH_FINISH;
 	finish_try(s, sl);
 }
@@ -714,6 +915,10 @@ static void render_done(struct spawner *s, struct slot *sl)
 		log_info("job %s: %s", j->id, reason);
 		break;
 	case STOP_NONE:
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && sl->rend != REND_NONE) {
+			rend_done(s, sl);
+			return;
+		}
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 			rc = slot_output(s, sl, msg, sizeof(msg));
 			if (rc == 1) {

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "media/probe.h"
 #include "render/presets.h"
+#include "render/rendition.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/statements.h"
@@ -237,7 +238,9 @@ static int cmd_presets_list(void)
 		const struct preset *p = preset_at(i);
 		const char *sep = "";
 
-		printf("%s %s %s ", preset_name(p), preset_ext(p), preset_output_kind(p));
+		/* A rendition preset writes a folder: no extension, shown as "-". */
+		printf("%s %s %s ", preset_name(p), preset_ext(p)[0] ? preset_ext(p) : "-",
+		       preset_output_kind(p));
 		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 			if (!preset_accepts(p, kinds[k]))
 				continue;
@@ -328,6 +331,46 @@ static bool absolute_path(const char *path, char *out, size_t outlen)
 	return n > 0 && (size_t)n < outlen;
 }
 
+/* presets --argv for a rendition preset: out is the folder ffmpeg writes into. */
+static int presets_rendition_argv(const struct config *cfg, const struct preset *p, const char *in,
+                                  const char *kind, int64_t duration_ms, const struct probe_result *pr,
+                                  const char *out)
+{
+	struct rend_input ri = {
+		.path = in,
+		.kind = kind,
+		.duration_ms = duration_ms,
+		.width = pr->width,
+		.height = pr->height,
+		.has_audio = pr->audio_codec[0] != '\0',
+		.frame_rate_milli = pr->frame_rate_milli,
+	};
+	struct rend_plan plan;
+	struct rend_argv *a;
+	int64_t total_us;
+	char why[256];
+	int i, rc = 1;
+
+	if (rend_plan((enum rend_kind)preset_rendition(p), &ri, &plan, why, sizeof(why)) != 0) {
+		fprintf(stderr, "mediactl: presets: preset %s: %s\n", preset_name(p), why);
+		return 1;
+	}
+	a = malloc(sizeof(*a));
+	if (a == NULL) {
+		fprintf(stderr, "mediactl: out of memory\n");
+		return 1;
+	}
+	if (rend_argv(&plan, &ri, cfg->ffmpeg_path, out, a, &total_us) != 0) {
+		fprintf(stderr, "mediactl: presets: the argv does not fit\n");
+	} else {
+		for (i = 0; i < a->n; i++)
+			printf("%s\n", a->argv[i]);
+		rc = 0;
+	}
+	free(a);
+	return rc;
+}
+
 /*
  * mediactl presets --argv: prints the argv preset_argv builds (what media-spawner runs for a job
  * of that preset), one argument a line. The input's kind and duration come from ffprobe, as an
@@ -352,7 +395,9 @@ static int cmd_presets_argv(const struct config *cfg, const struct presets_opts 
 		fprintf(stderr, "mediactl: presets: a path is too long\n");
 		return 1;
 	}
-	if (kind == NULL) {
+	probe_result_reset(&pr);
+	/* A rendition's argv depends on the input's size and streams: always probed. */
+	if (kind == NULL || preset_rendition(p) != REND_NONE) {
 		if (probe_file(cfg->ffprobe_path, in, (int)cfg->ffprobe_timeout, &pr, why, sizeof(why)) !=
 		    0) {
 			fprintf(stderr, "mediactl: presets: %s: %s\n", o->in, why);
@@ -363,10 +408,13 @@ static int cmd_presets_argv(const struct config *cfg, const struct presets_opts 
 			        o->in, pr.found);
 			return 1;
 		}
-		kind = probe_kind_name(pr.kind);
+		if (kind == NULL)
+			kind = probe_kind_name(pr.kind);
 		if (duration_ms < 0)
 			duration_ms = pr.duration_ms;
 	}
+	if (preset_rendition(p) != REND_NONE)
+		return presets_rendition_argv(cfg, p, in, kind, duration_ms, &pr, out);
 	n = preset_argv(p, cfg->ffmpeg_path, in, kind, duration_ms, out, argv, scratch, sizeof(scratch),
 	                &total_us);
 	if (n < 0) {

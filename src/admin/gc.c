@@ -39,7 +39,10 @@
  *   Once the job completed, its media row protects the file; once it failed or was cancelled,
  *   nothing will claim the file again and it is an orphan like any other;
  * - a temp file named after a job that is waiting or active (".tmp-<job id>-a<N>.<ext>", the
- *   spawner's name for a render in progress): ffmpeg may write nothing for a while.
+ *   spawner's name for a render in progress): ffmpeg may write nothing for a while;
+ * - a rendition job's folder (outputs/<job id>, a temp one ".tmp-<job id>-a<N>" while it runs),
+ *   protected by its media_renditions rows, or as above while its job is waiting or active. A
+ *   folder is removed whole (files_remove_tree_at); it is found in outputs/ only.
  * An upload is renamed into uploads/ just before its row is inserted, with no job to protect it:
  * the age bound does. The file's mtime dates from before the ffprobe run that precedes the
  * rename, so the bound (at least GC_MIN_AGE) must exceed ffprobe_timeout (default 30 s).
@@ -49,10 +52,11 @@ const struct db_stmt gc_statements[] = {
 	/* $1: a text[] of relative paths. One row per path, in order: the path, and t to keep it. */
 	{ "gc_keep",
 	  "SELECT p.path, EXISTS (SELECT 1 FROM media m WHERE m.path = p.path) "
+	  "OR EXISTS (SELECT 1 FROM media_renditions r WHERE r.dir = p.path) "
 	  "OR EXISTS (SELECT 1 FROM render_jobs j WHERE j.output_path = p.path "
 	  "AND j.state IN ('waiting', 'active')) "
 	  "OR EXISTS (SELECT 1 FROM render_jobs j WHERE j.state IN ('waiting', 'active') "
-	  "AND j.id = substring(p.path FROM '^outputs/\\.tmp-(" GC_UUID_RE ")-a[0-9]+\\.')::uuid) "
+	  "AND j.id = substring(p.path FROM '^outputs/\\.tmp-(" GC_UUID_RE ")-a[0-9]+(\\.|$)')::uuid) "
 	  "FROM unnest($1::text[]) WITH ORDINALITY AS p(path, n) ORDER BY p.n",
 	  1 },
 	{ "gc_media_page", "SELECT id, path FROM media WHERE id > $1 ORDER BY id LIMIT " GC_PAGE_S, 1 },
@@ -66,6 +70,7 @@ enum gc_kind { GC_SKIP, GC_TEMP, GC_ORPHAN };
 struct gc_entry {
 	char name[GC_NAME_MAX + 1];
 	enum gc_kind kind;
+	bool dir; /* a rendition folder: removed with what it holds */
 	dev_t dev;
 	ino_t ino;
 };
@@ -229,13 +234,18 @@ static int gc_batch(struct db *db, const struct gc_folder *f, const struct gc_en
 			}
 			continue;
 		}
-		if (!S_ISREG(st.st_mode) || st.st_dev != e[i].dev || st.st_ino != e[i].ino ||
-		    !gc_old(&st, now, o->older_than))
+		if (!(S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && e[i].dir)) || st.st_dev != e[i].dev ||
+		    st.st_ino != e[i].ino || !gc_old(&st, now, o->older_than))
 			continue;
 		if (o->dry_run) {
 			fprintf(out, "would remove %s %s/%s\n", what, f->dir, e[i].name);
 		} else {
-			if (unlinkat(f->fd, e[i].name, 0) != 0) {
+			int e2 = e[i].dir                           ? files_remove_tree_at(f->fd, e[i].name) :
+			         unlinkat(f->fd, e[i].name, 0) != 0 ? errno :
+			                                              0;
+
+			if (e2 != 0) {
+				errno = e2;
 				if (errno != ENOENT) {
 					fprintf(stderr, "mediactl: gc: cannot remove %s/%s: %s\n", f->dir,
 					        e[i].name, strerror(errno));
@@ -305,9 +315,12 @@ static int gc_folder_run(struct db *db, const struct gc_folder *f, const struct 
 			}
 			continue;
 		}
-		/* lstat: a symbolic link is not regular, so it is neither followed nor removed. */
-		if (!S_ISREG(st.st_mode) || !gc_old(&st, now, o->older_than))
+		/* lstat: a symbolic link is neither regular nor a folder, so it is neither followed nor
+		 * removed. Folders: a rendition job's, in outputs/ only. */
+		if (!(S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && strcmp(f->dir, "outputs") == 0)) ||
+		    !gc_old(&st, now, o->older_than))
 			continue;
+		batch[n].dir = S_ISDIR(st.st_mode);
 		snprintf(batch[n].name, sizeof(batch[n].name), "%s", de->d_name);
 		batch[n].kind = kind;
 		batch[n].dev = st.st_dev;

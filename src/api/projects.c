@@ -1,6 +1,7 @@
 /* projects.c: POST/GET /projects, GET/PATCH/DELETE /projects/:id. Owner-scoped throughout. */
 #include "config.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +138,21 @@ void handle_projects_delete(struct http_request *req, struct http_response *resp
 	/* The rows are gone; now the files. A file that cannot be removed is only logged: no row
 	 * points to it any more, and `mediactl gc` finds such files. */
 	for (p = paths.data; p < paths.data + paths.len; p += strlen(p) + 1) {
-		int rc = files_remove(req->app->cfg->media_root, p);
+		size_t len = strlen(p);
+		int rc;
+
+		if (len > 1 && p[len - 1] == '/') {
+			/* A rendition folder (projects.h): checked like every stored name, then removed
+			 * whole. */
+			char rel[FILES_PATH_MAX], abs[FILES_PATH_MAX];
+
+			snprintf(rel, sizeof(rel), "%.*s", (int)(len - 1), p);
+			rc = files_abs(req->app->cfg->media_root, rel, abs, sizeof(abs)) ?
+			             files_remove_tree(abs) :
+			             EINVAL;
+		} else {
+			rc = files_remove(req->app->cfg->media_root, p);
+		}
 		if (rc != 0)
 			log_error("project %lld: cannot remove %s: %s", (long long)id, p, strerror(rc));
 	}

@@ -15,6 +15,7 @@
 #include "http/multipart.h"
 #include "media/probe.h"
 #include "store/files.h"
+#include "render/presets.h"
 #include "store/media.h"
 #include "util/utf8.h"
 
@@ -298,9 +299,36 @@ out:
 	return ok;
 }
 
+/* The auto_renditions presets that take media of kind, as a text[] literal ("{hls,poster}"), or ""
+ * when none does. The names were checked at start-up (config_check). */
+static void upload_renditions(const struct config *cfg, const char *kind, char *out, size_t outlen)
+{
+	char names[CONFIG_RENDITIONS_MAX][CONFIG_RENDITION_NAME], why[128];
+	int n = config_auto_renditions(cfg, names, why, sizeof(why)), i;
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		const struct preset *p = preset_find(names[i]);
+		int w;
+
+		if (p == NULL || !preset_accepts(p, kind))
+			continue;
+		w = snprintf(out + o, outlen - o, "%s%s", o == 0 ? "{" : ",", names[i]);
+		if (w < 0 || (size_t)w >= outlen - o - 1) {
+			out[0] = '\0'; /* cannot happen: 8 names of 16 bytes */
+			return;
+		}
+		o += (size_t)w;
+	}
+	if (o > 0)
+		snprintf(out + o, outlen - o, "}");
+}
+
 bool upload_receive(struct http_request *req, struct http_response *resp, int64_t project_id, unsigned kinds,
                     struct media *m)
 {
+	char presets[CONFIG_RENDITIONS_MAX * CONFIG_RENDITION_NAME + 4];
 	const struct config *cfg = req->app->cfg;
 	struct upload_ctx c;
 	struct probe_result pr;
@@ -377,6 +405,7 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 	m->duration_ms = pr.duration_ms;
 	m->width = pr.width;
 	m->height = pr.height;
+	m->frame_rate_milli = pr.frame_rate_milli;
 	files_new_name("uploads", pr.ext, m->path, sizeof(m->path));
 	rc = tmpfile_commit(&c.tmp, cfg->media_root, m->path);
 	if (rc != 0) {
@@ -384,7 +413,9 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 		resp_error(resp, MERR_INTERNAL, NULL, "cannot store the upload");
 		goto out;
 	}
-	err = media_insert_within(req->app->db, m, cfg->storage_quota_bytes);
+	upload_renditions(cfg, m->kind, presets, sizeof(presets));
+	err = media_insert_within(req->app->db, m, cfg->storage_quota_bytes, presets,
+	                          (int)cfg->render_max_attempts);
 	if (err != MERR_OK) {
 		/* The project vanished meanwhile (foreign key), or the database refused: take the file
 		 * back. But when the reply was lost (unavailable) the row may have been committed, and a

@@ -60,6 +60,7 @@ static const struct cfg_key cfg_keys[] = {
 	S(ffmpeg_path, "ffmpeg", false, "ffmpeg program"),
 	S(ffprobe_path, "ffprobe", false, "ffprobe program"),
 	S(listen_group, "", false, "group given mediad --listen's unix socket (mode 0660); empty: ours"),
+	S(auto_renditions, "hls,poster", false, "renditions each video or audio upload gets: hls, poster, storyboard, comma-separated; empty: none"),
 	I(token_ttl, "3600", 60, 30 * 86400, "login token lifetime, seconds"),
 	I(stream_ttl, "600", 10, 86400, "stream link lifetime, seconds"),
 	I(max_json_bytes, "65536", 1024, 16 * 1024 * 1024, "largest JSON request body, bytes"),
@@ -348,6 +349,43 @@ out:
 	return rc;
 }
 
+int config_auto_renditions(const struct config *c, char names[][CONFIG_RENDITION_NAME], char *err,
+                           size_t errlen)
+{
+	/* The rendition presets (render/presets.c), named here so a typo stops start-up. */
+	static const char *const known[] = { "hls", "poster", "storyboard" };
+	const char *p = c->auto_renditions != NULL ? c->auto_renditions : "";
+	int n = 0;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, ","), i;
+		const char *w = p, *e = p + len;
+
+		p = *e == ',' ? e + 1 : e;
+		trim(&w, &e);
+		if (w == e)
+			continue;
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strlen(known[i]) == (size_t)(e - w) && memcmp(known[i], w, (size_t)(e - w)) == 0)
+				break;
+		if (i == sizeof(known) / sizeof(known[0])) {
+			snprintf(
+			        err, errlen,
+			        "auto_renditions: unknown rendition \"%.*s\" (known: hls, poster, storyboard)",
+			        (int)(e - w > 40 ? 40 : e - w), w);
+			return -1;
+		}
+		if (n == CONFIG_RENDITIONS_MAX) {
+			snprintf(err, errlen, "auto_renditions: more than %d names", CONFIG_RENDITIONS_MAX);
+			return -1;
+		}
+		if (names != NULL)
+			snprintf(names[n], CONFIG_RENDITION_NAME, "%s", known[i]);
+		n++;
+	}
+	return n;
+}
+
 static bool empty(const char *s)
 {
 	return s == NULL || *s == '\0';
@@ -383,6 +421,8 @@ int config_check(const struct config *c, unsigned need, char *err, size_t errlen
 		snprintf(err, errlen, "media_root must be an absolute path (MEDIA_ROOT or media_root)");
 		return -1;
 	}
+	if (config_auto_renditions(c, NULL, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 

@@ -28,6 +28,7 @@ struct config {
 	char *ffmpeg_path;
 	char *ffprobe_path;
 	char *listen_group;
+	char *auto_renditions; /* config_auto_renditions reads it */
 	long long token_ttl;
 	long long stream_ttl;
 	long long max_json_bytes;
@@ -89,6 +90,15 @@ int config_apply_env(struct config *c, char *err, size_t errlen) __attribute__((
  */
 int config_load(struct config *c, unsigned need, char *err, size_t errlen)
         __attribute__((warn_unused_result));
+/* Most names auto_renditions may list, and room for one. */
+#define CONFIG_RENDITIONS_MAX 8
+#define CONFIG_RENDITION_NAME 16
+/*
+ * The presets auto_renditions names, in order, into names[0..CONFIG_RENDITIONS_MAX) (NULL: only
+ * check). Returns how many (0: none), or -1 with err set for a name that is no rendition preset.
+ */
+int config_auto_renditions(const struct config *c, char names[][CONFIG_RENDITION_NAME], char *err,
+                           size_t errlen) __attribute__((warn_unused_result));
 int config_check(const struct config *c, unsigned need, char *err, size_t errlen)
         __attribute__((warn_unused_result));
 /* Prints every setting as "key = value  # ENV", secrets masked. */

@@ -110,6 +110,7 @@ void probe_result_reset(struct probe_result *out)
 	out->duration_ms = -1;
 	out->width = -1;
 	out->height = -1;
+	out->frame_rate_milli = -1;
 }
 
 /* Copies a name from ffprobe into dst[0..dstlen), cut to fit, anything but [A-Za-z0-9_.,+-] as '?'. */
@@ -151,6 +152,56 @@ static int probe_get_int(struct json_object *o, const char *key)
 	if (n < 0 || n > INT_MAX)
 		return -1;
 	return (int)n;
+}
+
+/*
+ * A stream's avg_frame_rate ("30000/1001") in frames per second x 1000, or -1 when absent,
+ * malformed, "0/0" (ffprobe's unknown) or outside 0 < fps <= 1000.
+ */
+static int64_t probe_frame_rate_milli(struct json_object *stream)
+{
+	const char *r = probe_get_string(stream, "avg_frame_rate");
+	unsigned long long num, den;
+	char tail;
+
+	if (r == NULL || sscanf(r, "%llu/%llu%c", &num, &den, &tail) != 2 || num == 0 || den == 0 ||
+	    num > 1000000ULL * den || num > UINT32_MAX || den > UINT32_MAX)
+		return -1;
+	return (int64_t)((num * 1000 + den / 2) / den);
+}
+
+/*
+ * Whether the stream is shown turned a quarter (its display matrix says 90 or 270 degrees): players
+ * and ffmpeg's autorotate then show it with width and height swapped. ffprobe 5.1 reports the
+ * matrix in side_data_list as "rotation"; older versions put a "rotate" tag.
+ */
+static bool probe_quarter_turn(struct json_object *stream)
+{
+	struct json_object *list, *tags, *v;
+	const char *tag;
+	size_t i, n;
+	long deg = 0;
+
+	if (json_object_object_get_ex(stream, "side_data_list", &list) &&
+	    json_object_is_type(list, json_type_array)) {
+		n = json_object_array_length(list);
+		for (i = 0; i < n; i++) {
+			struct json_object *sd = json_object_array_get_idx(list, i);
+
+			if (json_object_is_type(sd, json_type_object) &&
+			    json_object_object_get_ex(sd, "rotation", &v) &&
+			    (json_object_is_type(v, json_type_int) ||
+			     json_object_is_type(v, json_type_double)))
+				deg = (long)json_object_get_double(v);
+		}
+	}
+	if (deg == 0 && json_object_object_get_ex(stream, "tags", &tags) &&
+	    json_object_is_type(tags, json_type_object) && (tag = probe_get_string(tags, "rotate")) != NULL)
+		deg = strtol(tag, NULL, 10);
+	deg %= 360;
+	if (deg < 0)
+		deg += 360;
+	return deg == 90 || deg == 270;
 }
 
 /* Parses 1*DIGIT from s into *out; false on anything else or overflow. */
@@ -438,8 +489,17 @@ int probe_classify(const char *json, size_t len, struct probe_result *out, char 
 		int w = probe_get_int(v, "width"), h = probe_get_int(v, "height");
 
 		probe_copy_name(out->video_codec, sizeof(out->video_codec), codec != NULL ? codec : "");
+		/* The size as shown: a phone's portrait clip is stored landscape with a display
+		 * matrix, and the rendition ladder must be portrait. */
+		if (probe_quarter_turn(v)) {
+			int t = w;
+
+			w = h;
+			h = t;
+		}
 		out->width = w > 0 && h > 0 ? w : -1;
 		out->height = w > 0 && h > 0 ? h : -1;
+		out->frame_rate_milli = probe_frame_rate_milli(v);
 		img = probe_find_image(format_name, codec != NULL ? codec : "");
 	}
 	if (a != NULL) {

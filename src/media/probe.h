@@ -43,8 +43,9 @@ struct probe_result {
 	char mime[PROBE_MIME_MAX];               /* e.g. "video/mp4" */
 	char ext[PROBE_EXT_MAX];                 /* e.g. "mp4", without the dot */
 	int64_t duration_ms;                     /* -1 when unknown, for still images and OTHER */
-	int width;                               /* first real video stream; -1 when none */
+	int width; /* first real video stream, as shown (rotation applied); -1 when none */
 	int height;
+	int64_t frame_rate_milli;          /* its avg_frame_rate x 1000; -1 when unknown or none */
 	char video_codec[PROBE_CODEC_MAX]; /* "" when no real video stream */
 	char audio_codec[PROBE_CODEC_MAX]; /* "" when no audio stream */
 	char found[PROBE_FOUND_MAX];

@@ -3,6 +3,8 @@
 
 #include "render/presets.h"
 
+#include "render/rendition.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +27,9 @@ struct preset {
 	const char *ext;
 	const char *output_kind;
 	struct preset_variant variants[3];
+	/* A rendition preset (render/rendition.h) has no template: its argv depends on the input's
+	 * size, and its output is a folder of renditions of the input, not a new media row. */
+	enum rend_kind rendition;
 };
 
 static const char *const mp4_image[] = {
@@ -154,11 +159,16 @@ static const struct preset presets[] = {
 	{ "mp4",
 	  "mp4",
 	  "video",
-	  { { PRESET_IMAGE, mp4_image }, { PRESET_VIDEO, mp4_video }, { PRESET_AUDIO, mp4_audio } } },
+	  { { PRESET_IMAGE, mp4_image }, { PRESET_VIDEO, mp4_video }, { PRESET_AUDIO, mp4_audio } },
+	  REND_NONE },
 	{ "thumbnail",
 	  "jpg",
 	  "image",
-	  { { PRESET_VIDEO, thumb_video }, { PRESET_IMAGE, thumb_image }, { 0, NULL } } },
+	  { { PRESET_VIDEO, thumb_video }, { PRESET_IMAGE, thumb_image }, { 0, NULL } },
+	  REND_NONE },
+	{ "hls", "", "rendition", { { PRESET_VIDEO | PRESET_AUDIO, NULL } }, REND_HLS },
+	{ "poster", "", "rendition", { { PRESET_VIDEO, NULL } }, REND_POSTER },
+	{ "storyboard", "", "rendition", { { PRESET_VIDEO, NULL } }, REND_STORYBOARD },
 };
 
 static const char *const head[] = { "-nostdin",  "-y",     "-hide_banner", "-loglevel", "error",
@@ -196,7 +206,7 @@ const char *preset_output_kind(const struct preset *p)
 
 const char *preset_names(void)
 {
-	return "mp4, thumbnail";
+	return "mp4, thumbnail, hls, poster, storyboard";
 }
 
 static unsigned kind_bit(const char *kind)
@@ -221,8 +231,22 @@ static const char *const *variant(const struct preset *p, const char *kind)
 	return NULL;
 }
 
+int preset_rendition(const struct preset *p)
+{
+	return (int)p->rendition;
+}
+
 int preset_accepts(const struct preset *p, const char *kind)
 {
+	unsigned bit = kind_bit(kind);
+	size_t i;
+
+	if (p->rendition != REND_NONE) {
+		for (i = 0; i < 3; i++)
+			if ((p->variants[i].input & bit) != 0)
+				return 1;
+		return 0;
+	}
 	return variant(p, kind) != NULL;
 }
 
@@ -235,7 +259,7 @@ int preset_argv(const struct preset *p, const char *ffmpeg, const char *input, c
 	int n = 0;
 	size_t i;
 
-	if (args == NULL || scratchlen < 256)
+	if (args == NULL || p->rendition != REND_NONE || scratchlen < 256)
 		return -1;
 	/* "file:" pins the protocol: a name can never be read as another protocol or an option. */
 	snprintf(in, scratchlen / 2, "file:%s", input);

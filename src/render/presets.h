@@ -22,6 +22,9 @@ int preset_accepts(const struct preset *p, const char *kind);
 /* Output file extension ("mp4", "jpg") and the output media kind ("video", "image"). */
 const char *preset_ext(const struct preset *p);
 const char *preset_output_kind(const struct preset *p);
+/* The rendition it makes (enum rend_kind of render/rendition.h), 0 for a preset whose output is a
+ * new media row. A rendition preset's ext is "" (its output is a folder) and preset_argv refuses it. */
+int preset_rendition(const struct preset *p);
 /* Comma-separated names of every preset, for error messages. */
 const char *preset_names(void);
 

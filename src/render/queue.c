@@ -5,6 +5,8 @@
 
 #include "render/queue.h"
 
+#include "render/rendition.h"
+
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +104,27 @@ const struct db_stmt queue_statements[] = {
 	  " run_after = now() + " IBACKOFF ", " LEASE_OFF " "
 	  "WHERE id = $1 AND fence = $2 AND state = 'active'",
 	  3 },
+	/* A rendition job's rows replace that kind's of the media (schema/007): the folders of the
+	 * ones replaced are removed after the commit. */
+	{ "queue_rend_replace",
+	  "WITH d AS (DELETE FROM media_renditions r USING render_jobs j "
+	  " WHERE j.id = $1 AND r.media_id = j.input_media_id AND r.kind = $2 RETURNING r.dir) "
+	  "SELECT DISTINCT dir FROM d",
+	  2 },
+	/* Whether the media holds renditions of this kind from a job enqueued after ours: two jobs
+	 * of one kind may finish in either order, and the newer one's renditions stay. */
+	{ "queue_rend_newer",
+	  "SELECT EXISTS (SELECT 1 FROM render_jobs j, media_renditions r JOIN render_jobs n ON n.id = r.job_id "
+	  "WHERE j.id = $1 AND r.media_id = j.input_media_id AND r.kind = $2 "
+	  "AND (n.created_at, n.id) > (j.created_at, j.id))",
+	  2 },
+	/* No row when the media is gone (input_media_id was set to NULL by its delete). */
+	{ "queue_rend_insert",
+	  "INSERT INTO media_renditions (media_id, job_id, kind, name, dir, path, width, height, bandwidth, "
+	  " average_bandwidth, codecs, frame_rate, size_bytes) "
+	  "SELECT j.input_media_id, j.id, $2, $3, j.output_path, $4, $5, $6, $7, $8, $9, $10::numeric / 1000, $11 "
+	  "FROM render_jobs j WHERE j.id = $1 AND j.input_media_id IS NOT NULL",
+	  11 },
 	/* A render output is a media row like an upload: the one insert (store/media.h). */
 	MEDIA_INSERT_STMT,
 	{ "queue_spawner_beat",
@@ -244,6 +267,83 @@ enum merr queue_finish_commit(struct db *db, const struct claimed_job *j, struct
 	err = fenced(db, "queue_complete", &p, &lost, NULL);
 	if (err == MERR_OK && lost)
 		err = MERR_CONFLICT; /* cannot happen under the row lock; never commit half of it */
+out:
+	return db_end(db, err);
+}
+
+enum merr queue_finish_renditions(struct db *db, const struct claimed_job *j, const char *kind,
+                                  const struct rend_row *rows, int n, char *old_dirs, size_t oldlen,
+                                  bool *superseded)
+{
+	struct params p = PARAMS_INIT;
+	size_t o = 0;
+	bool lost = false;
+	enum merr err;
+	PGresult *r;
+	int i;
+
+	if (oldlen > 0)
+		old_dirs[0] = '\0';
+	*superseded = false;
+	params_str(&p, j->id);
+	params_str(&p, kind);
+	r = row_exec(db, "queue_rend_newer", &p, &err);
+	if (r == NULL)
+		goto out;
+	*superseded = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (*superseded) {
+		n = 0; /* the job completes, its renditions never recorded */
+		goto complete;
+	}
+	r = row_exec(db, "queue_rend_replace", &p, &err);
+	if (r == NULL)
+		goto out;
+	for (i = 0; i < PQntuples(r); i++) {
+		const char *d = PQgetvalue(r, i, 0);
+		size_t len = strlen(d) + 1;
+
+		/* Our own folder (a retry of this job) is not removed; one that does not fit is left
+		 * for an administrator: removing less is the safe side. */
+		if (strcmp(d, j->output_path) != 0 && o + len < oldlen) {
+			memcpy(old_dirs + o, d, len);
+			o += len;
+			old_dirs[o] = '\0';
+		}
+	}
+	PQclear(r);
+	for (i = 0; i < n; i++) {
+		const struct rend_row *w = &rows[i];
+
+		p.n = 0; /* the same statement again, new values */
+		params_str(&p, j->id);
+		params_str(&p, kind);
+		params_str(&p, w->name);
+		params_str(&p, w->path);
+		params_int_or_null(&p, w->width, -1);
+		params_int_or_null(&p, w->height, -1);
+		params_int_or_null(&p, w->bandwidth, -1);
+		params_int_or_null(&p, w->average_bandwidth, -1);
+		params_str_or_null(&p, w->codecs);
+		params_int_or_null(&p, w->frame_rate_milli, -1);
+		params_int(&p, w->size_bytes);
+		r = row_exec(db, "queue_rend_insert", &p, &err);
+		if (r == NULL)
+			goto out;
+		lost = strtol(PQcmdTuples(r), NULL, 10) != 1;
+		PQclear(r);
+		if (lost) {
+			err = MERR_NOT_FOUND;
+			goto out;
+		}
+	}
+complete:
+	p.n = 0;
+	job_params(&p, j);
+	params_null(&p);
+	err = fenced(db, "queue_complete", &p, &lost, NULL);
+	if (err == MERR_OK && lost)
+		err = MERR_CONFLICT;
 out:
 	return db_end(db, err);
 }

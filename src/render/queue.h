@@ -31,8 +31,14 @@ extern const int queue_statements_count;
 	COL(input_kind,        ROW_STR(8),         CLAIM_INPUT("kind"),        NULL, ROW_NULL_EMPTY) \
 	/* -1: unknown */                                                                            \
 	COL(input_duration_ms, ROW_INT,            CLAIM_INPUT("duration_ms"), NULL, ROW_NULL(-1))   \
-	COL(project_id,        ROW_INT,            "j.project_id",             NULL, ROW_NOTNULL)    \
-	COL(user_id,           ROW_INT,            "j.user_id",                NULL, ROW_NOTNULL)
+	/* 0: none (a /media upload's automatic renditions) */                                       \
+	COL(project_id,        ROW_INT,            "j.project_id",             NULL, ROW_NULL(0))    \
+	COL(user_id,           ROW_INT,            "j.user_id",                NULL, ROW_NOTNULL)    \
+	/* what a rendition's ladder needs of the input: its size as shown, audio, frame rate */    \
+	COL(input_width,       ROW_INT,            CLAIM_INPUT("width"),       NULL, ROW_NULL(-1))   \
+	COL(input_height,      ROW_INT,            CLAIM_INPUT("height"),      NULL, ROW_NULL(-1))   \
+	COL(input_audio_codec, ROW_STR(32),        CLAIM_INPUT("audio_codec"), NULL, ROW_NULL_EMPTY) \
+	COL(input_fps_milli,   ROW_INT,            CLAIM_INPUT("(frame_rate * 1000)::bigint"), NULL, ROW_NULL(-1))
 /* clang-format on */
 /* A column of the job's input media row (NULL when it is gone). */
 #define CLAIM_INPUT(col) "(SELECT " col " FROM media WHERE id = j.input_media_id)"
@@ -85,6 +91,18 @@ enum merr queue_finish_lock(struct db *db, const struct claimed_job *j, bool *ow
         __attribute__((warn_unused_result));
 enum merr queue_finish_commit(struct db *db, const struct claimed_job *j, struct media *m)
         __attribute__((warn_unused_result));
+/*
+ * Step 2 for a rendition job: replaces the input media's renditions of kind with rows[0..n) of the
+ * folder output_path and completes the job, COMMIT. old_dirs receives the folders (relative to the
+ * media root, NUL-separated, at most oldlen bytes) of the renditions replaced, to remove once this
+ * has committed. MERR_NOT_FOUND: the media was deleted meanwhile (rolled back). *superseded: the
+ * media already holds renditions of kind from a job enqueued after this one; then nothing is
+ * recorded, the job completes, and the caller removes output_path after the commit.
+ */
+struct rend_row;
+enum merr queue_finish_renditions(struct db *db, const struct claimed_job *j, const char *kind,
+                                  const struct rend_row *rows, int n, char *old_dirs, size_t oldlen,
+                                  bool *superseded) __attribute__((warn_unused_result));
 enum merr queue_finish_cancel(struct db *db, const struct claimed_job *j) __attribute__((warn_unused_result));
 
 enum queue_outcome {

@@ -3,11 +3,13 @@
 
 #include "store/files.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -172,4 +174,115 @@ int files_remove(const char *root, const char *rel)
 	if (unlink(p) != 0 && errno != ENOENT)
 		return errno;
 	return 0;
+}
+
+/* Removes what lies in the folder dfd (closed here), depth levels deep at most, never following a
+ * symbolic link (one is removed as a name). Returns 0 or the first errno. */
+static int files_empty_dir(int dfd, int depth)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	int e = 0;
+
+	if (d == NULL) {
+		e = errno;
+		close(dfd);
+		return e;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = depth > 0 ? openat(dirfd(d), de->d_name,
+			                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) :
+			                      -1;
+			int r = sub < 0 ? (depth > 0 ? errno : ENOTEMPTY) : files_empty_dir(sub, depth - 1);
+
+			if (r == 0 && unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) != 0)
+				r = errno;
+			if (r != 0 && e == 0)
+				e = r;
+		} else if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT && e == 0) {
+			e = errno;
+		}
+	}
+	closedir(d);
+	return e;
+}
+
+int files_remove_tree(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), e;
+
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : errno;
+	e = files_empty_dir(dfd, FILES_TREE_DEPTH);
+	if (e == 0 && rmdir(dir) != 0 && errno != ENOENT)
+		e = errno;
+	return e;
+}
+
+int files_remove_tree_at(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return errno;
+	e = files_empty_dir(fd, FILES_TREE_DEPTH);
+	if (e == 0 && unlinkat(dfd, name, AT_REMOVEDIR) != 0)
+		e = errno;
+	return e;
+}
+
+/* fsyncs every file in the folder dfd (closed here) and below, then the folder. */
+static int files_sync_dirfd(int dfd, int depth)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	int e = 0;
+
+	if (d == NULL) {
+		e = errno;
+		close(dfd);
+		return e;
+	}
+	while ((de = readdir(d)) != NULL && e == 0) {
+		struct stat st;
+		int fd;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth > 0) {
+			fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			e = fd < 0 ? errno : files_sync_dirfd(fd, depth - 1);
+		} else if (S_ISREG(st.st_mode)) {
+			fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				e = errno;
+			} else {
+				if (fsync(fd) != 0)
+					e = errno;
+				close(fd);
+			}
+		}
+	}
+	if (e == 0 && fsync(dirfd(d)) != 0)
+		e = errno;
+	closedir(d);
+	return e;
+}
+
+int files_sync_tree(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (dfd < 0)
+		return errno;
+	return files_sync_dirfd(dfd, FILES_TREE_DEPTH);
 }

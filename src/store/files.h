@@ -40,4 +40,16 @@ bool files_abs(const char *root, const char *rel, char *out, size_t outlen);
 /* Removes <root>/<rel>; a missing file is not an error. Returns 0 or errno. */
 int files_remove(const char *root, const char *rel);
 
+/* How deep the folders a render writes go (outputs/<job>/<variant>/<file>): the tree functions
+ * below go no deeper, so a stray link or loop cannot take them anywhere. */
+#define FILES_TREE_DEPTH 2
+/* Removes the folder dir (absolute) and what it holds, symbolic links removed, never followed. A
+ * missing folder is not an error. Returns 0 or the first errno. */
+int files_remove_tree(const char *dir);
+/* files_remove_tree for the folder name in the folder dfd. Returns 0 or errno (ENOENT too). */
+int files_remove_tree_at(int dfd, const char *name);
+/* fsyncs every regular file below the folder dir and every folder, so its rename survives a
+ * crash with its contents. Returns 0 or the first errno. */
+int files_sync_tree(const char *dir) __attribute__((warn_unused_result));
+
 #endif

@@ -15,6 +15,10 @@
 #include "store/params.h"
 #include "store/rows.h"
 
+/* Rendition presets one upload may enqueue (config.h's CONFIG_RENDITIONS_MAX), and their ids. */
+#define REND_IDS_MAX 8
+#define REND_IDS_SIZE (REND_IDS_MAX * (JOB_ID_LEN + 1) + 4)
+
 static const struct row_col job_cols[] = { ROW_JSON_COLS(JOB_COLUMNS) };
 static const struct row_table job_table = ROW_TABLE(job_cols);
 #define JOB_INPUT_COL(...) ROW_COL(struct job_input, __VA_ARGS__)
@@ -71,8 +75,12 @@ enum merr jobs_enqueue(struct db *db, int64_t user_id, int64_t project_id, const
 	PGresult *r;
 
 	uuid4(id);
-	/* Output names come from the job's UUID: two jobs can never write the same file. */
-	snprintf(output, outlen, "outputs/%s-rendered.%s", id, ext);
+	/* Output names come from the job's UUID: two jobs can never write the same file. A rendition
+	 * preset (no extension) writes the folder outputs/<id>. */
+	if (ext[0] == '\0')
+		snprintf(output, outlen, "outputs/%s", id);
+	else
+		snprintf(output, outlen, "outputs/%s-rendered.%s", id, ext);
 	params_str(&p, id);
 	params_int(&p, user_id);
 	params_int(&p, project_id);
@@ -97,6 +105,30 @@ enum merr jobs_enqueue(struct db *db, int64_t user_id, int64_t project_id, const
 	PQclear(r);
 out:
 	return db_end(db, err);
+}
+
+enum merr jobs_enqueue_renditions(struct db *db, int64_t media_id, const char *presets, int max_attempts)
+{
+	struct params p = PARAMS_INIT;
+	char ids[REND_IDS_SIZE], id[JOB_ID_LEN + 1];
+	size_t o = 0, i, n = 1;
+
+	for (i = 0; presets[i] != '\0'; i++)
+		n += presets[i] == ',';
+	if (n > REND_IDS_MAX)
+		return MERR_INTERNAL;
+	/* One new UUID per preset, as a uuid[] literal. */
+	ids[o++] = '{';
+	for (i = 0; i < n; i++) {
+		uuid4(id);
+		o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%s", i ? "," : "", id);
+	}
+	snprintf(ids + o, sizeof(ids) - o, "}");
+	params_int(&p, media_id);
+	params_str(&p, presets);
+	params_int(&p, max_attempts);
+	params_str(&p, ids);
+	return row_run(db, "jobs_enqueue_renditions", &p);
 }
 
 enum merr jobs_get(struct db *db, int64_t user_id, const char *id, struct json_object **out)

@@ -26,7 +26,8 @@ struct json_object;
 	COL(progress,        ROW_INT,  "progress",            "progress",      ROW_NOTNULL)    \
 	COL(result,          ROW_TEXT, JOB_RESULT_SQL,        "result",        ROW_NULL_EMPTY) \
 	COL(failed_reason,   ROW_TEXT, "failed_reason",       "failedReason",  ROW_NULL_EMPTY) \
-	COL(project_id,      ROW_INT,  "project_id",          "projectId",     ROW_NOTNULL)    \
+	/* null for a /media upload's automatic renditions */                                  \
+	COL(project_id,      ROW_INT,  "project_id",          "projectId",     ROW_NULL(0))    \
 	COL(preset,          ROW_TEXT, "preset",              "preset",        ROW_NOTNULL)    \
 	COL(attempts,        ROW_INT,  "attempts",            "attempts",      ROW_NOTNULL)    \
 	COL(created_at,      ROW_TEXT, SQL_TS("created_at"),  "createdAt",     ROW_NOTNULL)    \
@@ -59,6 +60,15 @@ enum merr jobs_pick_input(struct db *db, int64_t user_id, int64_t project_id, in
 enum merr jobs_enqueue(struct db *db, int64_t user_id, int64_t project_id, const struct job_input *in,
                        const char *preset, const char *ext, int max_attempts, long long max_queued,
                        char id[JOB_ID_LEN + 1], char *output, size_t outlen)
+        __attribute__((warn_unused_result));
+/*
+ * Enqueues a job for each rendition preset in presets (a text[] literal of validated names,
+ * "{hls,poster}") on media_id, its output the folder outputs/<job id>, and NOTIFYs spawners.
+ * Runs inside the caller's transaction (media_insert_within). Not counted against
+ * render_max_queued_per_user: uploads are bounded by their own limits, and an upload must not fail
+ * because its user has renders waiting.
+ */
+enum merr jobs_enqueue_renditions(struct db *db, int64_t media_id, const char *presets, int max_attempts)
         __attribute__((warn_unused_result));
 /* The job object of GET /jobs/:id; another user's job is MERR_NOT_FOUND. */
 enum merr jobs_get(struct db *db, int64_t user_id, const char *id, struct json_object **out)

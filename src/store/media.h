@@ -43,7 +43,12 @@ struct json_object;
 	/* the job that made a render's output; "" for uploads */                                            \
 	COL(render_job_id, ROW_STR(37),             "render_job_id::text",   "renderJobId",  ROW_NULL_EMPTY) \
 	COL(created_at,    ROW_STR(32),             SQL_TS("created_at"),    "createdAt",    ROW_NOTNULL)    \
+	/* processing | ready | failed: follows the media's rendition jobs (schema/007) */                   \
 	COL(status,        ROW_STR(16),             "status",                "status",       ROW_NOTNULL)    \
+	/* why it is failed: "<preset>: <reason>; ..." */                                                    \
+	COL(status_reason, ROW_STR(640),            "status_reason",         "statusReason", ROW_NULL_EMPTY) \
+	/* frames per second x 1000 of the first real video stream; -1: unknown or none */                   \
+	COL(frame_rate_milli, ROW_INT,  "(frame_rate * 1000)::bigint", NULL,               ROW_NULL(-1))   \
 	/* created_at as a Unix time, for Last-Modified */                                                   \
 	COL(mtime,         ROW_INT,                 SQL_EPOCH("created_at"), NULL,           ROW_NOTNULL)
 /* clang-format on */
@@ -59,14 +64,15 @@ struct media {
  * in statements.c, the spawner's in render/queue.c); media_insert fills its parameters. origin
  * follows from render_job_id, which only a render's output has.
  */
-#define MEDIA_INSERT_STMT                                                                                            \
-	{                                                                                                            \
-		"media_insert",                                                                                      \
-		        "INSERT INTO media (user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, " \
-		        "width, height, video_codec, audio_codec, original_name, render_job_id, origin) "            \
-		        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::uuid, "                \
-		        "CASE WHEN $14::uuid IS NULL THEN 'upload' ELSE 'render' END) RETURNING " MEDIA_SELECT,      \
-		        14                                                                                           \
+#define MEDIA_INSERT_STMT                                                                                             \
+	{                                                                                                             \
+		"media_insert",                                                                                       \
+		        "INSERT INTO media (user_id, project_id, title, kind, mime, path, size_bytes, duration_ms, "  \
+		        "width, height, video_codec, audio_codec, original_name, render_job_id, origin, frame_rate) " \
+		        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::uuid, "                 \
+		        "CASE WHEN $14::uuid IS NULL THEN 'upload' ELSE 'render' END, $15::numeric / 1000) "          \
+		        "RETURNING " MEDIA_SELECT,                                                                    \
+		        15                                                                                            \
 	}
 
 /*
@@ -78,10 +84,12 @@ enum merr media_insert(struct db *db, struct media *m) __attribute__((warn_unuse
  * media_insert under a quota: one transaction locks the user's row (so concurrent uploads of one
  * user take turns here, after their files are complete), adds up what the user stores, and
  * inserts m only if that plus m->size_bytes stays within quota bytes; otherwise nothing is
- * inserted and the answer is MERR_QUOTA_EXCEEDED. quota <= 0 is no quota: a plain media_insert.
+ * inserted and the answer is MERR_QUOTA_EXCEEDED. quota <= 0 is no quota. presets (NULL or "": none)
+ * is a PostgreSQL text[] literal of rendition presets ("{hls,poster}"): their jobs are enqueued in
+ * the same transaction (jobs_enqueue_renditions) and m->status says 'processing'.
  */
-enum merr media_insert_within(struct db *db, struct media *m, int64_t quota)
-        __attribute__((warn_unused_result));
+enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, const char *presets,
+                              int max_attempts) __attribute__((warn_unused_result));
 /* The bytes user_id's media take, render outputs included, into *bytes. */
 enum merr media_usage(struct db *db, int64_t user_id, int64_t *bytes) __attribute__((warn_unused_result));
 /* The media id owned by user_id. Another user's media is MERR_NOT_FOUND. */
@@ -94,8 +102,9 @@ enum merr media_get_any(struct db *db, int64_t id, struct media *m) __attribute_
 enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, const char *origin, int64_t limit,
                      int64_t offset, struct json_object **items, int64_t *total)
         __attribute__((warn_unused_result));
-/* Deletes the row; path receives the file to remove (MEDIA_PATH_MAX bytes). */
-enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path)
+/* Deletes the row; path receives the file to remove (MEDIA_PATH_MAX bytes), dirs the folders of
+ * its renditions ("outputs/<job>,outputs/<job>", "" when none), to remove with them. */
+enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path, char *dirs, size_t dirslen)
         __attribute__((warn_unused_result));
 /* The JSON shape of a media row (assets, /media and lists share it). Caller owns it; NULL on out of
  * memory. */

@@ -99,6 +99,8 @@ enum merr projects_delete(struct db *db, int64_t user_id, int64_t id, struct buf
 			continue;
 		buf_puts(paths, PQgetvalue(r, i, 0));
 		buf_putc(paths, '\0');
+		if (PQgetisnull(r, i, 1))
+			continue; /* a rendition folder */
 		buf_puts(media_ids, PQgetvalue(r, i, 1));
 		buf_putc(media_ids, '\0');
 	}

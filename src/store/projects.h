@@ -46,7 +46,8 @@ enum merr projects_update(struct db *db, int64_t user_id, int64_t id, const char
 /*
  * Deletes the project and, by cascade, its media rows and jobs, in one transaction. paths receives
  * the media-root-relative paths of the files those rows owned, NUL-separated, for the caller to
- * remove after the commit; media_ids their ids (decimal, NUL-separated), for the caches.
+ * remove after the commit, then their rendition folders, each with a trailing '/'; media_ids the
+ * media ids (decimal, NUL-separated), for the caches.
  */
 enum merr projects_delete(struct db *db, int64_t user_id, int64_t id, struct buf *paths,
                           struct buf *media_ids) __attribute__((warn_unused_result));

@@ -178,6 +178,10 @@ harness_write_config()
 		# A quota (1 GiB, far above what any program stores) so that every upload takes the quota
 		# path; test_abuse fills it with rows of its own.
 		echo "storage_quota_bytes = 1073741824"
+		# No automatic renditions on the shared stack: its programs count jobs and ffmpeg runs
+		# per upload. test_renditions asks for them by preset; tests/browser/run-hls.sh starts
+		# a stack of its own with the default (hls, poster) and tests the automatic path.
+		echo "auto_renditions ="
 		if [ -n "${HARNESS_EXTRA_CONFIG:-}" ]; then
 			printf '%s\n' "$HARNESS_EXTRA_CONFIG"
 		fi

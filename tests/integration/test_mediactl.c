@@ -378,6 +378,50 @@ static void test_gc_removes_old_temp_files(void)
 	CU_ASSERT_TRUE(has_line_re(out_buf, "^gc: [0-9]+ removed \\([0-9]+ bytes\\), [0-9]+ missing rows$"));
 }
 
+/* Makes the folder rel under the media root, aged like make_file. */
+static void make_dir(const char *rel, long age_s)
+{
+	char abs[ABS_SZ];
+
+	abs_of(rel, abs, sizeof(abs));
+	CU_ASSERT_FATAL(mkdir(abs, 0750) == 0);
+	remember(abs, true);
+	set_age(abs, age_s);
+}
+
+static void test_gc_removes_rendition_folders_nothing_protects(void)
+{
+	char uuid[64], uuid2[64], tmp[REL_SZ], sub[REL_SZ], seg[REL_SZ], orphan[REL_SZ], jpg[REL_SZ];
+
+	CU_ASSERT_FATAL(sql("SELECT gen_random_uuid()::text", 0, NULL, uuid, sizeof(uuid)));
+	CU_ASSERT_FATAL(sql("SELECT gen_random_uuid()::text", 0, NULL, uuid2, sizeof(uuid2)));
+	/* A killed spawner's temp folder of an hls job (no such job), and the folder of a
+	 * rendition no row names: both go, with what they hold. */
+	snprintf(tmp, sizeof(tmp), "outputs/.tmp-%s-a1", uuid);
+	snprintf(sub, sizeof(sub), "outputs/.tmp-%.40s-a1/240p", uuid);
+	snprintf(seg, sizeof(seg), "outputs/.tmp-%.40s-a1/240p/seg_00000.m4s", uuid);
+	snprintf(orphan, sizeof(orphan), "outputs/%.40s", uuid2);
+	snprintf(jpg, sizeof(jpg), "outputs/%.40s/poster.jpg", uuid2);
+	make_dir(tmp, 2 * 3600);
+	make_dir(sub, 2 * 3600);
+	make_file(seg, 2 * 3600, 10);
+	make_dir(orphan, 2 * 3600);
+	make_file(jpg, 2 * 3600, 10);
+	{
+		char abs[ABS_SZ];
+
+		abs_of(tmp, abs, sizeof(abs));
+		set_age(abs, 2 * 3600);
+		abs_of(orphan, abs, sizeof(abs));
+		set_age(abs, 2 * 3600);
+	}
+	CU_ASSERT_EQUAL(ctl((const char *const[]){ "gc", "--older-than", "1h", NULL }, NULL), 0);
+	CU_ASSERT_FALSE(exists_rel(tmp));
+	CU_ASSERT_FALSE(exists_rel(orphan));
+	CU_ASSERT_TRUE(said("removed", "temp", tmp));
+	CU_ASSERT_TRUE(said("removed", "orphan", orphan));
+}
+
 static void test_gc_removes_old_orphans_in_both_folders(void)
 {
 	char up[REL_SZ], out[REL_SZ];
@@ -950,6 +994,8 @@ int main(void)
 	CU_add_test(s, "gc removes old temp files", test_gc_removes_old_temp_files);
 	CU_add_test(s, "gc removes old orphans in uploads/ and outputs/",
 	            test_gc_removes_old_orphans_in_both_folders);
+	CU_add_test(s, "gc removes rendition folders nothing protects",
+	            test_gc_removes_rendition_folders_nothing_protects);
 	CU_add_test(s, "gc's summary counts files and bytes", test_gc_summary_counts_files_and_bytes);
 	CU_add_test(s, "gc keeps files younger than the bound", test_gc_keeps_files_younger_than_the_bound);
 	CU_add_test(s, "gc's default bound is one hour", test_gc_default_bound_is_one_hour);

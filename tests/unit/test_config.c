@@ -319,6 +319,29 @@ static void test_check_refuses_short_jwt_secret(void)
 	config_free(&c);
 }
 
+static void test_auto_renditions_are_listed_or_refused(void)
+{
+	char names[CONFIG_RENDITIONS_MAX][CONFIG_RENDITION_NAME];
+	struct config c;
+	char err[256] = "";
+
+	CU_ASSERT_EQUAL_FATAL(config_defaults(&c), 0);
+	CU_ASSERT_EQUAL(config_auto_renditions(&c, names, err, sizeof(err)), 2);
+	CU_ASSERT_STRING_EQUAL(names[0], "hls");
+	CU_ASSERT_STRING_EQUAL(names[1], "poster");
+	CU_ASSERT_EQUAL(config_parse(&c, "auto_renditions = storyboard , hls,\n", "t", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(config_auto_renditions(&c, names, err, sizeof(err)), 2);
+	CU_ASSERT_STRING_EQUAL(names[0], "storyboard");
+	CU_ASSERT_EQUAL(config_parse(&c, "auto_renditions =\n", "t", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(config_auto_renditions(&c, names, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(config_check(&c, 0, err, sizeof(err)), 0);
+	/* A typo stops start-up with a message that names it. */
+	CU_ASSERT_EQUAL(config_parse(&c, "auto_renditions = hls,postre\n", "t", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(config_check(&c, 0, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "\"postre\""));
+	config_free(&c);
+}
+
 struct mask_case {
 	const char *in;
 	const char *want;
@@ -378,6 +401,7 @@ static void test_mask_url_truncates_safely(void)
 }
 
 static const struct unit_test tests[] = {
+	{ "auto_renditions are listed or refused", test_auto_renditions_are_listed_or_refused },
 	{ "defaults fill every field", test_defaults_fill_every_field },
 	{ "parse skips comments and blank lines", test_parse_skips_comments_and_blank_lines },
 	{ "parse keeps quoted values", test_parse_keeps_quoted_values },

@@ -102,7 +102,7 @@ static void test_find_knows_each_listed_name_and_no_other(void)
 		if (*p == ',')
 			p += strspn(p, ", ");
 	}
-	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(n, 5);
 	CU_ASSERT_PTR_NULL(preset_find("MP4"));
 	CU_ASSERT_PTR_NULL(preset_find("mp4 "));
 	CU_ASSERT_PTR_NULL(preset_find(""));
@@ -265,7 +265,34 @@ static void test_a_scratch_under_256_bytes_is_refused(void)
 	                           &total) > 0);
 }
 
+static void test_rendition_presets_write_folders_not_argv_templates(void)
+{
+	static const char *const names[] = { "hls", "poster", "storyboard" };
+	const char *argv[PRESET_MAX_ARGS];
+	char scratch[512];
+	int64_t total = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(names); i++) {
+		const struct preset *p = preset_find(names[i]);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		CU_ASSERT_NOT_EQUAL(preset_rendition(p), 0);
+		CU_ASSERT_STRING_EQUAL(preset_ext(p), "");
+		CU_ASSERT_TRUE(preset_accepts(p, "video"));
+		CU_ASSERT_FALSE(preset_accepts(p, "image"));
+		CU_ASSERT_EQUAL(preset_argv(p, FFMPEG, IN, "video", 1000, OUT, argv, scratch, sizeof(scratch),
+		                            &total),
+		                -1);
+	}
+	CU_ASSERT_TRUE(preset_accepts(preset_find("hls"), "audio"));
+	CU_ASSERT_FALSE(preset_accepts(preset_find("poster"), "audio"));
+	CU_ASSERT_EQUAL(preset_rendition(preset_find("mp4")), 0);
+}
+
 static const struct unit_test tests[] = {
+	{ "rendition presets write folders, not argv templates",
+	  test_rendition_presets_write_folders_not_argv_templates },
 	{ "find knows each listed name and no other", test_find_knows_each_listed_name_and_no_other },
 	{ "each preset names its output", test_each_preset_names_its_output },
 	{ "accepts says which inputs each preset renders",

@@ -194,6 +194,30 @@ static void test_classify_h264_in_mp4_is_a_video(void)
 	CU_ASSERT_STRING_EQUAL(r.found, "a video (h264 in mp4)");
 }
 
+/* A phone's portrait clip: stored 1920x1080, shown turned (display matrix -90), 30000/1001 fps. */
+static const char JSON_ROTATED[] =
+        "{\"streams\":[{\"index\":0,\"codec_name\":\"h264\",\"codec_type\":\"video\",\"width\":1920,"
+        "\"height\":1080,\"avg_frame_rate\":\"30000/1001\",\"side_data_list\":[{\"side_data_type\":"
+        "\"Display Matrix\",\"rotation\":-90}],\"disposition\":{\"default\":1,\"attached_pic\":0}}],"
+        "\"format\":{\"filename\":\"file:/srv/up/p.mov\",\"nb_streams\":1,\"format_name\":"
+        "\"mov,mp4,m4a,3gp,3g2,mj2\",\"duration\":\"2.000000\",\"size\":\"1000\"}}";
+
+static void test_classify_shows_a_turned_video_turned_with_its_frame_rate(void)
+{
+	struct probe_result r;
+	char why[128];
+
+	CU_ASSERT_EQUAL_FATAL(classify(JSON_ROTATED, &r, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(r.kind, PROBE_VIDEO);
+	CU_ASSERT_EQUAL(r.width, 1080);
+	CU_ASSERT_EQUAL(r.height, 1920);
+	CU_ASSERT_EQUAL(r.frame_rate_milli, 29970);
+	/* No avg_frame_rate (or ffprobe's "0/0"): unknown. */
+	CU_ASSERT_EQUAL_FATAL(classify(JSON_MP4, &r, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(r.frame_rate_milli, -1);
+	CU_ASSERT_EQUAL(r.width, 160);
+}
+
 static void test_classify_audio_only_mp4_is_m4a(void)
 {
 	struct probe_result r;
@@ -1129,6 +1153,8 @@ static void test_verdict_gives_probe_file_answers(void)
 static const struct unit_test pure[] = {
 	{ "png in png_pipe is an image", test_classify_png_in_png_pipe_is_an_image },
 	{ "h264 in mp4 is a video", test_classify_h264_in_mp4_is_a_video },
+	{ "a turned video is shown turned, with its frame rate",
+	  test_classify_shows_a_turned_video_turned_with_its_frame_rate },
 	{ "audio-only mp4 is m4a", test_classify_audio_only_mp4_is_m4a },
 	{ "cover art does not make a video", test_classify_cover_art_does_not_make_a_video },
 	{ "single-frame gif is a still image", test_classify_single_frame_gif_is_a_still_image },
