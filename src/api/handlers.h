@@ -26,6 +26,12 @@ void handle_media_get(struct http_request *req, struct http_response *resp);
 void handle_media_delete(struct http_request *req, struct http_response *resp);
 void handle_stream_url(struct http_request *req, struct http_response *resp);
 void handle_stream(struct http_request *req, struct http_response *resp);
+void handle_hls_master(struct http_request *req, struct http_response *resp);
+void handle_hls_variant(struct http_request *req, struct http_response *resp);
+void handle_hls_file(struct http_request *req, struct http_response *resp);
+void handle_poster(struct http_request *req, struct http_response *resp);
+void handle_storyboard_vtt(struct http_request *req, struct http_response *resp);
+void handle_storyboard_sprite(struct http_request *req, struct http_response *resp);
 void handle_media_view(struct http_request *req, struct http_response *resp);
 void handle_media_analytics(struct http_request *req, struct http_response *resp);
 void handle_events_create(struct http_request *req, struct http_response *resp);
@@ -36,6 +42,22 @@ void handle_project_jobs(struct http_request *req, struct http_response *resp);
 void handle_job_cancel(struct http_request *req, struct http_response *resp);
 /* Checks ?expires=&sig= for media id: true, or false with a 403/410 response set. */
 bool stream_link_ok(struct http_request *req, struct http_response *resp, int64_t id);
+
+/* A file a handler answers with (stream_send_file), and how. */
+struct stream_file {
+	const char *abs;           /* absolute path, made from our own rows: never from client text */
+	const char *name;          /* names it in log lines and the 404: "media 5" */
+	const char *content_type;  /* Content-Type */
+	const char *cache_control; /* Cache-Control */
+};
+/*
+ * Answers with the file f in the configured stream_mode: X-Sendfile for the web server to send, or
+ * the bytes from here (file_body_send). Either way the same validators (ETag, Last-Modified,
+ * Accept-Ranges), 304s, a single Range (206) and 416 with our JSON error; a missing file is a
+ * logged 404. Content-Type and Cache-Control go on the answers with the file (200, 206, 304)
+ * only. The headers the handler set stay.
+ */
+void stream_send_file(struct http_request *req, struct http_response *resp, const struct stream_file *f);
 #ifdef MEDIAD_TEST_ROUTES
 void handle_test_echo(struct http_request *req, struct http_response *resp);
 void handle_test_sleep(struct http_request *req, struct http_response *resp);

@@ -1,6 +1,7 @@
 /* media.c: project assets (POST/GET /projects/:id/assets) and /media (upload, list, get, delete). */
 #include "config.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "store/files.h"
 #include "store/media.h"
 #include "store/projects.h"
+#include "store/renditions.h"
 
 /* Checks the :id project belongs to the caller. Answers 404 otherwise. */
 static bool own_project(struct http_request *req, struct http_response *resp, int64_t *id)
@@ -102,6 +104,7 @@ void handle_media_list(struct http_request *req, struct http_response *resp)
 
 void handle_media_get(struct http_request *req, struct http_response *resp)
 {
+	struct json_object *o = NULL, *renditions = NULL;
 	struct media m;
 	int64_t id;
 	enum merr err;
@@ -109,22 +112,40 @@ void handle_media_get(struct http_request *req, struct http_response *resp)
 	if (!api_route_id(req, resp, "media", &id))
 		return;
 	err = media_get(req->app->db, req->user_id, id, &m);
-	if (err != MERR_OK)
+	if (err != MERR_OK) {
 		resp_store_error_id(resp, err, "media", id);
-	else
-		resp_json(resp, 200, media_json(&m));
+		return;
+	}
+	/* After the ownership check: another user's media shows nothing, not even its renditions. */
+	err = renditions_json(req->app->db, id, &renditions);
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "renditions");
+		return;
+	}
+	o = media_json(&m);
+	/* Replaces media_json's [] and takes ownership of renditions; out of memory is a 500
+	 * (resp_json of NULL), never a media shown without its renditions. */
+	if (o != NULL && json_object_object_add(o, "renditions", renditions) != 0) {
+		json_object_put(o);
+		o = NULL;
+	} else if (o != NULL) {
+		renditions = NULL;
+	}
+	json_object_put(renditions);
+	resp_json(resp, 200, o);
 }
 
 void handle_media_delete(struct http_request *req, struct http_response *resp)
 {
-	char path[MEDIA_PATH_MAX];
+	char path[MEDIA_PATH_MAX], dirs[1024];
+	const char *d, *e;
 	int64_t id;
 	enum merr err;
 	int rc;
 
 	if (!api_route_id(req, resp, "media", &id))
 		return;
-	err = media_delete(req->app->db, req->user_id, id, path);
+	err = media_delete(req->app->db, req->user_id, id, path, dirs, sizeof(dirs));
 	if (err != MERR_OK) {
 		resp_store_error_id(resp, err, "media", id);
 		return;
@@ -134,5 +155,16 @@ void handle_media_delete(struct http_request *req, struct http_response *resp)
 	rc = files_remove(req->app->cfg->media_root, path);
 	if (rc != 0)
 		log_error("media %lld: cannot remove %s: %s", (long long)id, path, strerror(rc));
+	/* The rendition folders: names from our own rows, re-checked like every stored path. */
+	for (d = dirs; *d != '\0'; d = *e ? e + 1 : e) {
+		char rel[MEDIA_PATH_MAX], abs[FILES_PATH_MAX];
+
+		e = d + strcspn(d, ",");
+		snprintf(rel, sizeof(rel), "%.*s", (int)(e - d), d);
+		rc = files_abs(req->app->cfg->media_root, rel, abs, sizeof(abs)) ? files_remove_tree(abs) :
+		                                                                   EINVAL;
+		if (rc != 0)
+			log_error("media %lld: cannot remove %s: %s", (long long)id, rel, strerror(rc));
+	}
 	resp_status(resp, 204);
 }

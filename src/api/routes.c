@@ -31,6 +31,20 @@ const struct route routes[] = {
 	{ "GET", "/media/:id/stream-url", handle_stream_url, ROUTE_AUTH },
 	{ "GET", "/media/:id/stream", handle_stream, ROUTE_PUBLIC },
 	{ "HEAD", "/media/:id/stream", handle_stream, ROUTE_PUBLIC },
+	/* playback of the renditions (hls.c): the master, poster and storyboard take the stream
+	 * link; what they point at carries signatures of its own. index.m3u8 before :file. */
+	{ "GET", "/media/:id/hls/master.m3u8", handle_hls_master, ROUTE_PUBLIC },
+	{ "HEAD", "/media/:id/hls/master.m3u8", handle_hls_master, ROUTE_PUBLIC },
+	{ "GET", "/media/:id/hls/:variant/index.m3u8", handle_hls_variant, ROUTE_PUBLIC },
+	{ "HEAD", "/media/:id/hls/:variant/index.m3u8", handle_hls_variant, ROUTE_PUBLIC },
+	{ "GET", "/media/:id/hls/:variant/:file", handle_hls_file, ROUTE_PUBLIC },
+	{ "HEAD", "/media/:id/hls/:variant/:file", handle_hls_file, ROUTE_PUBLIC },
+	{ "GET", "/media/:id/poster.jpg", handle_poster, ROUTE_PUBLIC },
+	{ "HEAD", "/media/:id/poster.jpg", handle_poster, ROUTE_PUBLIC },
+	{ "GET", "/media/:id/storyboard.vtt", handle_storyboard_vtt, ROUTE_PUBLIC },
+	{ "HEAD", "/media/:id/storyboard.vtt", handle_storyboard_vtt, ROUTE_PUBLIC },
+	{ "GET", "/media/:id/storyboard.jpg", handle_storyboard_sprite, ROUTE_PUBLIC },
+	{ "HEAD", "/media/:id/storyboard.jpg", handle_storyboard_sprite, ROUTE_PUBLIC },
 	/* views: the owner's token or that media's stream signature, checked by the handler */
 	{ "POST", "/media/:id/view", handle_media_view, ROUTE_PUBLIC },
 	{ "GET", "/media/:id/analytics", handle_media_analytics, ROUTE_AUTH },

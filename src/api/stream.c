@@ -1,4 +1,5 @@
-/* stream.c: signed stream links: GET /media/:id/stream-url, and GET/HEAD /media/:id/stream. */
+/* stream.c: signed stream links: GET /media/:id/stream-url, GET/HEAD /media/:id/stream, and the
+ * sending of a file in either stream_mode, which the HLS routes (hls.c) share. */
 #include "config.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "http/range.h"
 #include "store/files.h"
 #include "store/media.h"
+#include "store/renditions.h"
 
 /* The scheme and host the client used, for links when public_base_url is not set. Only host
  * characters are copied: a Host header cannot inject anything into the link. */
@@ -44,13 +46,32 @@ static void request_base(struct http_request *req, char *out, size_t outlen)
 	snprintf(out, outlen, "%s://%s", scheme, o ? h : "localhost");
 }
 
+/* Adds key: "<base>/media/<id>/<file>?expires=E&sig=S" to o (a NULL o is left alone). */
+static void stream_url_add(struct json_object *o, const char *key, const char *base, int64_t id,
+                           const char *file, int64_t expires, const char *sig)
+{
+	char url[600];
+
+	if (o == NULL)
+		return;
+	snprintf(url, sizeof(url), "%s/media/%" PRId64 "/%s?expires=%" PRId64 "&sig=%s", base, id, file,
+	         expires, sig);
+	json_object_object_add(o, key, json_object_new_string(url));
+}
+
+/*
+ * The links of a media: the file (url) and, for what its renditions made, the HLS master playlist,
+ * the poster and the storyboard. All carry the same expiry and signature, so each of them also
+ * records a view (POST /media/:id/view) as the file's link does.
+ */
 void handle_stream_url(struct http_request *req, struct http_response *resp)
 {
 	const struct config *cfg = req->app->cfg;
-	char base[300], sig[SIGNLINK_SIG_SIZE], url[600], expires_at[40];
+	char base[300], sig[SIGNLINK_SIG_SIZE], expires_at[40];
 	struct json_object *o;
 	struct media m;
 	int64_t id, expires;
+	unsigned kinds = 0;
 	enum merr err;
 
 	if (!api_route_id(req, resp, "media", &id))
@@ -58,6 +79,11 @@ void handle_stream_url(struct http_request *req, struct http_response *resp)
 	err = media_get(req->app->db, req->user_id, id, &m);
 	if (err != MERR_OK) {
 		resp_store_error_id(resp, err, "media", id);
+		return;
+	}
+	err = renditions_kinds(req->app->db, id, &kinds);
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "renditions");
 		return;
 	}
 	expires = (int64_t)time(NULL) + cfg->stream_ttl;
@@ -72,14 +98,17 @@ void handle_stream_url(struct http_request *req, struct http_response *resp)
 	/* A trailing slash in public_base_url would double the one below. */
 	if (base[0] != '\0' && base[strlen(base) - 1] == '/')
 		base[strlen(base) - 1] = '\0';
-	snprintf(url, sizeof(url), "%s/media/%" PRId64 "/stream?expires=%" PRId64 "&sig=%s", base, id,
-	         expires, sig);
 	api_time_rfc3339((time_t)expires, expires_at, sizeof(expires_at));
 	o = json_object_new_object();
-	if (o != NULL) {
-		json_object_object_add(o, "url", json_object_new_string(url));
+	stream_url_add(o, "url", base, id, "stream", expires, sig);
+	if (o != NULL)
 		json_object_object_add(o, "expiresAt", json_object_new_string(expires_at));
-	}
+	if (kinds & RENDITION_HAS_HLS)
+		stream_url_add(o, "hlsUrl", base, id, "hls/master.m3u8", expires, sig);
+	if (kinds & RENDITION_HAS_POSTER)
+		stream_url_add(o, "posterUrl", base, id, "poster.jpg", expires, sig);
+	if (kinds & RENDITION_HAS_STORYBOARD)
+		stream_url_add(o, "storyboardUrl", base, id, "storyboard.vtt", expires, sig);
 	resp_header(resp, "Cache-Control", "no-store");
 	resp_json(resp, 200, o);
 }
@@ -101,14 +130,6 @@ bool stream_link_ok(struct http_request *req, struct http_response *resp, int64_
 	           expires == NULL || sig == NULL ? "stream link needs expires and sig" :
 	                                            "invalid stream link");
 	return false;
-}
-
-/* Headers both modes send: the link is private to whoever holds it. The CORS headers that let a
- * player on another origin read it come from the dispatcher, as for every answer. */
-static void stream_common_headers(struct http_request *req, struct http_response *resp, const struct media *m)
-{
-	resp_header(resp, "Cache-Control", "private, max-age=%lld", (long long)req->app->cfg->stream_ttl);
-	resp_content_type(resp, m->mime);
 }
 
 /* ETag, Last-Modified and Accept-Ranges for a file, the same in both modes (mod_xsendfile would
@@ -159,13 +180,30 @@ static void stream_refuse_range(struct http_response *resp, uint64_t size)
 }
 
 /*
+ * What an answer with the file (200, 206 or 304) carries besides the validators: its type, and how
+ * long it may be kept. Errors (404, 416) get neither: a cache must not keep them that long. The
+ * CORS headers that let a player on another origin read any answer come from the dispatcher.
+ */
+static void stream_file_headers(struct http_response *resp, const struct stream_file *f)
+{
+	resp_header(resp, "Cache-Control", "%s", f->cache_control);
+	resp_content_type(resp, f->content_type);
+}
+
+/* The 404 for a file our row names but the disk does not have: our fault, so logged. */
+static void stream_missing(struct http_response *resp, const struct stream_file *f, const char *why)
+{
+	log_error("stream: %s: %s: %s", f->name, f->abs, why);
+	resp_error(resp, MERR_NOT_FOUND, NULL, "%s has no file", f->name);
+}
+
+/*
  * Sends the file itself: conditionals, a single Range, the bytes by file_body_send (from the page
  * cache to the web server, never through our memory). Multi-range requests get the whole file
  * (200): the range parser reports them as "no range". The descriptor is closed on every path,
  * including a client that goes away mid-file.
  */
-static void stream_direct(struct http_request *req, struct http_response *resp, const struct media *m,
-                          const char *abs)
+static void stream_direct(struct http_request *req, struct http_response *resp, const struct stream_file *f)
 {
 	char etag[64], cr[HTTP_CONTENT_RANGE_SIZE];
 	const char *range;
@@ -173,15 +211,19 @@ static void stream_direct(struct http_request *req, struct http_response *resp, 
 	struct stat st;
 	int fd, status = 200;
 
-	fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(f->abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		log_error("stream: media %lld: %s: %s", (long long)m->id, m->path, strerror(errno));
-		resp_error(resp, MERR_NOT_FOUND, NULL, "media %lld has no file", (long long)m->id);
+		stream_missing(resp, f, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		stream_missing(resp, f, "not a regular file");
 		goto out;
 	}
 	size = (uint64_t)st.st_size;
 	stream_validators(resp, &st, etag, sizeof(etag));
 	if (stream_not_modified(req, etag, st.st_mtime)) {
+		stream_file_headers(resp, f);
 		resp_status(resp, 304);
 		goto out;
 	}
@@ -205,22 +247,72 @@ static void stream_direct(struct http_request *req, struct http_response *resp, 
 		end = size ? size - 1 : 0;
 	}
 	left = size ? end - start + 1 : 0;
+	stream_file_headers(resp, f);
 	resp_status(resp, status);
 	if (resp_begin(req, resp, (long long)left) != 0 || resp->head_only)
 		goto out;
 	/* A client that goes away is no error of ours; a file that cannot be read (or was cut while
 	 * being sent) is, and its answer is cut short. */
 	if (file_body_send(req, resp, fd, start, left) == FILE_BODY_READ_FAILED)
-		log_error("stream: media %lld: %s: read failed: %s", (long long)m->id, m->path,
+		log_error("stream: %s: %s: read failed: %s", f->name, f->abs,
 		          errno != 0 ? strerror(errno) : "the file ended early");
 out:
 	if (fd >= 0)
 		close(fd);
 }
 
+/*
+ * x-sendfile mode: lighttpd (x-sendfile) and Apache (mod_xsendfile) send the file, with Range,
+ * conditionals and sendfile(2); the body stays empty. The validators are ours, the same as direct
+ * mode's: mod_xsendfile makes ETag "0" for every file when the request maps to no file (proxy,
+ * fcgid), and adds no Accept-Ranges. Both servers keep ours. stat, not open: mediad holds no
+ * descriptor on a file the web server sends.
+ */
+static void stream_xsendfile(struct http_request *req, struct http_response *resp,
+                             const struct stream_file *f)
+{
+	struct stat st;
+	char etag[64];
+	const char *range;
+	uint64_t start, end;
+
+	if (stat(f->abs, &st) != 0) {
+		stream_missing(resp, f, strerror(errno));
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		stream_missing(resp, f, "not a regular file");
+		return;
+	}
+	stream_validators(resp, &st, etag, sizeof(etag));
+	/* A Range that starts past the end is answered here, as in direct mode, and not left to the
+	 * web server: lighttpd 1.4 sets "Content-Range: bytes * /size" on its 416 and then clears
+	 * every header for its error page (http_range_not_satisfiable, then
+	 * http_response_errdoc_init in response.c), and Apache sends its 416 as an error page. A
+	 * 304, and every Range that can be served, stay with the web server. */
+	range = stream_not_modified(req, etag, st.st_mtime) ? NULL : stream_range(req, etag, st.st_mtime);
+	if (range != NULL &&
+	    http_range_parse(range, (uint64_t)st.st_size, &start, &end) == RANGE_UNSATISFIABLE) {
+		stream_refuse_range(resp, (uint64_t)st.st_size);
+		return;
+	}
+	stream_file_headers(resp, f);
+	resp_header(resp, "X-Sendfile", "%s", f->abs);
+	resp_status(resp, 200);
+}
+
+void stream_send_file(struct http_request *req, struct http_response *resp, const struct stream_file *f)
+{
+	if (req->app->cfg->stream_mode == STREAM_XSENDFILE)
+		stream_xsendfile(req, resp, f);
+	else
+		stream_direct(req, resp, f);
+}
+
 void handle_stream(struct http_request *req, struct http_response *resp)
 {
-	char abs[FILES_PATH_MAX];
+	char abs[FILES_PATH_MAX], name[40], cache[64];
+	struct stream_file f = { abs, name, NULL, cache };
 	struct media m;
 	int64_t id;
 	enum merr err;
@@ -241,39 +333,8 @@ void handle_stream(struct http_request *req, struct http_response *resp)
 		resp_error(resp, MERR_INTERNAL, NULL, "internal error");
 		return;
 	}
-	stream_common_headers(req, resp, &m);
-	if (req->app->cfg->stream_mode == STREAM_XSENDFILE) {
-		struct stat st;
-		char etag[64];
-		const char *range;
-		uint64_t start, end;
-
-		/* lighttpd (x-sendfile) and Apache (mod_xsendfile) send the file, with Range,
-		 * conditionals and sendfile(2); the body stays empty. The validators are ours, the same
-		 * as direct mode's: mod_xsendfile makes ETag "0" for every file when the request maps to
-		 * no file (proxy, fcgid), and adds no Accept-Ranges. Both servers keep ours. stat, not
-		 * open: mediad holds no descriptor on a file the web server sends. */
-		if (stat(abs, &st) != 0 || !S_ISREG(st.st_mode)) {
-			log_error("stream: media %lld: %s: %s", (long long)m.id, m.path, strerror(errno));
-			resp_error(resp, MERR_NOT_FOUND, NULL, "media %lld has no file", (long long)m.id);
-			return;
-		}
-		stream_validators(resp, &st, etag, sizeof(etag));
-		/* A Range that starts past the end is answered here, as in direct mode, and not left to
-		 * the web server: lighttpd 1.4 sets "Content-Range: bytes * /size" on its 416 and then
-		 * clears every header for its error page (http_range_not_satisfiable, then
-		 * http_response_errdoc_init in response.c), and Apache sends its 416 as an error page.
-		 * A 304, and every Range that can be served, stay with the web server. */
-		range = stream_not_modified(req, etag, st.st_mtime) ? NULL :
-		                                                      stream_range(req, etag, st.st_mtime);
-		if (range != NULL &&
-		    http_range_parse(range, (uint64_t)st.st_size, &start, &end) == RANGE_UNSATISFIABLE) {
-			stream_refuse_range(resp, (uint64_t)st.st_size);
-			return;
-		}
-		resp_header(resp, "X-Sendfile", "%s", abs);
-		resp_status(resp, 200);
-		return;
-	}
-	stream_direct(req, resp, &m, abs);
+	snprintf(name, sizeof(name), "media %lld", (long long)id);
+	snprintf(cache, sizeof(cache), "private, max-age=%lld", (long long)req->app->cfg->stream_ttl);
+	f.content_type = m.mime;
+	stream_send_file(req, resp, &f);
 }

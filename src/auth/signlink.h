@@ -1,4 +1,5 @@
-/* signlink.h: signed, expiring stream links (HMAC-SHA256 over media id and expiry). */
+/* signlink.h: signed, expiring stream links (HMAC-SHA256 over media id and expiry), and the
+ * path-bound signatures of the files inside a media's HLS and storyboard package. */
 #ifndef MEDIAD_SIGNLINK_H
 #define MEDIAD_SIGNLINK_H
 
@@ -11,6 +12,8 @@
 #define SIGNLINK_SIG_LEN 43
 /* Buffer size for a signature and its NUL. */
 #define SIGNLINK_SIG_SIZE (SIGNLINK_SIG_LEN + 1)
+/* Longest path a path-bound signature covers ("720p/seg_000000003.m4s" is 22 bytes). */
+#define SIGNLINK_PATH_MAX 128
 
 enum signlink_result {
 	SIGNLINK_OK,     /* serve the media */
@@ -43,6 +46,32 @@ int signlink_sign(const unsigned char key[SIGNLINK_KEY_LEN], int64_t media_id, i
 enum signlink_result signlink_verify(const unsigned char key[SIGNLINK_KEY_LEN], int64_t media_id,
                                      const char *expires_str, const char *sig_str, int64_t now,
                                      int64_t leeway);
+
+/*
+ * Path-bound signatures, for the URIs mediad writes into a playlist or a WebVTT file: each names
+ * one file of the media's package, so a signature for one file opens no other. The MAC is
+ * HMAC-SHA256 over "mediad-hls-v1\n<media_id>\n<expires>\n<path>", path relative to the package
+ * ("720p/index.m3u8", "720p/seg_00003.m4s", "storyboard.jpg"), with the same key as the stream
+ * links; its own domain keeps a stream link's signature from passing as a path's, and back. The
+ * path is the message's last field, so it needs no escaping.
+ */
+
+/*
+ * Writes the signature of (media_id, expires, path) into sig_out as signlink_sign does. Returns
+ * 0, or -1 (sig_out set to "" when n > 0) if n is too small or path is NULL, empty or longer than
+ * SIGNLINK_PATH_MAX.
+ */
+int signlink_sign_path(const unsigned char key[SIGNLINK_KEY_LEN], int64_t media_id, int64_t expires,
+                       const char *path, char *sig_out, size_t n) __attribute__((warn_unused_result));
+
+/*
+ * signlink_verify for a path-bound signature: the same rules for expires_str, sig_str, now and
+ * leeway (the MAC first, then the expiry). A path that signlink_sign_path would refuse is
+ * SIGNLINK_BAD.
+ */
+enum signlink_result signlink_verify_path(const unsigned char key[SIGNLINK_KEY_LEN], int64_t media_id,
+                                          const char *path, const char *expires_str, const char *sig_str,
+                                          int64_t now, int64_t leeway);
 
 /*
  * Derives the link key from the JWT secret, for installations without a stream_key: the master

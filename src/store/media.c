@@ -3,12 +3,15 @@
 
 #include "store/media.h"
 
+#include <json-c/json.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "store/db.h"
+#include "store/jobs.h"
 #include "store/params.h"
+#include "store/renditions.h"
 #include "store/rows.h"
 
 #define MEDIA_COL(...) ROW_COL(struct media, __VA_ARGS__)
@@ -34,6 +37,8 @@ enum merr media_insert(struct db *db, struct media *m)
 	params_str_or_null(&p, m->audio_codec);
 	params_str_or_null(&p, m->original_name);
 	params_str_or_null(&p, m->render_job_id);
+	/* 0 as well as -1: a struct filled by hand says "unknown" either way. */
+	params_int_or_null(&p, m->frame_rate_milli > 0 ? m->frame_rate_milli : -1, -1);
 	/* The parameters point into m; the row is read back into m only after the statement ran. */
 	return row_one(db, "media_insert", &p, &media_table, m);
 }
@@ -54,30 +59,43 @@ enum merr media_usage(struct db *db, int64_t user_id, int64_t *bytes)
 	return MERR_OK;
 }
 
-enum merr media_insert_within(struct db *db, struct media *m, int64_t quota)
+enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, const char *presets,
+                              int max_attempts)
 {
 	struct params p = PARAMS_INIT;
 	int64_t used = 0;
 	enum merr err;
 
-	if (quota <= 0)
+	bool autos = presets != NULL && presets[0] != '\0';
+
+	if (quota <= 0 && !autos)
 		return media_insert(db, m);
 	params_int(&p, m->user_id);
 	err = db_begin(db);
 	if (err != MERR_OK)
 		return err;
-	/* Waits (at most db_lock_timeout_ms) for another upload of this user to commit, so the sum
-	 * below counts its row. */
-	err = row_run(db, "users_lock", &p);
-	if (err != MERR_OK)
-		goto out;
-	err = media_usage(db, m->user_id, &used);
-	if (err != MERR_OK)
-		goto out;
-	if (used > quota || m->size_bytes > quota - used)
-		err = MERR_QUOTA_EXCEEDED;
-	else
-		err = media_insert(db, m);
+	if (quota > 0) {
+		/* Waits (at most db_lock_timeout_ms) for another upload of this user to commit, so
+		 * the sum below counts its row. */
+		err = row_run(db, "users_lock", &p);
+		if (err != MERR_OK)
+			goto out;
+		err = media_usage(db, m->user_id, &used);
+		if (err != MERR_OK)
+			goto out;
+		if (used > quota || m->size_bytes > quota - used) {
+			err = MERR_QUOTA_EXCEEDED;
+			goto out;
+		}
+	}
+	err = media_insert(db, m);
+	/* The renditions' jobs in the same transaction: no media is ever left without the jobs that
+	 * make it ready, and the trigger on render_jobs has made it 'processing'. */
+	if (err == MERR_OK && autos) {
+		err = jobs_enqueue_renditions(db, m->id, presets, max_attempts);
+		if (err == MERR_OK)
+			snprintf(m->status, sizeof(m->status), "processing");
+	}
 out:
 	return db_end(db, err);
 }
@@ -99,6 +117,19 @@ enum merr media_get_any(struct db *db, int64_t id, struct media *m)
 	return row_one(db, "media_get_any", &p, &media_table, m);
 }
 
+/* row_extra_fn of media_list: its column after the media's is the row's renditions
+ * (RENDITIONS_JSON_SQL), which become "renditions". */
+static bool media_add_renditions(struct json_object *o, PGresult *r, int i, int first)
+{
+	struct json_object *a = renditions_json_column(r, i, first);
+
+	if (a == NULL || json_object_object_add(o, "renditions", a) != 0) {
+		json_object_put(a);
+		return false;
+	}
+	return true;
+}
+
 enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, const char *origin, int64_t limit,
                      int64_t offset, struct json_object **items, int64_t *total)
 {
@@ -109,10 +140,11 @@ enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, const c
 	params_str(&p, origin);
 	params_int(&p, limit);
 	params_int(&p, offset);
-	return row_list_json(db, "media_list", "media_count", 3, &p, &media_table, items, total);
+	return row_list_json_with(db, "media_list", "media_count", 3, &p, &media_table, media_add_renditions,
+	                          items, total);
 }
 
-enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path)
+enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path, char *dirs, size_t dirslen)
 {
 	struct params p = PARAMS_INIT;
 	PGresult *r = NULL;
@@ -124,11 +156,30 @@ enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path)
 	if (err != MERR_OK)
 		return err;
 	snprintf(path, MEDIA_PATH_MAX, "%s", PQgetvalue(r, 0, 0));
+	/* Cut short, some folders would be left for good: an error is better (cannot happen with
+	 * the few renditions a media has). */
+	if ((size_t)snprintf(dirs, dirslen, "%s", PQgetvalue(r, 0, 1)) >= dirslen)
+		dirs[0] = '\0';
 	PQclear(r);
 	return MERR_OK;
 }
 
+/*
+ * The renditions are not in struct media (MEDIA_COLUMNS): "renditions" is [] here, what a media
+ * has before its rendition jobs finish (an upload's answer). media_list and GET /media/:id put the
+ * stored ones in its place (RENDITIONS_JSON_SQL), so every media object has the member.
+ */
 struct json_object *media_json(const struct media *m)
 {
-	return row_json(m, &media_table);
+	struct json_object *o = row_json(m, &media_table), *a;
+
+	if (o == NULL)
+		return NULL;
+	a = json_object_new_array();
+	if (a == NULL || json_object_object_add(o, "renditions", a) != 0) {
+		json_object_put(a);
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
 }

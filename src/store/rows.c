@@ -138,7 +138,8 @@ struct json_object *row_json_result(PGresult *r, int i, const struct row_table *
 	struct json_object *o = json_object_new_object();
 	int k;
 
-	assert(PQnfields(r) == t->n);
+	/* Columns after t's are the caller's (row_list_json_with). */
+	assert(PQnfields(r) >= t->n);
 	for (k = 0; o != NULL && k < t->n; k++) {
 		const struct row_col *c = &t->cols[k];
 		const char *s = PQgetvalue(r, i, k);
@@ -210,9 +211,9 @@ enum merr row_one_json(struct db *db, const char *stmt, const struct params *p, 
 	return *out != NULL ? MERR_OK : MERR_INTERNAL;
 }
 
-enum merr row_list_json(struct db *db, const char *list_stmt, const char *count_stmt, int ncount,
-                        const struct params *p, const struct row_table *t, struct json_object **items,
-                        int64_t *total)
+enum merr row_list_json_with(struct db *db, const char *list_stmt, const char *count_stmt, int ncount,
+                             const struct params *p, const struct row_table *t, row_extra_fn *extra,
+                             struct json_object **items, int64_t *total)
 {
 	struct json_object *a = NULL;
 	enum merr err;
@@ -225,7 +226,8 @@ enum merr row_list_json(struct db *db, const char *list_stmt, const char *count_
 	for (i = 0; a != NULL && i < PQntuples(r); i++) {
 		struct json_object *o = row_json_result(r, i, t);
 
-		if (o == NULL || json_object_array_add(a, o) != 0) {
+		if (o == NULL || (extra != NULL && !extra(o, r, i, t->n)) ||
+		    json_object_array_add(a, o) != 0) {
 			json_object_put(o);
 			json_object_put(a);
 			a = NULL;
@@ -243,4 +245,11 @@ enum merr row_list_json(struct db *db, const char *list_stmt, const char *count_
 	PQclear(r);
 	*items = a;
 	return MERR_OK;
+}
+
+enum merr row_list_json(struct db *db, const char *list_stmt, const char *count_stmt, int ncount,
+                        const struct params *p, const struct row_table *t, struct json_object **items,
+                        int64_t *total)
+{
+	return row_list_json_with(db, list_stmt, count_stmt, ncount, p, t, NULL, items, total);
 }

@@ -105,8 +105,8 @@ enum merr row_run(struct db *db, const char *stmt, const struct params *p)
 void row_fill(void *row, const struct row_table *t, struct pg_result *r, int i);
 /* The JSON object of a struct that row_fill filled. Caller owns it; NULL on out of memory. */
 struct json_object *row_json(const void *row, const struct row_table *t);
-/* The JSON object of row i of r, for entities without a struct: SQL NULL is null. Caller owns it;
- * NULL on out of memory. */
+/* The JSON object of row i of r, for entities without a struct: SQL NULL is null. Columns of r
+ * after t's are left out. Caller owns it; NULL on out of memory. */
 struct json_object *row_json_result(struct pg_result *r, int i, const struct row_table *t);
 
 /*
@@ -126,5 +126,13 @@ enum merr row_one_json(struct db *db, const char *stmt, const struct params *p, 
 enum merr row_list_json(struct db *db, const char *list_stmt, const char *count_stmt, int ncount,
                         const struct params *p, const struct row_table *t, struct json_object **items,
                         int64_t *total) __attribute__((warn_unused_result));
+/* Adds to o, the object of row i of r, what r holds from column first on (the columns a list
+ * statement selects after its table's). False on out of memory. */
+typedef bool row_extra_fn(struct json_object *o, struct pg_result *r, int i, int first);
+/* row_list_json for a list statement that selects more columns after t's: extra (NULL: none) puts
+ * them into each row's object. */
+enum merr row_list_json_with(struct db *db, const char *list_stmt, const char *count_stmt, int ncount,
+                             const struct params *p, const struct row_table *t, row_extra_fn *extra,
+                             struct json_object **items, int64_t *total) __attribute__((warn_unused_result));
 
 #endif

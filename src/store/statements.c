@@ -7,6 +7,7 @@
 #include "store/jobs.h"
 #include "store/media.h"
 #include "store/projects.h"
+#include "store/renditions.h"
 #include "store/sqlfmt.h"
 #include "store/users.h"
 
@@ -42,24 +43,35 @@ const struct db_stmt store_statements[] = {
 	  "WHERE id = $1 AND user_id = $2 RETURNING " PROJECT_SELECT,
 	  5 },
 	/* Data-modifying CTEs always run: the project goes (media and jobs by cascade) and the
-	 * select returns the files those media rows owned. Runs after projects_lock. */
+	 * select returns the files those media rows owned, then their rendition folders (with a
+	 * trailing '/' and no id). Runs after projects_lock. */
 	{ "projects_delete",
-	  "WITH files AS (SELECT path, id FROM media WHERE project_id = $1), "
+	  "WITH files AS (SELECT path, id FROM media WHERE project_id = $1 "
+	  "UNION ALL SELECT DISTINCT r.dir || '/', NULL::bigint FROM media_renditions r "
+	  "JOIN media m ON m.id = r.media_id WHERE m.project_id = $1), "
 	  "gone AS (DELETE FROM projects WHERE id = $1) SELECT path, id FROM files",
 	  1 },
 	/* media */
 	MEDIA_INSERT_STMT,
 	{ "media_get", "SELECT " MEDIA_SELECT " FROM media WHERE id = $1 AND user_id = $2", 2 },
 	{ "media_get_any", "SELECT " MEDIA_SELECT " FROM media WHERE id = $1", 1 },
+	/* Each row's renditions after its columns (media.c), computed for the page's rows only: the
+	 * page is chosen first, in the subquery. */
 	{ "media_list",
-	  "SELECT " MEDIA_SELECT " FROM media WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2) "
-	  "AND ($3::text IS NULL OR origin = $3) ORDER BY id DESC LIMIT $4 OFFSET $5",
+	  "SELECT " MEDIA_SELECT ", " RENDITIONS_JSON_OF_MEDIA " FROM (SELECT * FROM media "
+	  "WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2) AND ($3::text IS NULL OR origin = $3) "
+	  "ORDER BY id DESC LIMIT $4 OFFSET $5) media ORDER BY id DESC",
 	  5 },
 	{ "media_count",
 	  "SELECT count(*) FROM media WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2) "
 	  "AND ($3::text IS NULL OR origin = $3)",
 	  3 },
-	{ "media_delete", "DELETE FROM media WHERE id = $1 AND user_id = $2 RETURNING path", 2 },
+	/* The rendition folders too (read in the statement's snapshot, before the cascade). */
+	{ "media_delete",
+	  "WITH d AS (DELETE FROM media WHERE id = $1 AND user_id = $2 RETURNING id, path) "
+	  "SELECT d.path, coalesce((SELECT string_agg(DISTINCT r.dir, ',') FROM media_renditions r "
+	  "WHERE r.media_id = d.id), '') FROM d",
+	  2 },
 	/* What a user stores (storage_quota_bytes): every media row, uploads and render outputs. */
 	{ "media_usage", "SELECT coalesce(sum(size_bytes), 0)::bigint FROM media WHERE user_id = $1", 1 },
 	/* render jobs, API side (the spawner's statements are in render/queue.c) */
@@ -82,6 +94,15 @@ const struct db_stmt store_statements[] = {
 	  "RETURNING id) "
 	  "SELECT pg_notify('render_jobs', id::text) FROM j",
 	  9 },
+	/* The ids come from the caller (one per preset) so each output folder can be named after its
+	 * job in the same statement. */
+	{ "jobs_enqueue_renditions",
+	  "WITH j AS (INSERT INTO render_jobs (id, user_id, project_id, input_media_id, input_path, output_path, "
+	  "preset, max_attempts) "
+	  "SELECT p.id, m.user_id, m.project_id, m.id, m.path, 'outputs/' || p.id::text, p.preset, $3 "
+	  "FROM media m, unnest($2::text[], $4::uuid[]) AS p(preset, id) WHERE m.id = $1 RETURNING id) "
+	  "SELECT pg_notify('render_jobs', id::text) FROM j",
+	  4 },
 	{ "jobs_get", "SELECT " JOB_SELECT " FROM render_jobs WHERE id = $1 AND user_id = $2", 2 },
 	{ "jobs_list",
 	  "SELECT " JOB_SELECT " FROM render_jobs WHERE project_id = $1 AND user_id = $2 "
@@ -144,6 +165,24 @@ const struct db_stmt store_statements[] = {
 	  "SELECT jti, ceil(extract(epoch FROM expires_at - now()))::bigint FROM revoked_tokens "
 	  "WHERE expires_at > now() LIMIT $1",
 	  1 },
+	/* renditions (store/renditions.c): HLS variants, posters and storyboards of a media */
+	{ "renditions_list",
+	  "SELECT " RENDITION_SELECT
+	  " FROM media_renditions WHERE media_id = $1 AND ($2::text IS NULL OR kind = $2) "
+	  "ORDER BY bandwidth NULLS LAST, name LIMIT $3",
+	  3 },
+	{ "renditions_get",
+	  "SELECT " RENDITION_SELECT " FROM media_renditions WHERE media_id = $1 AND kind = $2 AND name = $3",
+	  3 },
+	/* The poster and the storyboard are the rows of those names, as GET /media/:id/poster.jpg and
+	 * /media/:id/storyboard.vtt look them up. */
+	{ "renditions_kinds",
+	  "SELECT coalesce(bool_or(kind = 'hls'), false), "
+	  "coalesce(bool_or(kind = 'poster' AND name = 'poster'), false), "
+	  "coalesce(bool_or(kind = 'storyboard' AND name = 'storyboard'), false) "
+	  "FROM media_renditions WHERE media_id = $1",
+	  1 },
+	{ "renditions_json", "SELECT " RENDITIONS_JSON_SQL("$1::bigint"), 1 },
 };
 
 const int store_statements_count = (int)(sizeof(store_statements) / sizeof(store_statements[0]));

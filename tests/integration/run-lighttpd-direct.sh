@@ -1,7 +1,7 @@
 #!/bin/bash
-# run-lighttpd-direct.sh: test_stream, test_cors and test_webserver again, with mediad sending
-# media itself (stream_mode = direct) and CORS limited to a list of origins. (test_webserver checks
-# the 416 of this mode, and leaves its slow-client part, which does not depend on it, to the
+# run-lighttpd-direct.sh: test_stream, test_cors, test_webserver and test_hls again, with mediad
+# sending media itself (stream_mode = direct) and CORS limited to a list of origins. (test_webserver
+# checks the 416 of this mode, and leaves its slow-client part, which does not depend on it, to the
 # other runs.)
 #
 # run-lighttpd.sh runs every program with the harness's defaults: stream_mode = x-sendfile, where
@@ -23,7 +23,7 @@ fi
 . "$abs_top_srcdir/tests/integration/harness.sh"
 
 progs=()
-for name in test_stream test_cors test_webserver; do
+for name in test_stream test_cors test_webserver test_hls; do
 	prog=$abs_top_builddir/tests/integration/$name
 	if [ ! -f "$prog" ] || [ ! -x "$prog" ]; then
 		echo "run-lighttpd-direct.sh: $prog is not built" >&2

@@ -290,6 +290,67 @@ static const struct hcase cases[] = {
 	{ "HEAD", "/media/5/stream", .status = 403 },
 	{ "HEAD", "/media/5/stream?{link}", .status = 503 },
 
+	/* GET, HEAD /media/:id/hls/master.m3u8: the stream link, checked before the database */
+	{ "GET", "/media/5/hls/master.m3u8?{link}", .status = 503, .code = "unavailable" },
+	{ "GET", "/media/5/hls/master.m3u8", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/6/hls/master.m3u8?{link}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/hls/master.m3u8?{plink:master.m3u8}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/hls/master.m3u8?{old-link}", .status = 410, .code = "gone" },
+	{ "HEAD", "/media/5/hls/master.m3u8?{link}", .status = 503 },
+	{ "HEAD", "/media/5/hls/master.m3u8", .status = 403 },
+
+	/* GET, HEAD /media/:id/hls/:variant/index.m3u8: the variant playlist's own signature */
+	{ "GET", "/media/5/hls/240p/index.m3u8?{plink:240p/index.m3u8}", .status = 503, .code = "unavailable" },
+	{ "GET", "/media/5/hls/240p/index.m3u8?{plink:360p/index.m3u8}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/hls/240p/index.m3u8?{link}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/hls/240p/index.m3u8", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/6/hls/240p/index.m3u8?{plink:240p/index.m3u8}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/hls/240p/index.m3u8?{old-plink:240p/index.m3u8}", .status = 410, .code = "gone" },
+	{ "GET", "/media/5/hls/..%2E/index.m3u8", .status = 404, .code = "not_found" },
+	{ "GET", "/media/5/hls/240P/index.m3u8?{plink:240P/index.m3u8}", .status = 404, .code = "not_found" },
+	{ "GET", "/media/5/hls/abcdefghijklmnopq/index.m3u8", .status = 404, .code = "not_found" },
+	{ "HEAD", "/media/5/hls/240p/index.m3u8?{plink:240p/index.m3u8}", .status = 503 },
+	{ "HEAD", "/media/5/hls/240p/index.m3u8", .status = 403 },
+
+	/* GET, HEAD /media/:id/hls/:variant/:file: the segment's own signature, a strict file name */
+	{ "GET", "/media/5/hls/240p/seg_00003.m4s?{plink:240p/seg_00003.m4s}", .status = 503, .code = "unavailable" },
+	{ "GET", "/media/5/hls/240p/init_0.mp4?{plink:240p/init_0.mp4}", .status = 503, .code = "unavailable" },
+	{ "GET", "/media/5/hls/240p/seg_00003.m4s?{plink:240p/seg_00004.m4s}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/hls/240p/seg_00003.m4s?{plink:360p/seg_00003.m4s}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/hls/240p/seg_00003.m4s?{link}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/6/hls/240p/seg_00003.m4s?{plink:240p/seg_00003.m4s}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/hls/240p/seg_00003.m4s?{old-plink:240p/seg_00003.m4s}", .status = 410, .code = "gone" },
+	{ "GET", "/media/5/hls/240p/seg_0003.m4s?{plink:240p/seg_0003.m4s}", .status = 404, .code = "not_found" },
+	{ "GET", "/media/5/hls/240p/index.mp4?{plink:240p/index.mp4}", .status = 404, .code = "not_found" },
+	{ "GET", "/media/5/hls/240p/init_000.mp4?{plink:240p/init_000.mp4}", .status = 404, .code = "not_found" },
+	{ "GET", "/media/5/hls/240p/master.m3u8?{plink:240p/master.m3u8}", .status = 404, .code = "not_found" },
+	{ "GET", "/media/5/hls/240p/.seg_00003.m4s", .status = 404, .code = "not_found" },
+	{ "GET", "/media/5/hls/240p/seg_00003.m4s.tmp", .status = 404, .code = "not_found" },
+	{ "GET", "/media/5/hls/x/seg_00003.m4s/", .status = 404, .code = "not_found" },
+	{ "HEAD", "/media/5/hls/240p/seg_00003.m4s?{plink:240p/seg_00003.m4s}", .status = 503 },
+	{ "HEAD", "/media/5/hls/240p/seg_00003.m4s", .status = 403 },
+
+	/* GET, HEAD /media/:id/poster.jpg and /media/:id/storyboard.vtt: the stream link */
+	{ "GET", "/media/5/poster.jpg?{link}", .status = 503, .code = "unavailable" },
+	{ "GET", "/media/5/poster.jpg?{plink:poster.jpg}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/6/poster.jpg?{link}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/poster.jpg?{old-link}", .status = 410, .code = "gone" },
+	{ "HEAD", "/media/5/poster.jpg?{link}", .status = 503 },
+	{ "HEAD", "/media/5/poster.jpg", .status = 403 },
+	{ "GET", "/media/5/storyboard.vtt?{link}", .status = 503, .code = "unavailable" },
+	{ "GET", "/media/5/storyboard.vtt", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/storyboard.vtt?{old-link}", .status = 410, .code = "gone" },
+	{ "HEAD", "/media/5/storyboard.vtt?{link}", .status = 503 },
+	{ "HEAD", "/media/5/storyboard.vtt", .status = 403 },
+
+	/* GET, HEAD /media/:id/storyboard.jpg: the sprite's own signature */
+	{ "GET", "/media/5/storyboard.jpg?{plink:storyboard.jpg}", .status = 503, .code = "unavailable" },
+	{ "GET", "/media/5/storyboard.jpg?{link}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/storyboard.jpg?{plink:poster.jpg}", .status = 403, .code = "forbidden" },
+	{ "GET", "/media/5/storyboard.jpg?{old-plink:storyboard.jpg}", .status = 410, .code = "gone" },
+	{ "HEAD", "/media/5/storyboard.jpg?{plink:storyboard.jpg}", .status = 503 },
+	{ "HEAD", "/media/5/storyboard.jpg", .status = 403 },
+
 	/* POST /media/:id/view: the owner's token or the media's stream link */
 	{ "POST", "/media/1/view", TOKEN, .status = 503, .code = "unavailable" },
 	{ "POST", "/media/5/view?{link}", .status = 503, .code = "unavailable" },
@@ -498,12 +559,29 @@ struct answer {
 	struct buf raw;
 };
 
-/* target with the {link} placeholders filled in, into out. */
+/*
+ * The query of a path-bound link ("expires=...&sig=...") of media LINK_MEDIA_ID for path, valid
+ * for an hour or (old) expired an hour ago, into out.
+ */
+static void make_path_link(char *out, size_t n, const char *path, size_t plen, bool old)
+{
+	char sig[SIGNLINK_SIG_SIZE], p[SIGNLINK_PATH_MAX + 1];
+	int64_t expires = (int64_t)time(NULL) + (old ? -3600 : 3600);
+
+	snprintf(p, sizeof(p), "%.*s", (int)plen, path);
+	CU_ASSERT_FATAL(signlink_sign_path(app.stream_key, LINK_MEDIA_ID, expires, p, sig, sizeof(sig)) == 0);
+	snprintf(out, n, "expires=%lld&sig=%s", (long long)expires, sig);
+}
+
+/* target with the {link} placeholders filled in, into out; {plink:PATH} and {old-plink:PATH} are
+ * path-bound links of PATH (the HLS and storyboard files). */
 static void expand_target(const char *target, char *out, size_t n)
 {
-	const char *p = strchr(target, '{');
+	const char *p = strchr(target, '{'), *end;
 	const char *with = NULL;
+	char path_link[160];
 	size_t skip = 0;
+	bool old;
 
 	if (p != NULL && strncmp(p, "{link}", 6) == 0) {
 		with = link_ok;
@@ -511,6 +589,14 @@ static void expand_target(const char *target, char *out, size_t n)
 	} else if (p != NULL && strncmp(p, "{old-link}", 10) == 0) {
 		with = link_old;
 		skip = 10;
+	} else if (p != NULL && (strncmp(p, "{plink:", 7) == 0 || strncmp(p, "{old-plink:", 11) == 0)) {
+		old = p[1] == 'o';
+		end = strchr(p, '}');
+		CU_ASSERT_FATAL(end != NULL);
+		make_path_link(path_link, sizeof(path_link), p + (old ? 11 : 7),
+		               (size_t)(end - p) - (old ? 11 : 7), old);
+		with = path_link;
+		skip = (size_t)(end - p) + 1;
 	}
 	if (with == NULL)
 		snprintf(out, n, "%s", target);

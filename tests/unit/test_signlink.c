@@ -19,6 +19,9 @@
 #define EXPIRES_STR "1700000600"
 /* HMAC-SHA256, key 00 01 .. 1f, over "mediad-stream-v1\n42\n1700000600" (Python hmac). */
 #define KNOWN_SIG "v3MjButNrrB2myU9p2nIEYxZRn7ntuZS3BeZAFA1rrM"
+#define SEG_PATH "720p/seg_00003.m4s"
+/* HMAC-SHA256, the same key, over "mediad-hls-v1\n42\n1700000600\n720p/seg_00003.m4s" (Python hmac). */
+#define KNOWN_PATH_SIG "ZXMNiUmoT4M-e9QCXeWJHZuSS5vkMJ4-6OS-T4QCTGQ"
 
 static unsigned char test_key[SIGNLINK_KEY_LEN];
 
@@ -292,8 +295,141 @@ static void test_key_functions_refuse_empty_secrets(void)
 	CU_ASSERT_EQUAL(memcmp(key, zero, sizeof(key)), 0);
 }
 
+/* ---- path-bound signatures (HLS and storyboard files) ---------------------------------------- */
+
+static void test_path_sign_matches_known_answer(void)
+{
+	char sig[SIGNLINK_SIG_SIZE];
+
+	CU_ASSERT_EQUAL(signlink_sign_path(test_key, MEDIA_ID, EXPIRES, SEG_PATH, sig, sizeof(sig)), 0);
+	CU_ASSERT_STRING_EQUAL(sig, KNOWN_PATH_SIG);
+	CU_ASSERT_EQUAL(
+	        signlink_verify_path(test_key, MEDIA_ID, SEG_PATH, EXPIRES_STR, KNOWN_PATH_SIG, NOW, 0),
+	        SIGNLINK_OK);
+}
+
+static void test_path_sig_fails_for_another_path(void)
+{
+	static const char *const others[] = {
+		"720p/seg_00004.m4s",  "720p/seg_0003.m4s",  "240p/seg_00003.m4s",  "720p/init_0.mp4",
+		"720p/index.m3u8",     "720p/seg_00003.m4",  "720p/seg_00003.m4s/", "/720p/seg_00003.m4s",
+		"720p//seg_00003.m4s", "720P/seg_00003.m4s", "storyboard.jpg",      "720p/seg_00003.m4s\n",
+	};
+	size_t i;
+
+	for (i = 0; i < N_ELEMS(others); i++)
+		CU_ASSERT_EQUAL(signlink_verify_path(test_key, MEDIA_ID, others[i], EXPIRES_STR,
+		                                     KNOWN_PATH_SIG, NOW, 0),
+		                SIGNLINK_BAD);
+}
+
+static void test_path_sig_fails_for_another_media_or_expiry(void)
+{
+	static const int64_t ids[] = { 41, 43, 4, 420, 0, -42 };
+	static const char *const expiries[] = { "1700000601", "1700000599", "170000060", "17000006000" };
+	size_t i;
+
+	for (i = 0; i < N_ELEMS(ids); i++)
+		CU_ASSERT_EQUAL(
+		        signlink_verify_path(test_key, ids[i], SEG_PATH, EXPIRES_STR, KNOWN_PATH_SIG, NOW, 0),
+		        SIGNLINK_BAD);
+	for (i = 0; i < N_ELEMS(expiries); i++)
+		CU_ASSERT_EQUAL(signlink_verify_path(test_key, MEDIA_ID, SEG_PATH, expiries[i],
+		                                     KNOWN_PATH_SIG, NOW, 0),
+		                SIGNLINK_BAD);
+}
+
+static void test_path_sig_refuses_any_changed_character(void)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t pos, k, accepted = 0;
+
+	for (pos = 0; pos < SIGNLINK_SIG_LEN; pos++) {
+		for (k = 0; k < sizeof(alphabet) - 1; k++) {
+			char sig[] = KNOWN_PATH_SIG;
+
+			if (sig[pos] == alphabet[k])
+				continue;
+			sig[pos] = alphabet[k];
+			accepted += signlink_verify_path(test_key, MEDIA_ID, SEG_PATH, EXPIRES_STR, sig, NOW,
+			                                 0) != SIGNLINK_BAD;
+		}
+	}
+	CU_ASSERT_EQUAL(accepted, 0);
+}
+
+/* The two domains do not mix: a stream link's signature opens no file, a file's no stream. */
+static void test_path_and_stream_signatures_do_not_mix(void)
+{
+	char sig[SIGNLINK_SIG_SIZE];
+
+	CU_ASSERT_EQUAL(signlink_verify_path(test_key, MEDIA_ID, SEG_PATH, EXPIRES_STR, KNOWN_SIG, NOW, 0),
+	                SIGNLINK_BAD);
+	CU_ASSERT_EQUAL(signlink_verify(test_key, MEDIA_ID, EXPIRES_STR, KNOWN_PATH_SIG, NOW, 0),
+	                SIGNLINK_BAD);
+	/* Not even with the stream message's fields as a path. */
+	CU_ASSERT_EQUAL_FATAL(signlink_sign(test_key, MEDIA_ID, EXPIRES, sig, sizeof(sig)), 0);
+	CU_ASSERT_EQUAL(signlink_verify_path(test_key, MEDIA_ID, "", EXPIRES_STR, sig, NOW, 0), SIGNLINK_BAD);
+}
+
+static void test_path_sig_expiry_is_checked_after_the_mac(void)
+{
+	char sig[] = KNOWN_PATH_SIG;
+
+	CU_ASSERT_EQUAL(
+	        signlink_verify_path(test_key, MEDIA_ID, SEG_PATH, EXPIRES_STR, KNOWN_PATH_SIG, EXPIRES, 0),
+	        SIGNLINK_OK);
+	CU_ASSERT_EQUAL(signlink_verify_path(test_key, MEDIA_ID, SEG_PATH, EXPIRES_STR, KNOWN_PATH_SIG,
+	                                     EXPIRES + 1, 0),
+	                SIGNLINK_EXPIRED);
+	/* A forged signature past its expiry is forged, not expired: a forger learns nothing. */
+	sig[5] = sig[5] == 'A' ? 'B' : 'A';
+	CU_ASSERT_EQUAL(signlink_verify_path(test_key, MEDIA_ID, SEG_PATH, EXPIRES_STR, sig, EXPIRES + 1, 0),
+	                SIGNLINK_BAD);
+	CU_ASSERT_EQUAL(signlink_verify_path(test_key, MEDIA_ID, "240p/seg_00003.m4s", EXPIRES_STR,
+	                                     KNOWN_PATH_SIG, EXPIRES + 1, 0),
+	                SIGNLINK_BAD);
+}
+
+static void test_path_sign_refuses_bad_paths_and_short_buffers(void)
+{
+	char sig[SIGNLINK_SIG_SIZE], longest[SIGNLINK_PATH_MAX + 2];
+
+	memset(longest, 'a', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	CU_ASSERT_EQUAL(signlink_sign_path(test_key, MEDIA_ID, EXPIRES, NULL, sig, sizeof(sig)), -1);
+	CU_ASSERT_STRING_EQUAL(sig, "");
+	CU_ASSERT_EQUAL(signlink_sign_path(test_key, MEDIA_ID, EXPIRES, "", sig, sizeof(sig)), -1);
+	CU_ASSERT_EQUAL(signlink_sign_path(test_key, MEDIA_ID, EXPIRES, longest, sig, sizeof(sig)), -1);
+	CU_ASSERT_STRING_EQUAL(sig, "");
+	CU_ASSERT_EQUAL(
+	        signlink_verify_path(test_key, MEDIA_ID, longest, EXPIRES_STR, KNOWN_PATH_SIG, NOW, 0),
+	        SIGNLINK_BAD);
+	CU_ASSERT_EQUAL(signlink_verify_path(test_key, MEDIA_ID, NULL, EXPIRES_STR, KNOWN_PATH_SIG, NOW, 0),
+	                SIGNLINK_BAD);
+	/* The longest path that may be signed is signed. */
+	longest[SIGNLINK_PATH_MAX] = '\0';
+	CU_ASSERT_EQUAL_FATAL(signlink_sign_path(test_key, MEDIA_ID, INT64_MAX, longest, sig, sizeof(sig)),
+	                      0);
+	CU_ASSERT_EQUAL(signlink_verify_path(test_key, MEDIA_ID, longest, "9223372036854775807", sig, NOW, 0),
+	                SIGNLINK_OK);
+	CU_ASSERT_EQUAL(signlink_sign_path(test_key, MEDIA_ID, EXPIRES, SEG_PATH, sig, SIGNLINK_SIG_SIZE - 1),
+	                -1);
+	CU_ASSERT_STRING_EQUAL(sig, "");
+}
+
 static const struct unit_test tests[] = {
 	{ "sign matches known answers", test_sign_matches_known_answers },
+	{ "path sign matches a known answer", test_path_sign_matches_known_answer },
+	{ "a path signature fails for another path", test_path_sig_fails_for_another_path },
+	{ "a path signature fails for another media or expiry",
+	  test_path_sig_fails_for_another_media_or_expiry },
+	{ "a path signature refuses any changed character", test_path_sig_refuses_any_changed_character },
+	{ "path and stream signatures do not mix", test_path_and_stream_signatures_do_not_mix },
+	{ "a path signature's expiry is checked after its MAC",
+	  test_path_sig_expiry_is_checked_after_the_mac },
+	{ "path sign refuses bad paths and short buffers",
+	  test_path_sign_refuses_bad_paths_and_short_buffers },
 	{ "sign refuses a short buffer", test_sign_refuses_a_short_buffer },
 	{ "verify roundtrip", test_verify_roundtrip },
 	{ "verify refuses another media id", test_verify_refuses_another_media_id },
