@@ -7,11 +7,13 @@
 # work: the transport's limit). Every other wrk scenario is mediad; its ratios to the two ceilings
 # say how much of the budget our code spends. Then: a 1 GiB upload (MB/s, responder RSS), a
 # 100 MiB download through a stream link in both stream modes against the same file served
-# statically, a cold analytics read over 1,000,000 views, and renders (pickup latency, overhead
-# against ffmpeg run directly, 8 renders at --concurrency 1 and 2).
+# statically, a cold analytics read over 1,000,000 views, renders (pickup latency, overhead
+# against ffmpeg run directly, 8 renders at --concurrency 1 and 2), and HLS (issue 14: the HLS job
+# of a 1080p upload against its ffmpeg run directly; a segment through its signed URL against the
+# same file served statically; the signed master playlist against the bare ceiling).
 #
 # Invoked by `./dev bench [quick] [profile] [PART...]`. PARTs: wrk upload stream analytics renders
-# (default: all). `quick`: 3 s per wrk scenario and fewer repetitions elsewhere (a smoke run, not
+# hls (default: all). `quick`: 3 s per wrk scenario and fewer repetitions elsewhere (a smoke run, not
 # figures). `profile`: `perf record -a -g` over the whole machine during each wrk scenario; the
 # table then gets where the two cores went (per program, and its kernel share), and the data stays
 # in var/bench/perf-NAME.data for `perf report -i`.
@@ -22,6 +24,8 @@
 # What it leaves behind: nothing but var/bench/ (its config copy, logs) and the result file
 # var/bench-<date>.txt. The bench user, with every row and file it made, is deleted at the end, the
 # dev spawner it stops for the concurrency runs is started again (`./dev up`), large files removed.
+# The hls part pauses the dev spawner (SIGSTOP, once it is idle) while a spawner of BUILD's runs the
+# HLS jobs alone, and lets it go on (SIGCONT) after, on any exit.
 #
 # Adding a wrk scenario is one line in the "wrk" part:
 #   scenario NAME METHOD PATH [--auth] [--body FILE] [--ctype TYPE] [--header "N: v"] [--target R]
@@ -43,19 +47,19 @@ PARTS=""
 for a in "$@"; do
 	case $a in
 	quick) QUICK=1 ;;
-	wrk | upload | stream | analytics | renders) PARTS="$PARTS $a" ;;
+	wrk | upload | stream | analytics | renders | hls) PARTS="$PARTS $a" ;;
 	profile) PROFILE=1 ;;
 	-h | --help)
-		sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		warn "unknown argument $a (quick, profile, wrk, upload, stream, analytics, renders)"
+		warn "unknown argument $a (quick, profile, wrk, upload, stream, analytics, renders, hls)"
 		exit 2
 		;;
 	esac
 done
-[ -n "$PARTS" ] || PARTS=" wrk upload stream analytics renders"
+[ -n "$PARTS" ] || PARTS=" wrk upload stream analytics renders hls"
 want() { [[ " $PARTS " == *" $1 "* ]]; }
 
 if [ "$QUICK" = 1 ]; then
@@ -118,6 +122,7 @@ TOKEN=""
 BENCH_UID=""
 OWN_SPAWNER=""
 DEV_SPAWNER_STOPPED=0
+DEV_SPAWNER_PAUSED="" # the dev spawner's pid while the hls part has it stopped (SIGSTOP)
 WRK_ROWS=()   # "name rps p50 p99 non2xx requests sockerr target"
 OTHER_ROWS=() # "measurement|result|target|met"
 NOTES=()
@@ -174,6 +179,37 @@ dev_spawner_restart() {
 	fi
 }
 
+# hls_dev_spawner_pause: the dev spawner, once it runs no job, is stopped (SIGSTOP) so that the HLS
+# jobs run alone on BUILD's spawner; hls_dev_spawner_resume (also on exit) lets it go on. Paused,
+# not restarted: it keeps its process, its settings and its user, and nothing is rebuilt.
+hls_dev_spawner_pause() {
+	local pid i n=""
+	pid=$(dev_spawner_pid) || pid=""
+	[ -n "$pid" ] || return 0
+	# Idle when no job is active; checked again once it is stopped (it may have just claimed one).
+	for ((i = 0; i < 600; i++)); do
+		n=$(sql "SELECT count(*) FROM render_jobs WHERE state = 'active'") || n=""
+		if [ "$n" = 0 ]; then
+			kill -STOP "$pid" 2>/dev/null || return 0
+			DEV_SPAWNER_PAUSED=$pid
+			n=$(sql "SELECT count(*) FROM render_jobs WHERE state = 'active'") || n=""
+			[ "$n" = 0 ] && {
+				log "-- hls: the dev spawner (pid $pid) is paused (SIGSTOP) while BUILD's spawner runs the HLS jobs"
+				return 0
+			}
+			hls_dev_spawner_resume
+		fi
+		sleep 0.5
+	done
+	warn "hls: the dev spawner was never idle in 300 s"
+	return 1
+}
+hls_dev_spawner_resume() {
+	[ -n "$DEV_SPAWNER_PAUSED" ] || return 0
+	kill -CONT "$DEV_SPAWNER_PAUSED" 2>/dev/null
+	DEV_SPAWNER_PAUSED=""
+}
+
 cleanup_data() {
 	local ids id path n
 	[ -n "$BENCH_UID" ] || return 0
@@ -201,11 +237,13 @@ cleanup() {
 		wait "$OWN_SPAWNER" 2>/dev/null
 		OWN_SPAWNER=""
 	fi
+	hls_dev_spawner_resume
 	[ "$DEV_SPAWNER_STOPPED" = 1 ] && dev_spawner_restart
 	cleanup_data
 	instance_stop
 	rm -f "$BVAR/tmp/"*.wav "$BVAR/tmp/"*.mp4 "$BVAR/tmp/"*.png "$BVAR/www/static/"*.wav "$BVAR/tmp/rss"* \
-		"$BVAR/tmp/dd.out"
+		"$BVAR/tmp/dd.out" "$BVAR/www/static/hls-seg.m4s" "$BVAR/tmp/hls-"*.m3u8
+	rm -rf "$BVAR/tmp/hls-direct"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -320,8 +358,9 @@ scenario() {
 }
 
 print_wrk_table() {
-	local r name rps p50 p99 non2xx reqs sock target vb tgt met
-	printf '%-18s %9s %8s %8s %7s %9s %8s %-18s %s\n' scenario req/s p50_ms p99_ms non2xx vs_static vs_bare \
+	local r name rps p50 p99 non2xx reqs sock target vb tgt met ref rrps
+	local -A last_rps=() # each row's req/s by name, as the rows go (vs: targets)
+	printf '%-18s %9s %8s %8s %7s %9s %8s %-24s %s\n' scenario req/s p50_ms p99_ms non2xx vs_static vs_bare \
 		target met?
 	for r in "${WRK_ROWS[@]}"; do
 		read -r name rps p50 p99 non2xx reqs sock target <<<"$r"
@@ -339,6 +378,15 @@ print_wrk_table() {
 				x = (b > 0) ? r / b : 0
 				printf "%s (%.2fx %.1f/s; %s cores)\n", (x >= 1.5 && c >= 0.75 * n) ? "yes" : "NO", x, b, c }')
 			;;
+		vs:*)
+			# vs:ROW:R: at least R times the req/s of the last wrk row named ROW before this one
+			# (the same file served another way, just before, say).
+			ref=${target#vs:}
+			rrps=${last_rps[${ref%%:*}]:-}
+			tgt=">= ${ref##*:} x ${ref%%:*}"
+			met=$(awk -v a="$rps" -v b="${rrps:-0}" -v t="${ref##*:}" 'BEGIN { if (b <= 0) { print "-"; exit }
+				v = a / b; printf "%s (%.2fx)\n", (v >= t) ? "yes" : "NO", v }')
+			;;
 		*)
 			tgt=">= $target bare"
 			met=$(awk -v v="$vb" -v t="$target" 'BEGIN { if (v >= t) print "yes"; else
@@ -346,8 +394,9 @@ print_wrk_table() {
 			;;
 		esac
 		[ "$non2xx" != 0 ] || [ "$sock" != 0 ] && met="INVALID: errors"
-		printf '%-18s %9s %8s %8s %7s %9s %8s %-18s %s\n' "$name" "$rps" "$p50" "$p99" "$non2xx" \
+		printf '%-18s %9s %8s %8s %7s %9s %8s %-24s %s\n' "$name" "$rps" "$p50" "$p99" "$non2xx" \
 			"$(ratio "$rps" "$STATIC_RPS")" "$vb" "$tgt" "$met"
+		last_rps[$name]=$rps
 	done
 }
 
@@ -854,6 +903,208 @@ run_renders() {
 		"scales with N" "$(awk -v v="$sp" 'BEGIN { print (v > 1.1) ? "yes" : "NO" }')"
 }
 
+# ---- part 6: HLS (issue 14) ------------------------------------------------------------------------
+
+HLS_SRC=$BVAR/tmp/hls-1080p.mp4
+HLS_MEDIA=""
+
+# hls_upload: uploads the 1080p source as an asset of the bench's project and asks for its hls
+# job (the bench's mediad has auto_renditions off: see bench_config), then waits (600 s at most)
+# until the media is 'ready'; prints its id.
+hls_upload() {
+	local out id st="" i
+	out=$(API_MAX_TIME=120 api POST "/projects/$PROJECT/assets" -F "asset=@$HLS_SRC;type=video/mp4" \
+		-F title=bench-hls)
+	id=$(jfield id <<<"$out")
+	[ -n "$id" ] || {
+		warn "hls: upload failed (HTTP $(api_code)): ${out:0:300}"
+		return 1
+	}
+	out=$(api POST "/projects/$PROJECT/render" -H 'Content-Type: application/json' \
+		--data-binary "{\"preset\":\"hls\",\"assetId\":$id}")
+	[ "$(api_code)" = 202 ] || {
+		warn "hls: the hls job was refused (HTTP $(api_code)): ${out:0:300}"
+		return 1
+	}
+	for ((i = 0; i < 1200; i++)); do
+		st=$(API_MAX_TIME=5 api GET "/media/$id" | jfield status)
+		case $st in ready | failed) break ;; esac
+		sleep 0.5
+	done
+	[ "$st" = ready ] || {
+		warn "hls: media $id is '$st', not 'ready': $(API_MAX_TIME=5 api GET "/media/$id" | head -c 600)"
+		return 1
+	}
+	echo "$id"
+}
+
+# hls_url_dir URL: URL without its query and its last path segment (what a relative URI is
+# resolved against), ending in /.
+hls_url_dir() {
+	local u=${1%%\?*}
+	printf '%s/' "${u%/*}"
+}
+
+# hls_resolve BASE_URL URI: URI (from a playlist) made absolute against the playlist's URL.
+hls_resolve() {
+	case $2 in
+	http://* | https://*) printf '%s' "$2" ;;
+	/*) printf '%s%s' "$BBASE" "$2" ;;
+	*) printf '%s%s' "$(hls_url_dir "$1")" "$2" ;;
+	esac
+}
+
+# run_hls: hls_job (the HLS job of a fixed 1080p 10 s source, started_at -> finished_at, against
+# the same ffmpeg argv run directly: mediactl presets --argv hls, the code the spawner runs),
+# hls_segment (a segment through its signed URL: mediad's check, then X-Sendfile, against lighttpd
+# serving the same file as /static/) and hls_master (the signed master playlist, written by mediad
+# from the renditions' rows, against the bare ceiling).
+run_hls() {
+	local runs=5 i id ids=() job=() direct=() log=$BVAR/log/spawner-hls.log out=$BVAR/tmp/hls-direct
+	local TIMEFORMAT='%R' t mj md ov url vurl surl best vname seg dir file n r
+	[ "$QUICK" = 1 ] && runs=1
+	log "-- hls: the source: 10 s of testsrc2 1920x1080 at 30 fps with a 48 kHz stereo tone (H.264 + AAC)"
+	"$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=1920x1080:rate=30:duration=10 \
+		-f lavfi -i sine=frequency=440:sample_rate=48000:duration=10 -c:v libx264 -preset veryfast -crf 20 \
+		-pix_fmt yuv420p -c:a aac -b:a 128k -ac 2 -shortest -movflags +faststart "$HLS_SRC" || {
+		warn "hls: ffmpeg could not make the source"
+		return 1
+	}
+	ARGV=()
+	while IFS= read -r t; do ARGV+=("$t"); done < <(MEDIAD_CONFIG=$VAR/mediad.conf "$BUILD/mediactl" presets \
+		--argv hls "$HLS_SRC" "$out")
+	[ ${#ARGV[@]} -gt 20 ] || {
+		warn "hls: mediactl presets --argv hls gave no argv for the source (a build without the hls preset?)"
+		return 1
+	}
+
+	# The jobs: on a spawner of BUILD's with one slot, the dev spawner paused meanwhile.
+	hls_dev_spawner_pause || return 1
+	: >"$log"
+	STACK_CONFIG=$VAR/mediad.conf stack_spawner_start "$log" --concurrency 1 --name bench-hls
+	OWN_SPAWNER=$STACK_PID
+	stack_wait_alive "the bench spawner" 10 "$OWN_SPAWNER" grep -q slot "$log" || {
+		warn "hls: media-spawner did not start; see $log"
+		return 1
+	}
+	log "-- hls: $runs x (job vs direct), alternated; direct argv (mediactl presets --argv hls):"
+	log "   ${ARGV[*]} >/dev/null"
+	for ((i = 0; i < runs; i++)); do
+		if [ $((i % 2)) = 1 ]; then
+			rm -rf "$out" && mkdir -p "$out"
+			{ time "${ARGV[@]}" >/dev/null 2>"$BVAR/tmp/ff.err"; } 2>"$BVAR/tmp/ff.time" ||
+				warn "hls: direct ffmpeg failed: $(head -c 300 "$BVAR/tmp/ff.err")"
+			direct+=("$(cat "$BVAR/tmp/ff.time")")
+		fi
+		id=$(hls_upload) || break
+		ids+=("$id")
+		t=$(sql "SELECT round(extract(epoch FROM finished_at - started_at)::numeric, 3) || ' ' || attempts
+			FROM render_jobs WHERE input_media_id = $id AND preset = 'hls' AND state = 'completed'
+			ORDER BY created_at DESC LIMIT 1")
+		if [ -z "$t" ]; then
+			warn "hls: media $id has no completed hls job"
+			break
+		fi
+		[ "${t#* }" = 1 ] || note "hls: the job of media $id took ${t#* } attempts"
+		job+=("${t%% *}")
+		if [ $((i % 2)) = 0 ]; then
+			rm -rf "$out" && mkdir -p "$out"
+			{ time "${ARGV[@]}" >/dev/null 2>"$BVAR/tmp/ff.err"; } 2>"$BVAR/tmp/ff.time" ||
+				warn "hls: direct ffmpeg failed: $(head -c 300 "$BVAR/tmp/ff.err")"
+			direct+=("$(cat "$BVAR/tmp/ff.time")")
+		fi
+	done
+	stop_pid "$OWN_SPAWNER" 15
+	wait "$OWN_SPAWNER" 2>/dev/null
+	OWN_SPAWNER=""
+	hls_dev_spawner_resume
+	rm -rf "$out" "$BVAR/tmp/ff.err" "$BVAR/tmp/ff.time"
+	[ ${#job[@]} -gt 0 ] && [ ${#direct[@]} -gt 0 ] && [ ${#ids[@]} -gt 0 ] || {
+		warn "hls: no job completed, or no direct run; see $log"
+		return 1
+	}
+	HLS_MEDIA=${ids[-1]}
+	n=$(sql "SELECT count(*) || ' variants: ' || string_agg(name, ' ' ORDER BY height) FROM media_renditions
+		WHERE media_id = $HLS_MEDIA AND kind = 'hls'")
+	log "   job s: ${job[*]}   direct s: ${direct[*]}   ($n)"
+	# Each job against the direct run beside it (the machine may be shared: a pair sees the same
+	# load); the median of those overheads is the figure, the medians of each side beside it.
+	local pairs=()
+	for ((i = 0; i < ${#job[@]} && i < ${#direct[@]}; i++)); do
+		pairs+=("$(calc "%.1f" "(${job[i]} - ${direct[i]}) / ${direct[i]} * 100")")
+	done
+	mj=$(printf '%s\n' "${job[@]}" | median)
+	md=$(printf '%s\n' "${direct[@]}" | median)
+	ov=$(printf '%s\n' "${pairs[@]}" | median)
+	other "hls_job: HLS job vs ffmpeg direct, 1080p 10 s" \
+		"${ov}% (median of pairs ${pairs[*]}; job $mj s vs ffmpeg $md s)" "<= 5%" \
+		"$(awk -v v="$ov" 'BEGIN { print (v <= 5) ? "yes" : "NO" }')"
+	# The spawner's own share of each job, from its log ("ffmpeg A s, ... recorded C s after the
+	# claim"): C - A does not depend on how busy the machine was for ffmpeg.
+	local own=() uuid line
+	for id in "${ids[@]}"; do
+		uuid=$(sql "SELECT id FROM render_jobs WHERE input_media_id = $id AND preset = 'hls' AND state = 'completed'
+			ORDER BY created_at DESC LIMIT 1")
+		line=$(grep -F "job $uuid: completed" "$log" | sed -n 's/.*ffmpeg \([0-9.]*\) s,.* recorded \([0-9.]*\) s after.*/\1 \2/p')
+		[ -n "$line" ] && own+=("$(awk -v l="$line" 'BEGIN { split(l, a, " "); printf "%.3f", a[2] - a[1] }')")
+	done
+	note "hls_job: $n; job = render_jobs finished_at - started_at (claim, ffmpeg, read-back, fsync, rows)${own[0]:+; time of the spawner itself in each job (its log: recorded after the claim - ffmpeg): ${own[*]} s}"
+	# The other uploads go; the last one serves the wrk scenarios.
+	for id in "${ids[@]}"; do
+		[ "$id" = "$HLS_MEDIA" ] || API_MAX_TIME=60 api DELETE "/media/$id" >/dev/null
+	done
+
+	# A segment: the second of the variant with the highest BANDWIDTH (a full 4 s at the top rate).
+	url=$(api GET "/media/$HLS_MEDIA/stream-url" | jfield hlsUrl)
+	[ -n "$url" ] && curl -s --max-time 10 -o "$BVAR/tmp/hls-master.m3u8" "$url" || {
+		warn "hls: no hlsUrl (HTTP $(api_code)) or no master playlist"
+		return 1
+	}
+	best=$(awk '/^#EXT-X-STREAM-INF:/ { match($0, /[:,]BANDWIDTH=[0-9]+/); bw = substr($0, RSTART + 11, RLENGTH - 11); next }
+		/^[^#]/ && bw != "" { if (bw + 0 > max) { max = bw + 0; uri = $0 } bw = "" } END { print uri }' \
+		"$BVAR/tmp/hls-master.m3u8" | tr -d '\r')
+	vurl=$(hls_resolve "$url" "$best")
+	curl -s --max-time 10 -o "$BVAR/tmp/hls-variant.m3u8" "$vurl"
+	seg=$(grep -v '^#' "$BVAR/tmp/hls-variant.m3u8" | tr -d '\r' | sed -n '2p')
+	[ -n "$seg" ] || seg=$(grep -v '^#' "$BVAR/tmp/hls-variant.m3u8" | tr -d '\r' | sed -n '1p')
+	surl=$(hls_resolve "$vurl" "$seg")
+	vname=${best%%/*}
+	dir=$(sql "SELECT dir FROM media_renditions WHERE media_id = $HLS_MEDIA AND kind = 'hls' AND name = '$vname'")
+	file=$MEDIA_ROOT/$dir/$vname/${seg%%\?*}
+	[ -n "$best" ] && [ -n "$seg" ] && [ -f "$file" ] || {
+		warn "hls: no segment found (variant '$best', segment '$seg', file $file)"
+		return 1
+	}
+	ln -f "$file" "$BVAR/www/static/hls-seg.m4s" 2>/dev/null || cp "$file" "$BVAR/www/static/hls-seg.m4s"
+	curl -s --max-time 10 "$surl" | cmp -s - "$file" || note "hls: the signed segment URL does not answer the file's bytes"
+	log "-- hls: segment ${vname}/${seg%%\?*} ($(stat -c %s "$file") bytes), signed vs /static/hls-seg.m4s (the same file)"
+	# Pairs, static then signed, each pair's ratio the figure of its moment (the machine may be
+	# shared); their median is the row.
+	local sr fr n0
+	pairs=()
+	for ((i = 0; i < (QUICK ? 1 : 3); i++)); do
+		n0=${#WRK_ROWS[@]}
+		scenario hls_seg_file GET /static/hls-seg.m4s || continue
+		scenario hls_segment GET "${surl#"$BBASE"}" --target vs:hls_seg_file:0.90 || continue
+		[ ${#WRK_ROWS[@]} = $((n0 + 2)) ] || continue # BENCH_ONLY left one out
+		fr=$(cut -d' ' -f2 <<<"${WRK_ROWS[-2]}")
+		sr=$(cut -d' ' -f2 <<<"${WRK_ROWS[-1]}")
+		pairs+=("$(ratio "$sr" "$fr")")
+	done
+	if [ ${#pairs[@]} -gt 0 ]; then
+		r=$(printf '%s\n' "${pairs[@]}" | median)
+		other "hls_segment: signed URL / lighttpd static, same file" \
+			"$r (median of pairs ${pairs[*]}; ${vname}/${seg%%\?*}, $(stat -c %s "$file") bytes)" ">= 0.90" \
+			"$(awk -v v="$r" 'BEGIN { print (v >= 0.9) ? "yes" : "NO" }')"
+	fi
+	# The master playlist, signed: mediad writes it from the rows and signs every URI in it. A new
+	# link, so that it is far from its expiry.
+	[ -n "$BARE_RPS" ] || scenario bare GET /bare
+	url=$(api GET "/media/$HLS_MEDIA/stream-url" | jfield hlsUrl)
+	scenario hls_master GET "${url#"$BBASE"}" --target 0.40
+	rm -f "$BVAR/www/static/hls-seg.m4s" "$BVAR/tmp/hls-"*.m3u8 "$HLS_SRC"
+}
+
 # ---- run ---------------------------------------------------------------------------------------
 
 # The machine may be shared: before each part, 2 s with the bench idle show the load from elsewhere.
@@ -874,6 +1125,7 @@ if want stream; then
 fi
 want analytics && outside analytics && run_analytics
 want renders && outside renders && run_renders
+want hls && outside hls && run_hls
 if want stream && [ -n "$STREAM_MEDIA" ]; then
 	log "-- restarting the bench lighttpd with stream_mode = direct"
 	instance_stop
