@@ -36,7 +36,7 @@ CREATE INDEX media_renditions_job_idx ON media_renditions (job_id);
 
 -- Why a media is 'failed': the failed rendition job's preset and reason.
 ALTER TABLE media
-    ADD COLUMN status_reason text CHECK (octet_length(status_reason) <= 600),
+    ADD COLUMN status_reason text CHECK (char_length(status_reason) <= 600),
     -- frames per second of the first real video stream, from ffprobe's avg_frame_rate
     ADD COLUMN frame_rate numeric(7, 3);
 
@@ -47,9 +47,10 @@ CREATE INDEX render_jobs_input_idx ON render_jobs (input_media_id, preset, creat
 -- The media's status follows its rendition jobs: for each rendition preset, the newest job on the
 -- media counts. Any of those failed or cancelled: 'failed' (with the reasons); else any waiting or
 -- active: 'processing'; else 'ready'. Kept by a trigger, so every path that moves a job (the
--- spawner, the reaper, a cancel) keeps the media right. The media row is locked first: two jobs of
--- one media finishing at once take turns, and the second sees the first's state (each statement
--- of a volatile function reads what was committed before it started).
+-- spawner, the reaper, a cancel) keeps the media right. The media row is locked first (NO KEY
+-- UPDATE: foreign-key checks of rendition rows do not wait on it): two jobs of one media finishing
+-- at once take turns, and the second sees the first's state (each statement of a volatile function
+-- reads what was committed before it started).
 CREATE FUNCTION media_status_from_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     st text;
@@ -58,7 +59,7 @@ BEGIN
     IF NEW.input_media_id IS NULL OR NEW.preset NOT IN ('hls', 'poster', 'storyboard') THEN
         RETURN NULL;
     END IF;
-    PERFORM 1 FROM media WHERE id = NEW.input_media_id FOR UPDATE;
+    PERFORM 1 FROM media WHERE id = NEW.input_media_id FOR NO KEY UPDATE;
     SELECT CASE WHEN bool_or(l.state IN ('failed', 'cancelled')) THEN 'failed'
                 WHEN bool_or(l.state IN ('waiting', 'active')) THEN 'processing'
                 ELSE 'ready' END,

@@ -62,7 +62,13 @@ static bool file_ok_n(const char *s, size_t n)
 	static const struct {
 		const char *prefix, *suffix;
 		size_t min, max;
-	} forms[] = { { "init_", ".mp4", 1, 2 }, { "seg_", ".m4s", 5, 9 } };
+	} forms[] = {
+		/* ffmpeg's hls muxer names the init segment init_<n>.mp4 when it writes several
+		 * variants, and plain init.mp4 for a ladder of one rung. */
+		{ "init_", ".mp4", 1, 2 },
+		{ "init", ".mp4", 0, 0 },
+		{ "seg_", ".m4s", 5, 9 },
+	};
 	size_t i;
 
 	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
@@ -72,7 +78,8 @@ static bool file_ok_n(const char *s, size_t n)
 		    memcmp(s + n - sl, forms[i].suffix, sl) != 0)
 			continue;
 		digits = n - pl - sl;
-		if (digits >= forms[i].min && digits <= forms[i].max && all_digits(s + pl, digits))
+		if (digits >= forms[i].min && digits <= forms[i].max &&
+		    (digits == 0 || all_digits(s + pl, digits)))
 			return true;
 	}
 	return false;

@@ -355,6 +355,7 @@ int config_auto_renditions(const struct config *c, char names[][CONFIG_RENDITION
 	/* The rendition presets (render/presets.c), named here so a typo stops start-up. */
 	static const char *const known[] = { "hls", "poster", "storyboard" };
 	const char *p = c->auto_renditions != NULL ? c->auto_renditions : "";
+	unsigned seen = 0;
 	int n = 0;
 
 	while (*p != '\0') {
@@ -375,6 +376,10 @@ int config_auto_renditions(const struct config *c, char names[][CONFIG_RENDITION
 			        (int)(e - w > 40 ? 40 : e - w), w);
 			return -1;
 		}
+		/* A name given twice is one job, not two of the same kind racing each other. */
+		if (seen & (1u << i))
+			continue;
+		seen |= 1u << i;
 		if (n == CONFIG_RENDITIONS_MAX) {
 			snprintf(err, errlen, "auto_renditions: more than %d names", CONFIG_RENDITIONS_MAX);
 			return -1;

@@ -165,7 +165,7 @@ static int64_t probe_frame_rate_milli(struct json_object *stream)
 	char tail;
 
 	if (r == NULL || sscanf(r, "%llu/%llu%c", &num, &den, &tail) != 2 || num == 0 || den == 0 ||
-	    num > 1000000ULL * den || num > UINT32_MAX || den > UINT32_MAX)
+	    num > 1000ULL * den || num > UINT32_MAX || den > UINT32_MAX)
 		return -1;
 	return (int64_t)((num * 1000 + den / 2) / den);
 }

@@ -111,6 +111,14 @@ const struct db_stmt queue_statements[] = {
 	  " WHERE j.id = $1 AND r.media_id = j.input_media_id AND r.kind = $2 RETURNING r.dir) "
 	  "SELECT DISTINCT dir FROM d",
 	  2 },
+	/* First in the finishing transaction (after the job's own row): the media row, so that two
+	 * rendition jobs of one media finishing at once take turns here, and the second one's later
+	 * statements see what the first committed. NO KEY UPDATE: the rendition rows' foreign-key
+	 * checks (KEY SHARE) do not wait on it, and the status trigger takes the same lock. */
+	{ "queue_rend_lock",
+	  "SELECT 1 FROM media m JOIN render_jobs j ON m.id = j.input_media_id WHERE j.id = $1 "
+	  "FOR NO KEY UPDATE OF m",
+	  1 },
 	/* Whether the media holds renditions of this kind from a job enqueued after ours: two jobs
 	 * of one kind may finish in either order, and the newer one's renditions stay. */
 	{ "queue_rend_newer",
@@ -286,6 +294,10 @@ enum merr queue_finish_renditions(struct db *db, const struct claimed_job *j, co
 		old_dirs[0] = '\0';
 	*superseded = false;
 	params_str(&p, j->id);
+	r = row_exec(db, "queue_rend_lock", &p, &err);
+	if (r == NULL)
+		goto out;
+	PQclear(r); /* no row: the media is gone, which the insert below reports */
 	params_str(&p, kind);
 	r = row_exec(db, "queue_rend_newer", &p, &err);
 	if (r == NULL)

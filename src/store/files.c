@@ -280,9 +280,25 @@ static int files_sync_dirfd(int dfd, int depth)
 
 int files_sync_tree(const char *dir)
 {
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), e = 0;
 
 	if (dfd < 0)
 		return errno;
+	/*
+	 * One syncfs for the whole folder rather than an fsync per file: a two-hour ladder is
+	 * thousands of segments, and an fsync each (a journal commit each) would hold the spawner's
+	 * single loop, and every other slot's lease renewal, for that long. syncfs flushes the
+	 * folder's file system once; the writes ffmpeg made minutes ago are mostly on disk already.
+	 * Where syncfs is refused, the files one by one.
+	 */
+	if (syncfs(dfd) == 0) {
+		close(dfd);
+		return 0;
+	}
+	e = errno;
+	if (e != ENOSYS && e != EINVAL && e != EPERM) {
+		close(dfd);
+		return e;
+	}
 	return files_sync_dirfd(dfd, FILES_TREE_DEPTH);
 }

@@ -298,6 +298,88 @@ static void test_the_poster_is_a_jpeg_even_of_a_black_clip(void)
 	itest_resp_free(&r);
 }
 
+/* GETs url (absolute, on the stack: only its path from "/media/" is sent); fatal unless 200. */
+static void get_link(const char *url, struct itest_resp *r)
+{
+	const char *path = url != NULL ? strstr(url, "/media/") : NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	CU_ASSERT_EQUAL_FATAL(itest_request("GET", path, NULL, NULL, 0, r), 0);
+	if (r->status != 200)
+		fprintf(stderr, "test_renditions: GET %s: %ld %s\n", path, r->status, r->body ? r->body : "");
+	CU_ASSERT_EQUAL_FATAL(r->status, 200);
+}
+
+/* The first line of text that is not a tag or blank, or the URI of its EXT-X-MAP when map; into
+ * out. */
+static void first_uri(const char *text, bool map, char *out, size_t len)
+{
+	const char *l;
+
+	out[0] = '\0';
+	for (l = text; l != NULL && *l != '\0'; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		size_t n = strcspn(l, "\r\n");
+
+		if (map && strncmp(l, "#EXT-X-MAP:URI=\"", 16) == 0) {
+			snprintf(out, len, "%.*s", (int)strcspn(l + 16, "\""), l + 16);
+			return;
+		}
+		if (!map && l[0] != '#' && n > 0) {
+			snprintf(out, len, "%.*s", (int)n, l);
+			return;
+		}
+	}
+}
+
+/* url with its last path segment (and query) replaced by rel, as a player resolves it. */
+static void resolve(const char *url, const char *rel, char *out, size_t len)
+{
+	const char *q = strchr(url, '?'), *slash;
+	size_t n = q != NULL ? (size_t)(q - url) : strlen(url);
+
+	for (slash = url + n; slash > url && slash[-1] != '/'; slash--)
+		;
+	snprintf(out, len, "%.*s%s", (int)(slash - url), url, rel);
+}
+
+static void test_a_ladder_of_one_rung_plays_through_its_signed_links(void)
+{
+	char uuid[RTEST_UUID_LEN + 1], path[64], master[2048], variant[2048], uri[1024], url[4096];
+	struct itest_resp r, m, v, f;
+	long long pid = itest_new_project(rt.tok_a, "one rung", NULL), asset;
+
+	CU_ASSERT_FATAL(pid > 0);
+	asset = rtest_upload_asset(rt.tok_a, pid, strrchr(black, '/') + 1, NULL, 0);
+	CU_ASSERT_FATAL(asset > 0);
+	render(pid, asset, "hls", "completed", uuid, &r);
+	itest_resp_free(&r);
+	snprintf(path, sizeof(path), "/media/%lld/stream-url", asset);
+	CU_ASSERT_EQUAL_FATAL(itest_json("GET", path, rt.tok_a, NULL, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(r.status, 200);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(itest_jstr(&r, "hlsUrl"));
+	snprintf(master, sizeof(master), "%s", itest_jstr(&r, "hlsUrl"));
+	itest_resp_free(&r);
+	get_link(master, &m);
+	first_uri(m.body, false, uri, sizeof(uri));
+	CU_ASSERT_EQUAL(strncmp(uri, "240p/index.m3u8?", 16), 0);
+	resolve(master, uri, variant, sizeof(variant));
+	itest_resp_free(&m);
+	get_link(variant, &v);
+	/* ffmpeg names a lone variant's init segment init.mp4, not init_0.mp4. */
+	first_uri(v.body, true, uri, sizeof(uri));
+	CU_ASSERT_EQUAL(strncmp(uri, "init.mp4?", 9), 0);
+	resolve(variant, uri, url, sizeof(url));
+	get_link(url, &f);
+	CU_ASSERT_TRUE(f.body_len > 0);
+	itest_resp_free(&f);
+	first_uri(v.body, false, uri, sizeof(uri));
+	resolve(variant, uri, url, sizeof(url));
+	itest_resp_free(&v);
+	get_link(url, &f);
+	CU_ASSERT_TRUE(f.body_len > 0);
+	itest_resp_free(&f);
+}
+
 static void test_the_storyboard_vtt_maps_every_second_inside_the_sprite(void)
 {
 	char uuid[RTEST_UUID_LEN + 1], vtt[8192], sprite[256];
@@ -500,6 +582,8 @@ int main(void)
 	CU_add_test(s, "audio gets an audio-only HLS", test_audio_gets_an_audio_only_hls);
 	CU_add_test(s, "the poster is a JPEG, even of a black clip",
 	            test_the_poster_is_a_jpeg_even_of_a_black_clip);
+	CU_add_test(s, "a ladder of one rung plays through its signed links",
+	            test_a_ladder_of_one_rung_plays_through_its_signed_links);
 	CU_add_test(s, "the storyboard VTT maps every second inside the sprite",
 	            test_the_storyboard_vtt_maps_every_second_inside_the_sprite);
 	CU_add_test(s, "a failed rendition shows on the media until a new one succeeds",

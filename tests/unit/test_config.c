@@ -329,7 +329,9 @@ static void test_auto_renditions_are_listed_or_refused(void)
 	CU_ASSERT_EQUAL(config_auto_renditions(&c, names, err, sizeof(err)), 2);
 	CU_ASSERT_STRING_EQUAL(names[0], "hls");
 	CU_ASSERT_STRING_EQUAL(names[1], "poster");
-	CU_ASSERT_EQUAL(config_parse(&c, "auto_renditions = storyboard , hls,\n", "t", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(
+	        config_parse(&c, "auto_renditions = storyboard , hls,storyboard\n", "t", err, sizeof(err)),
+	        0);
 	CU_ASSERT_EQUAL(config_auto_renditions(&c, names, err, sizeof(err)), 2);
 	CU_ASSERT_STRING_EQUAL(names[0], "storyboard");
 	CU_ASSERT_EQUAL(config_parse(&c, "auto_renditions =\n", "t", err, sizeof(err)), 0);
