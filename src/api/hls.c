@@ -41,6 +41,57 @@
 /* The storyboard's sprite, beside its WebVTT file, and the path its signatures cover. */
 #define HLS_SPRITE "storyboard.jpg"
 
+/*
+ * The master playlist's rows, kept per responder for HLS_ROWS_TTL_MS: a video many viewers start
+ * at once (the hot path of a player page) costs one query per responder per TTL instead of one per
+ * viewer. Only the rows are kept; every answer is still signed for its own link. What a stale copy
+ * can do, for at most the TTL: list the variants (names, bitrates) of a ladder a new hls job has
+ * just replaced or a media just deleted. The variant playlists and segments are looked up afresh,
+ * so nothing of a deleted media is served but that list. Slots are by media id modulo the table.
+ */
+#define HLS_ROWS_TTL_MS 2000
+#define HLS_ROWS_SLOTS 64
+#define HLS_ROWS_MAX 8 /* a ladder has at most 5 rungs; a longer list is not kept */
+
+struct hls_rows {
+	int64_t media_id; /* 0: empty */
+	int64_t until_ms; /* CLOCK_MONOTONIC */
+	int n;
+	struct rendition v[HLS_ROWS_MAX];
+};
+
+static struct hls_rows hls_rows_cache[HLS_ROWS_SLOTS];
+
+static int64_t hls_mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The hls rows of media id into v (RENDITIONS_MAX), from the cache while fresh, else the database. */
+static enum merr hls_master_rows(struct db *db, int64_t id, struct rendition *v, int *n)
+{
+	struct hls_rows *c = &hls_rows_cache[(uint64_t)id % HLS_ROWS_SLOTS];
+	int64_t now = hls_mono_ms();
+	enum merr err;
+
+	if (c->media_id == id && now < c->until_ms) {
+		memcpy(v, c->v, (size_t)c->n * sizeof(*v));
+		*n = c->n;
+		return MERR_OK;
+	}
+	err = renditions_list(db, id, "hls", v, RENDITIONS_MAX, n);
+	if (err != MERR_OK || *n == 0 || *n > HLS_ROWS_MAX)
+		return err;
+	c->media_id = id;
+	c->until_ms = now + HLS_ROWS_TTL_MS;
+	c->n = *n;
+	memcpy(c->v, v, (size_t)*n * sizeof(*v));
+	return MERR_OK;
+}
+
 /* The expiry of the link this request came with; call only after it was verified (canonical). */
 static int64_t hls_link_expires(struct http_request *req)
 {
@@ -232,7 +283,7 @@ void handle_hls_master(struct http_request *req, struct http_response *resp)
 	/* The stream link's own signature: the link of the media is the capability. */
 	if (!stream_link_ok(req, resp, id))
 		return;
-	err = renditions_list(req->app->db, id, "hls", v, RENDITIONS_MAX, &n);
+	err = hls_master_rows(req->app->db, id, v, &n);
 	if (err != MERR_OK) {
 		resp_store_error(resp, err, "renditions");
 		return;
