@@ -198,6 +198,33 @@ static void args(struct rend_argv *a, const char *const *list)
 		arg(a, *list);
 }
 
+/* The input, as every rendition reads it: "file:" pins the protocol, so no name is ever read as
+ * another protocol or an option. */
+static void input(struct rend_argv *a, const struct rend_input *in)
+{
+	arg(a, "-protocol_whitelist");
+	arg(a, "file");
+	arg(a, "-i");
+	argf(a, "file:%s", in->path);
+}
+
+/* One JPEG of the first video stream: the filter graph vf, quality q, written to dir/name. */
+static void jpeg_out(struct rend_argv *a, const char *vf, const char *q, const char *dir, const char *name)
+{
+	static const char *const video_only[] = { "-map", "0:v:0", "-an", "-frames:v", "1", NULL };
+
+	args(a, video_only);
+	arg(a, "-vf");
+	arg(a, vf);
+	arg(a, "-q:v");
+	arg(a, q);
+	arg(a, "-f");
+	arg(a, "image2");
+	arg(a, "-update");
+	arg(a, "1");
+	argf(a, "%s/%s", dir, name);
+}
+
 /* Appends to buf[0..len) at *o, cutting nothing: overflow sets *bad. */
 static void cat(char *buf, size_t len, size_t *o, bool *bad, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
@@ -325,6 +352,7 @@ int rend_argv(const struct rend_plan *plan, const struct rend_input *in, const c
 {
 	static const char *const head[] = { "-nostdin",  "-y",     "-hide_banner", "-loglevel", "error",
 		                            "-progress", "pipe:1", "-nostats",     NULL };
+	char vf[512];
 	int64_t at_ms;
 
 	memset(a, 0, sizeof(*a));
@@ -333,10 +361,7 @@ int rend_argv(const struct rend_plan *plan, const struct rend_input *in, const c
 	args(a, head);
 	switch (plan->kind) {
 	case REND_HLS:
-		arg(a, "-protocol_whitelist");
-		arg(a, "file");
-		arg(a, "-i");
-		argf(a, "file:%s", in->path);
+		input(a, in);
 		hls_argv(plan, dir, a);
 		*total_us = in->duration_ms > 0 ? in->duration_ms * 1000 : 0;
 		break;
@@ -350,51 +375,22 @@ int rend_argv(const struct rend_plan *plan, const struct rend_input *in, const c
 			arg(a, "-t");
 			arg(a, "10");
 		}
-		arg(a, "-protocol_whitelist");
-		arg(a, "file");
-		arg(a, "-i");
-		argf(a, "file:%s", in->path);
-		arg(a, "-map");
-		arg(a, "0:v:0");
-		arg(a, "-an");
-		arg(a, "-frames:v");
-		arg(a, "1");
-		arg(a, "-vf");
-		argf(a,
-		     "%sscale=w=min(iw\\,%d):h=min(ih\\,%d):force_original_aspect_ratio=decrease:force_divisible_by=2",
-		     plan->poster_plain ?
-		             "" :
-		             "blackframe=amount=0:threshold=32,metadata=mode=select:key=lavfi.blackframe.pblack:"
-		             "value=90:function=less,",
-		     REND_POSTER_MAX, REND_POSTER_MAX);
-		arg(a, "-q:v");
-		arg(a, "3");
-		arg(a, "-f");
-		arg(a, "image2");
-		arg(a, "-update");
-		arg(a, "1");
-		argf(a, "%s/poster.jpg", dir);
+		input(a, in);
+		snprintf(vf, sizeof(vf),
+		         "%sscale=w=min(iw\\,%d):h=min(ih\\,%d):force_original_aspect_ratio=decrease:"
+		         "force_divisible_by=2",
+		         plan->poster_plain ?
+		                 "" :
+		                 "blackframe=amount=0:threshold=32,metadata=mode=select:key=lavfi."
+		                 "blackframe.pblack:value=90:function=less,",
+		         REND_POSTER_MAX, REND_POSTER_MAX);
+		jpeg_out(a, vf, "3", dir, "poster.jpg");
 		break;
 	case REND_STORYBOARD:
-		arg(a, "-protocol_whitelist");
-		arg(a, "file");
-		arg(a, "-i");
-		argf(a, "file:%s", in->path);
-		arg(a, "-map");
-		arg(a, "0:v:0");
-		arg(a, "-an");
-		arg(a, "-vf");
-		argf(a, "fps=1/%d:round=up,scale=%d:-2,tile=%dx%d", plan->story_step_s, REND_STORY_WIDTH,
-		     plan->story_cols, plan->story_rows);
-		arg(a, "-frames:v");
-		arg(a, "1");
-		arg(a, "-q:v");
-		arg(a, "5");
-		arg(a, "-f");
-		arg(a, "image2");
-		arg(a, "-update");
-		arg(a, "1");
-		argf(a, "%s/storyboard.jpg", dir);
+		input(a, in);
+		snprintf(vf, sizeof(vf), "fps=1/%d:round=up,scale=%d:-2,tile=%dx%d", plan->story_step_s,
+		         REND_STORY_WIDTH, plan->story_cols, plan->story_rows);
+		jpeg_out(a, vf, "5", dir, "storyboard.jpg");
 		break;
 	case REND_NONE:
 		return -1;

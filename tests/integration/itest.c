@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -578,4 +579,43 @@ size_t itest_fcgi_pair(unsigned char *p, const char *k, const char *v)
 	memcpy(p + 2, k, kl);
 	memcpy(p + 2 + kl, v, vl);
 	return 2 + kl + vl;
+}
+
+unsigned char *itest_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *p = NULL;
+	struct stat st;
+
+	*len = 0;
+	if (f == NULL)
+		return NULL;
+	if (fstat(fileno(f), &st) == 0 && st.st_size > 0) {
+		p = malloc((size_t)st.st_size);
+		if (p != NULL && fread(p, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+			free(p);
+			p = NULL;
+		}
+		*len = p != NULL ? (size_t)st.st_size : 0;
+	}
+	fclose(f);
+	return p;
+}
+
+bool itest_query_param(const char *rel, const char *name, char *out, size_t n)
+{
+	const char *p = strchr(rel, '?');
+	size_t nl = strlen(name);
+
+	while (p != NULL) {
+		p++;
+		if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
+			size_t len = strcspn(p + nl + 1, "&#");
+
+			snprintf(out, n, "%.*s", (int)len, p + nl + 1);
+			return true;
+		}
+		p = strchr(p, '&');
+	}
+	return false;
 }

@@ -87,6 +87,12 @@ bool itest_wait_status(const char *path, long want_status, int timeout_ms);
  */
 int itest_connect(int rcvbuf);
 
+/* The value of query parameter name in rel ("...?a=1&b=2#f"), copied into out; false if absent. */
+bool itest_query_param(const char *rel, const char *name, char *out, size_t n);
+/* The bytes of the file at path (malloc'd: the caller frees them), or NULL when it cannot be read or
+ * is empty; *len its size. */
+unsigned char *itest_slurp(const char *path, size_t *len);
+
 /* ---- the API: users, projects, media ------------------------------------------------------------ */
 
 /* A fresh address "<tag>-<time>-<pid>-<n>@example.com" into out: no two calls share one. */

@@ -100,29 +100,11 @@ static int read_config(void)
 	return 0;
 }
 
-/* The value of query parameter name in rel ("...?a=1&b=2"), copied into out; false if absent. */
-static bool query_param(const char *rel, const char *name, char *out, size_t n)
-{
-	const char *p = strchr(rel, '?');
-	size_t nl = strlen(name);
-
-	while (p != NULL) {
-		p++;
-		if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
-			size_t len = strcspn(p + nl + 1, "&#");
-			snprintf(out, n, "%.*s", (int)len, p + nl + 1);
-			return true;
-		}
-		p = strchr(p, '&');
-	}
-	return false;
-}
-
 static long long query_expires(const char *rel)
 {
 	char v[32];
 
-	return query_param(rel, "expires", v, sizeof(v)) ? strtoll(v, NULL, 10) : -1;
+	return itest_query_param(rel, "expires", v, sizeof(v)) ? strtoll(v, NULL, 10) : -1;
 }
 
 /* uri, relative to the document at rel (a path and query without the base URL), into out. */
@@ -163,33 +145,11 @@ static long long max_age(const struct itest_resp *r, char *cc, size_t n)
 	return p != NULL ? strtoll(p + 8, NULL, 10) : -1;
 }
 
-/* The bytes of a file, or NULL; *len its size. */
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *p = NULL;
-	struct stat st;
-
-	*len = 0;
-	if (f == NULL)
-		return NULL;
-	if (fstat(fileno(f), &st) == 0 && st.st_size > 0) {
-		p = malloc((size_t)st.st_size);
-		if (p != NULL && fread(p, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-			free(p);
-			p = NULL;
-		}
-		*len = (size_t)st.st_size;
-	}
-	fclose(f);
-	return p;
-}
-
 /* Whether r's body is exactly the file at path. */
 static bool body_is_file(const struct itest_resp *r, const char *path)
 {
 	size_t len;
-	unsigned char *want = slurp(path, &len);
+	unsigned char *want = itest_slurp(path, &len);
 	bool same = want != NULL && r->body_len == len && memcmp(r->body, want, len) == 0;
 
 	free(want);
@@ -372,7 +332,7 @@ static int read_ffmpeg_master(void)
 	int n, i, k = 0;
 
 	path_in(path, sizeof(path), pkg, "master.m3u8");
-	text = (char *)slurp(path, &len);
+	text = (char *)itest_slurp(path, &len);
 	if (text == NULL)
 		return -1;
 	text = realloc(text, len + 1);
@@ -582,14 +542,14 @@ static void test_stream_url_has_the_playback_links(void)
 	itest_resp_free(&r);
 	/* The same expiry and signature as the file's link. */
 	link_exp = query_expires(url_rel);
-	CU_ASSERT_FATAL(query_param(url_rel, "sig", sig, sizeof(sig)));
+	CU_ASSERT_FATAL(itest_query_param(url_rel, "sig", sig, sizeof(sig)));
 	snprintf(want, sizeof(want), "/media/%lld/hls/master.m3u8?expires=%lld&sig=%s", m_id, link_exp, sig);
 	CU_ASSERT_STRING_EQUAL(master_rel, want);
 	snprintf(want, sizeof(want), "/media/%lld/poster.jpg?expires=%lld&sig=%s", m_id, link_exp, sig);
 	CU_ASSERT_STRING_EQUAL(poster_rel, want);
 	snprintf(want, sizeof(want), "/media/%lld/storyboard.vtt?expires=%lld&sig=%s", m_id, link_exp, sig);
 	CU_ASSERT_STRING_EQUAL(vtt_rel, want);
-	CU_ASSERT(query_param(vtt_rel, "sig", s2, sizeof(s2)) && strcmp(s2, sig) == 0);
+	CU_ASSERT(itest_query_param(vtt_rel, "sig", s2, sizeof(s2)) && strcmp(s2, sig) == 0);
 	/* A media without renditions still has none. */
 	stream_url(m_bare, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
@@ -743,8 +703,8 @@ static void test_master_lists_both_variants_by_bandwidth(void)
 		/* The URI: relative, with the master's expiry and its own signature. */
 		snprintf(want, sizeof(want), "%s/index.m3u8?expires=%lld&sig=", v->name, link_exp);
 		CU_ASSERT_EQUAL(strncmp(lines[i + 1], want, strlen(want)), 0);
-		CU_ASSERT_TRUE(query_param(lines[i + 1], "sig", sig, sizeof(sig)));
-		CU_ASSERT_TRUE(query_param(lines[i + 1], "expires", val, sizeof(val)));
+		CU_ASSERT_TRUE(itest_query_param(lines[i + 1], "sig", sig, sizeof(sig)));
+		CU_ASSERT_TRUE(itest_query_param(lines[i + 1], "expires", val, sizeof(val)));
 		snprintf(want, sizeof(want), "%s/index.m3u8", v->name);
 		CU_ASSERT_EQUAL(signlink_verify_path(link_key, m_id, want, val, sig, (int64_t)time(NULL), 0),
 		                SIGNLINK_OK);
@@ -806,7 +766,7 @@ static void walk_variants(char *seg_out, size_t seg_n, char *init_out, size_t in
 			e = query_expires(uri);
 			CU_ASSERT_TRUE(e >= before + ttl - CLOCK_SLACK &&
 			               e <= (long long)time(NULL) + ttl + CLOCK_SLACK);
-			CU_ASSERT_TRUE(query_param(uri, "sig", sig, sizeof(sig)));
+			CU_ASSERT_TRUE(itest_query_param(uri, "sig", sig, sizeof(sig)));
 			snprintf(signed_path, sizeof(signed_path), "%s/%s", name, file);
 			{
 				char es[24];
@@ -863,7 +823,7 @@ static void test_range_on_a_segment_is_206(void)
 	p = strchr(p + 5, '/');
 	snprintf(file, sizeof(file), "%.*s", (int)strcspn(p + 1, "?"), p + 1);
 	snprintf(disk, sizeof(disk), "%s/%s/%s", pkg, name, file);
-	bytes = slurp(disk, &len);
+	bytes = itest_slurp(disk, &len);
 	CU_ASSERT_FATAL(bytes != NULL && len > 200);
 	CU_ASSERT_FATAL(fetch("GET", seg_rel, "Range: bytes=100-199", &r) == 0);
 	CU_ASSERT_EQUAL(r.status, 206);
@@ -1271,7 +1231,7 @@ static void test_no_log_holds_a_signature(void)
 		size_t len;
 
 		snprintf(path, sizeof(path), "%s/log/%s", tdir, logs[i]);
-		text = (char *)slurp(path, &len);
+		text = (char *)itest_slurp(path, &len);
 		if (text == NULL)
 			continue;
 		seen++;

@@ -57,26 +57,6 @@ static void fixture(char *out, size_t n, const char *name)
 	snprintf(out, n, "%s/%s", dir, name);
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *p = NULL;
-	struct stat st;
-
-	if (f == NULL)
-		return NULL;
-	if (fstat(fileno(f), &st) == 0 && st.st_size > 0) {
-		p = malloc((size_t)st.st_size);
-		if (p != NULL && fread(p, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-			free(p);
-			p = NULL;
-		}
-		*len = (size_t)st.st_size;
-	}
-	fclose(f);
-	return p;
-}
-
 /* The link key, made from the stream_key line of the harness's mediad.conf as mediad makes it. */
 static int read_link_key(void)
 {
@@ -158,24 +138,6 @@ static void link_of(long long id, char *rel, size_t n)
 {
 	CU_ASSERT_FATAL(stream_url(tok_a, id, rel, n, NULL, NULL) == 200);
 	CU_ASSERT_FATAL(rel[0] != '\0');
-}
-
-/* The value of query parameter name in rel ("...?a=1&b=2"), copied into out; false if absent. */
-static bool query_param(const char *rel, const char *name, char *out, size_t n)
-{
-	const char *p = strchr(rel, '?');
-	size_t nl = strlen(name);
-
-	while (p != NULL) {
-		p++;
-		if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
-			size_t len = strcspn(p + nl + 1, "&");
-			snprintf(out, n, "%.*s", (int)len, p + nl + 1);
-			return true;
-		}
-		p = strchr(p, '&');
-	}
-	return false;
 }
 
 /* Sends method rel with one optional extra header line. */
@@ -403,8 +365,8 @@ static void test_stream_url_is_signed_link_under_public_base(void)
 	CU_ASSERT_FATAL(rel[0] != '\0');
 	snprintf(prefix, sizeof(prefix), "/media/%lld/stream?", m_tone.id);
 	CU_ASSERT_EQUAL(strncmp(rel, prefix, strlen(prefix)), 0);
-	CU_ASSERT_TRUE(query_param(rel, "expires", exp_s, sizeof(exp_s)));
-	CU_ASSERT_TRUE(query_param(rel, "sig", sig, sizeof(sig)));
+	CU_ASSERT_TRUE(itest_query_param(rel, "expires", exp_s, sizeof(exp_s)));
+	CU_ASSERT_TRUE(itest_query_param(rel, "sig", sig, sizeof(sig)));
 	CU_ASSERT_EQUAL(strlen(sig), SIGNLINK_SIG_LEN);
 	CU_ASSERT_EQUAL(strspn(sig, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
 	                strlen(sig));
@@ -506,7 +468,8 @@ static void test_missing_or_malformed_link_parameters_are_403(void)
 	long long id = m_tone.id;
 
 	link_of(id, rel, sizeof(rel));
-	CU_ASSERT_FATAL(query_param(rel, "expires", e, sizeof(e)) && query_param(rel, "sig", g, sizeof(g)));
+	CU_ASSERT_FATAL(itest_query_param(rel, "expires", e, sizeof(e)) &&
+	                itest_query_param(rel, "sig", g, sizeof(g)));
 	snprintf(paths[0], sizeof(paths[0]), "/media/%lld/stream", id);
 	snprintf(paths[1], sizeof(paths[1]), "/media/%lld/stream?expires=%s", id, e);
 	snprintf(paths[2], sizeof(paths[2]), "/media/%lld/stream?sig=%s", id, g);
@@ -546,8 +509,8 @@ static void test_changed_expiry_is_403(void)
 	struct itest_resp r;
 
 	link_of(m_tone.id, rel, sizeof(rel));
-	CU_ASSERT_FATAL(query_param(rel, "expires", exp_s, sizeof(exp_s)) &&
-	                query_param(rel, "sig", sig, sizeof(sig)));
+	CU_ASSERT_FATAL(itest_query_param(rel, "expires", exp_s, sizeof(exp_s)) &&
+	                itest_query_param(rel, "sig", sig, sizeof(sig)));
 	/* Stretching the lifetime of a real link must not work. */
 	snprintf(path, sizeof(path), "/media/%lld/stream?expires=%lld&sig=%s", m_tone.id,
 	         strtoll(exp_s, NULL, 10) + 86400, sig);
@@ -562,8 +525,8 @@ static void test_link_of_another_media_is_403(void)
 	struct itest_resp r;
 
 	link_of(m_other.id, rel, sizeof(rel));
-	CU_ASSERT_FATAL(query_param(rel, "expires", exp_s, sizeof(exp_s)) &&
-	                query_param(rel, "sig", sig, sizeof(sig)));
+	CU_ASSERT_FATAL(itest_query_param(rel, "expires", exp_s, sizeof(exp_s)) &&
+	                itest_query_param(rel, "sig", sig, sizeof(sig)));
 	snprintf(path, sizeof(path), "/media/%lld/stream?expires=%s&sig=%s", m_tone.id, exp_s, sig);
 	CU_ASSERT_FATAL(fetch("GET", path, NULL, &r) == 0);
 	itest_assert_error(&r, 403, "forbidden");
@@ -668,7 +631,7 @@ static void test_multi_range_on_a_small_file_gets_the_whole_file_every_time(void
 	long last = 0;
 
 	fixture(small, sizeof(small), "small.wav");
-	bytes = slurp(small, &len);
+	bytes = itest_slurp(small, &len);
 	CU_ASSERT_FATAL(bytes != NULL && len < DIRECT_CHUNK);
 	CU_ASSERT_FATAL(upload(tok_a, small, &m) == 201);
 	link_of(m.id, rel, sizeof(rel));
@@ -1148,7 +1111,7 @@ static void test_wire_responder_of_our_own_answers(void)
 
 	CU_ASSERT_FATAL(bdir != NULL && tdir != NULL);
 	fixture(bigwav, sizeof(bigwav), "big.wav");
-	big_bytes = slurp(bigwav, &big_len);
+	big_bytes = itest_slurp(bigwav, &big_len);
 	CU_ASSERT_FATAL(big_bytes != NULL && big_len > 4 * WIRE_RECORD);
 	CU_ASSERT_FATAL(upload(tok_a, bigwav, &m_big) == 201);
 	CU_ASSERT_EQUAL_FATAL(m_big.size, (long long)big_len);
@@ -1412,7 +1375,7 @@ static int suite_init(void)
 		if (itest_run(a) != 0 || itest_run(b) != 0 || itest_run(c) != 0)
 			return -1;
 	}
-	tone = slurp(wav, &tone_len);
+	tone = itest_slurp(wav, &tone_len);
 	return tone != NULL ? 0 : -1;
 }
 
