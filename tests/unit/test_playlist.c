@@ -58,7 +58,8 @@ static void test_file_names(void)
 	} cases[] = {
 		{ "init_0.mp4", true },
 		{ "init_12.mp4", true },
-		{ "init.mp4", true }, /* a ladder of one rung */
+		/* a ladder of one rung */
+		{ "init.mp4", true },
 		{ "init0.mp4", false },
 		{ "seg_00000.m4s", true },
 		{ "seg_123456789.m4s", true },
