@@ -373,7 +373,7 @@ static void measure(struct variant *v)
 
 	v->size = 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s/%s", pkg, v->name, files[i]);
+		snprintf(p, sizeof(p), "%.1000s/%.16s/%.32s", pkg, v->name, files[i]);
 		if (file_size(p) > 0)
 			v->size += file_size(p);
 	}
@@ -510,7 +510,7 @@ static void test_package_is_made_and_recorded(void)
 		char rel[32];
 
 		measure(&variants[i]);
-		snprintf(rel, sizeof(rel), "%s/index.m3u8", variants[i].name);
+		snprintf(rel, sizeof(rel), "%.16s/index.m3u8", variants[i].name);
 		snprintf(w, sizeof(w), "%lld", variants[i].width);
 		snprintf(h, sizeof(h), "%lld", variants[i].height);
 		snprintf(bw, sizeof(bw), "%lld", variants[i].bandwidth);
@@ -596,7 +596,7 @@ static void check_renditions(struct json_object *media)
 		CU_ASSERT_EQUAL(itest_member_int(o, "bandwidth"), v->bandwidth);
 		CU_ASSERT_STRING_EQUAL(itest_member_str(o, "codecs"), v->codecs);
 		CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(itest_member(o, "frameRate")), 25.0, 0.0001);
-		snprintf(want, sizeof(want), "%s/%s/index.m3u8", pkg_rel, v->name);
+		snprintf(want, sizeof(want), "%.80s/%.16s/index.m3u8", pkg_rel, v->name);
 		CU_ASSERT_STRING_EQUAL(itest_member_str(o, "path"), want);
 		CU_ASSERT_EQUAL(itest_member_int(o, "sizeBytes"), v->size);
 	}
