@@ -40,6 +40,7 @@ void handle_render_create(struct http_request *req, struct http_response *resp);
 void handle_job_get(struct http_request *req, struct http_response *resp);
 void handle_project_jobs(struct http_request *req, struct http_response *resp);
 void handle_job_cancel(struct http_request *req, struct http_response *resp);
+void handle_media_renditions_create(struct http_request *req, struct http_response *resp);
 /* Checks ?expires=&sig= for media id: true, or false with a 403/410 response set. */
 bool stream_link_ok(struct http_request *req, struct http_response *resp, int64_t id);
 

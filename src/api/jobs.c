@@ -12,6 +12,7 @@
 #include "http/json_body.h"
 #include "render/presets.h"
 #include "store/jobs.h"
+#include "store/media.h"
 #include "store/projects.h"
 
 void handle_render_create(struct http_request *req, struct http_response *resp)
@@ -73,6 +74,81 @@ void handle_render_create(struct http_request *req, struct http_response *resp)
 	                   id, output, sizeof(output));
 	if (err == MERR_RATE_LIMITED) {
 		/* A queue cap, not a rate: it frees up as jobs finish, so no Retry-After is promised. */
+		resp_error(
+		        resp, err, NULL,
+		        "you already have %lld render jobs waiting or running (render_max_queued_per_user); "
+		        "wait for some to finish or cancel them",
+		        req->app->cfg->render_max_queued_per_user);
+		goto out;
+	}
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "job");
+		goto out;
+	}
+	o = json_object_new_object();
+	if (o != NULL) {
+		json_object_object_add(o, "message", json_object_new_string("Render job enqueued"));
+		json_object_object_add(o, "jobId", json_object_new_string(id));
+		json_object_object_add(o, "inputFile", json_object_new_string(in.path));
+		json_object_object_add(o, "outputFile", json_object_new_string(output));
+	}
+	resp_header(resp, "Location", "/jobs/%s", id);
+	resp_json(resp, 202, o);
+out:
+	json_object_put(body);
+}
+
+/*
+ * POST /media/:id/renditions {"preset": "hls" | "poster" | "storyboard"}: a rendition job on one of
+ * the caller's media, a /media upload (no project) as well as a project's asset. The answer is that
+ * of POST /projects/:id/render; the media's renditionJobs then lists it.
+ */
+void handle_media_renditions_create(struct http_request *req, struct http_response *resp)
+{
+	static const char *const allowed[] = { "preset", NULL };
+	struct json_object *body = NULL, *o;
+	const struct preset *preset;
+	const char *pname = NULL;
+	char id[JOB_ID_LEN + 1], output[128];
+	struct job_input in;
+	struct media m;
+	struct verr e;
+	int64_t mid;
+	enum merr err;
+
+	if (!api_route_id(req, resp, "media", &mid))
+		return;
+	err = media_get(req->app->db, req->user_id, mid, &m);
+	if (err != MERR_OK) {
+		resp_store_error_id(resp, err, "media", mid);
+		return;
+	}
+	body = http_json_body(req, resp);
+	if (body == NULL)
+		return;
+	if (jcheck_keys(body, allowed, &e) < 0 ||
+	    jget_string(body, "preset", JGET_REQUIRED, 1, 32, 32, &pname, &e) < 0) {
+		resp_verr(resp, &e);
+		goto out;
+	}
+	preset = preset_find(pname);
+	if (preset == NULL || preset_rendition(preset) == 0) {
+		resp_error(resp, MERR_BAD_REQUEST, "preset",
+		           "preset must be hls, poster or storyboard (got \"%.32s\")", pname);
+		goto out;
+	}
+	if (!preset_accepts(preset, m.kind)) {
+		resp_error(resp, MERR_BAD_REQUEST, "preset", "preset %s cannot render %s input",
+		           preset_name(preset), m.kind);
+		goto out;
+	}
+	in.media_id = m.id;
+	snprintf(in.path, sizeof(in.path), "%s", m.path);
+	snprintf(in.kind, sizeof(in.kind), "%s", m.kind);
+	err = jobs_enqueue(req->app->db, req->user_id, m.project_id, &in, preset_name(preset),
+	                   preset_ext(preset), (int)req->app->cfg->render_max_attempts,
+	                   req->app->cfg->render_max_queued_per_user, id, output, sizeof(output));
+	if (err == MERR_RATE_LIMITED) {
 		resp_error(
 		        resp, err, NULL,
 		        "you already have %lld render jobs waiting or running (render_max_queued_per_user); "

@@ -30,6 +30,59 @@ static bool own_project(struct http_request *req, struct http_response *resp, in
 	return err == MERR_OK;
 }
 
+/*
+ * The media object of m with its stored renditions and rendition jobs (one query) when stored is
+ * true, as media_json's empty arrays otherwise. Out of memory is a 500 (resp_json of NULL), never a
+ * media shown without them. Returns the object (owned by the response), or NULL when an answer was
+ * set instead.
+ */
+static struct json_object *media_full_json(struct http_request *req, struct http_response *resp,
+                                           const struct media *m, bool stored)
+{
+	struct json_object *o, *renditions = NULL, *jobs = NULL;
+	enum merr err;
+
+	if (stored) {
+		err = renditions_json(req->app->db, m->id, &renditions, &jobs);
+		if (err != MERR_OK) {
+			resp_store_error(resp, err, "renditions");
+			return NULL;
+		}
+	}
+	o = media_json(m);
+	/* json_object_object_add replaces media_json's [] and, when it succeeds, takes ownership. */
+	if (o != NULL && stored && json_object_object_add(o, "renditions", renditions) == 0)
+		renditions = NULL;
+	if (o != NULL && stored && renditions == NULL &&
+	    json_object_object_add(o, "renditionJobs", jobs) == 0)
+		jobs = NULL;
+	if (o != NULL && stored && (renditions != NULL || jobs != NULL)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_object_put(renditions);
+	json_object_put(jobs);
+	if (o == NULL)
+		resp_json(resp, 500, NULL);
+	return o;
+}
+
+/* Answers status with media_full_json. */
+static void media_answer(struct http_request *req, struct http_response *resp, int status,
+                         const struct media *m, bool stored)
+{
+	struct json_object *o = media_full_json(req, resp, m, stored);
+
+	if (o != NULL)
+		resp_json(resp, status, o);
+}
+
+/* An upload that queued rendition jobs (status processing) shows them; others have none yet. */
+static bool upload_has_jobs(const struct media *m)
+{
+	return strcmp(m->status, "processing") == 0;
+}
+
 void handle_assets_upload(struct http_request *req, struct http_response *resp)
 {
 	struct json_object *o;
@@ -45,7 +98,13 @@ void handle_assets_upload(struct http_request *req, struct http_response *resp)
 	if (o != NULL) {
 		json_object_object_add(o, "message", json_object_new_string("File uploaded"));
 		json_object_object_add(o, "path", json_object_new_string(m.path));
-		json_object_object_add(o, "asset", media_json(&m));
+		struct json_object *a = media_full_json(req, resp, &m, upload_has_jobs(&m));
+
+		if (a == NULL) {
+			json_object_put(o);
+			return;
+		}
+		json_object_object_add(o, "asset", a);
 	}
 	resp_json(resp, 201, o);
 }
@@ -83,7 +142,7 @@ void handle_media_upload(struct http_request *req, struct http_response *resp)
 	/* The second seed's media are video and audio only. */
 	if (!upload_receive(req, resp, 0, UPLOAD_VIDEO | UPLOAD_AUDIO, &m))
 		return;
-	resp_json(resp, 201, media_json(&m));
+	media_answer(req, resp, 201, &m, upload_has_jobs(&m));
 }
 
 void handle_media_list(struct http_request *req, struct http_response *resp)
@@ -104,7 +163,6 @@ void handle_media_list(struct http_request *req, struct http_response *resp)
 
 void handle_media_get(struct http_request *req, struct http_response *resp)
 {
-	struct json_object *o = NULL, *renditions = NULL;
 	struct media m;
 	int64_t id;
 	enum merr err;
@@ -117,22 +175,7 @@ void handle_media_get(struct http_request *req, struct http_response *resp)
 		return;
 	}
 	/* After the ownership check: another user's media shows nothing, not even its renditions. */
-	err = renditions_json(req->app->db, id, &renditions);
-	if (err != MERR_OK) {
-		resp_store_error(resp, err, "renditions");
-		return;
-	}
-	o = media_json(&m);
-	/* Replaces media_json's [] and takes ownership of renditions; out of memory is a 500
-	 * (resp_json of NULL), never a media shown without its renditions. */
-	if (o != NULL && json_object_object_add(o, "renditions", renditions) != 0) {
-		json_object_put(o);
-		o = NULL;
-	} else if (o != NULL) {
-		renditions = NULL;
-	}
-	json_object_put(renditions);
-	resp_json(resp, 200, o);
+	media_answer(req, resp, 200, &m, true);
 }
 
 void handle_media_delete(struct http_request *req, struct http_response *resp)

@@ -48,6 +48,8 @@ const struct route routes[] = {
 	/* views: the owner's token or that media's stream signature, checked by the handler */
 	{ "POST", "/media/:id/view", handle_media_view, ROUTE_PUBLIC },
 	{ "GET", "/media/:id/analytics", handle_media_analytics, ROUTE_AUTH },
+	/* a rendition job on a media (jobs.c): /media uploads have no project to render in */
+	{ "POST", "/media/:id/renditions", handle_media_renditions_create, ROUTE_AUTH },
 	/* project events (first seed) */
 	{ "POST", "/analytics", handle_events_create, ROUTE_AUTH },
 	{ "GET", "/projects/:id/analytics", handle_project_analytics, ROUTE_AUTH },

@@ -83,7 +83,7 @@ enum merr jobs_enqueue(struct db *db, int64_t user_id, int64_t project_id, const
 		snprintf(output, outlen, "outputs/%s-rendered.%s", id, ext);
 	params_str(&p, id);
 	params_int(&p, user_id);
-	params_int(&p, project_id);
+	params_int_or_null(&p, project_id, 0); /* 0: a /media upload's rendition, no project */
 	params_int(&p, in->media_id);
 	params_str(&p, in->path);
 	params_str(&p, output);

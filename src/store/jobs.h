@@ -56,6 +56,7 @@ bool job_id_ok(const char *s);
 enum merr jobs_pick_input(struct db *db, int64_t user_id, int64_t project_id, int64_t asset_id,
                           struct job_input *in) __attribute__((warn_unused_result));
 /* Inserts a waiting job and NOTIFYs spawners; id gets the new UUID, output the output path.
+ * project_id 0: none (a rendition of a /media upload).
  * MERR_RATE_LIMITED when the user already has max_queued jobs waiting or running. */
 enum merr jobs_enqueue(struct db *db, int64_t user_id, int64_t project_id, const struct job_input *in,
                        const char *preset, const char *ext, int max_attempts, long long max_queued,

@@ -117,15 +117,21 @@ enum merr media_get_any(struct db *db, int64_t id, struct media *m)
 	return row_one(db, "media_get_any", &p, &media_table, m);
 }
 
-/* row_extra_fn of media_list: its column after the media's is the row's renditions
- * (RENDITIONS_JSON_SQL), which become "renditions". */
+/* row_extra_fn of media_list: its columns after the media's are the row's renditions
+ * (RENDITIONS_JSON_SQL) and rendition jobs (RENDITION_JOBS_JSON_SQL), which become "renditions"
+ * and "renditionJobs". */
 static bool media_add_renditions(struct json_object *o, PGresult *r, int i, int first)
 {
-	struct json_object *a = renditions_json_column(r, i, first);
+	static const char *const keys[] = { "renditions", "renditionJobs" };
+	int k;
 
-	if (a == NULL || json_object_object_add(o, "renditions", a) != 0) {
-		json_object_put(a);
-		return false;
+	for (k = 0; k < 2; k++) {
+		struct json_object *a = renditions_json_column(r, i, first + k);
+
+		if (a == NULL || json_object_object_add(o, keys[k], a) != 0) {
+			json_object_put(a);
+			return false;
+		}
 	}
 	return true;
 }
@@ -165,9 +171,9 @@ enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path, c
 }
 
 /*
- * The renditions are not in struct media (MEDIA_COLUMNS): "renditions" is [] here, what a media
- * has before its rendition jobs finish (an upload's answer). media_list and GET /media/:id put the
- * stored ones in its place (RENDITIONS_JSON_SQL), so every media object has the member.
+ * The renditions are not in struct media (MEDIA_COLUMNS): "renditions" and "renditionJobs" are []
+ * here. media_list, GET /media/:id and an upload that queued rendition jobs put the stored ones in
+ * their place (RENDITIONS_JSON_SQL, RENDITION_JOBS_JSON_SQL), so every media object has them.
  */
 struct json_object *media_json(const struct media *m)
 {
@@ -177,6 +183,12 @@ struct json_object *media_json(const struct media *m)
 		return NULL;
 	a = json_object_new_array();
 	if (a == NULL || json_object_object_add(o, "renditions", a) != 0) {
+		json_object_put(a);
+		json_object_put(o);
+		return NULL;
+	}
+	a = json_object_new_array();
+	if (a == NULL || json_object_object_add(o, "renditionJobs", a) != 0) {
 		json_object_put(a);
 		json_object_put(o);
 		return NULL;

@@ -97,19 +97,27 @@ struct json_object *renditions_json_column(PGresult *r, int i, int col)
 	return a;
 }
 
-enum merr renditions_json(struct db *db, int64_t media_id, struct json_object **out)
+enum merr renditions_json(struct db *db, int64_t media_id, struct json_object **out,
+                          struct json_object **jobs)
 {
 	struct params p = PARAMS_INIT;
 	PGresult *r = NULL;
 	enum merr err;
 
+	*out = *jobs = NULL;
 	params_int(&p, media_id);
 	err = row_exec_one(db, "renditions_json", &p, &r);
 	if (err != MERR_OK)
 		return err;
 	*out = renditions_json_column(r, 0, 0);
+	*jobs = renditions_json_column(r, 0, 1);
 	PQclear(r);
-	return *out != NULL ? MERR_OK : MERR_INTERNAL;
+	if (*out != NULL && *jobs != NULL)
+		return MERR_OK;
+	json_object_put(*out);
+	json_object_put(*jobs);
+	*out = *jobs = NULL;
+	return MERR_INTERNAL;
 }
 
 bool renditions_name_ok(const char *s)

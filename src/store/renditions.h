@@ -67,6 +67,20 @@ struct rendition {
 /* RENDITIONS_JSON_SQL of the media row of a statement over the table media. */
 #define RENDITIONS_JSON_OF_MEDIA RENDITIONS_JSON_SQL("media.id")
 
+/*
+ * The select expression of the JSON array of the newest job of each rendition preset on the media
+ * (what its status follows, schema/007): [{id, preset, state, progress, failedReason}], by preset,
+ * [] when none. A /media upload's jobs have no project, so this is where a client finds their ids
+ * (for GET and DELETE /jobs/:id).
+ */
+#define RENDITION_JOBS_JSON_SQL(media_id)                                                                \
+	"coalesce((SELECT json_agg(json_build_object('id', l.id, 'preset', l.preset, 'state', l.state, " \
+	"'progress', l.progress, 'failedReason', l.failed_reason) ORDER BY l.preset) "                   \
+	"FROM (SELECT DISTINCT ON (j.preset) j.id, j.preset, j.state, j.progress, j.failed_reason "      \
+	"FROM render_jobs j WHERE j.input_media_id = " media_id " AND j.preset IN ('hls', 'poster', "    \
+	"'storyboard') ORDER BY j.preset, j.created_at DESC, j.id) l), '[]')"
+#define RENDITION_JOBS_JSON_OF_MEDIA RENDITION_JOBS_JSON_SQL("media.id")
+
 /* Which kinds a media has (renditions_kinds): an HLS variant, the poster, the storyboard. */
 enum rendition_kind_bits {
 	RENDITION_HAS_HLS = 1 << 0,
@@ -86,9 +100,10 @@ enum merr renditions_get(struct db *db, int64_t media_id, const char *kind, cons
 /* Which renditions media_id has, as rendition_kind_bits, into *kinds (0: none). One query. */
 enum merr renditions_kinds(struct db *db, int64_t media_id, unsigned *kinds)
         __attribute__((warn_unused_result));
-/* The JSON array of media_id's renditions (RENDITIONS_JSON_SQL) into *out, which the caller owns. */
-enum merr renditions_json(struct db *db, int64_t media_id, struct json_object **out)
-        __attribute__((warn_unused_result));
+/* The JSON arrays of media_id's renditions (RENDITIONS_JSON_SQL) and of its rendition jobs
+ * (RENDITION_JOBS_JSON_SQL) into *out and *jobs, which the caller owns (both NULL on error). */
+enum merr renditions_json(struct db *db, int64_t media_id, struct json_object **out,
+                          struct json_object **jobs) __attribute__((warn_unused_result));
 /* Column col of row i of r, a RENDITIONS_JSON_SQL array, parsed: the caller owns it; NULL on out of
  * memory or when it is not a JSON array. */
 struct json_object *renditions_json_column(struct pg_result *r, int i, int col);

@@ -58,7 +58,8 @@ const struct db_stmt store_statements[] = {
 	/* Each row's renditions after its columns (media.c), computed for the page's rows only: the
 	 * page is chosen first, in the subquery. */
 	{ "media_list",
-	  "SELECT " MEDIA_SELECT ", " RENDITIONS_JSON_OF_MEDIA " FROM (SELECT * FROM media "
+	  "SELECT " MEDIA_SELECT ", " RENDITIONS_JSON_OF_MEDIA ", " RENDITION_JOBS_JSON_OF_MEDIA
+	  " FROM (SELECT * FROM media "
 	  "WHERE user_id = $1 AND ($2::bigint IS NULL OR project_id = $2) AND ($3::text IS NULL OR origin = $3) "
 	  "ORDER BY id DESC LIMIT $4 OFFSET $5) media ORDER BY id DESC",
 	  5 },
@@ -182,7 +183,8 @@ const struct db_stmt store_statements[] = {
 	  "coalesce(bool_or(kind = 'storyboard' AND name = 'storyboard'), false) "
 	  "FROM media_renditions WHERE media_id = $1",
 	  1 },
-	{ "renditions_json", "SELECT " RENDITIONS_JSON_SQL("$1::bigint"), 1 },
+	{ "renditions_json",
+	  "SELECT " RENDITIONS_JSON_SQL("$1::bigint") ", " RENDITION_JOBS_JSON_SQL("$1::bigint"), 1 },
 };
 
 const int store_statements_count = (int)(sizeof(store_statements) / sizeof(store_statements[0]));

@@ -572,6 +572,83 @@ static void test_deleting_the_project_removes_its_rendition_folders(void)
 		CU_ASSERT_EQUAL(rtest_outputs_of(uuid), 0);
 }
 
+/* POSTs /media/id/renditions with preset as tok; the status, and the job id into uuid on 202. */
+static long ask_rendition(const char *tok, long long id, const char *preset, char uuid[RTEST_UUID_LEN + 1])
+{
+	char path[64], body[64];
+	struct itest_resp r;
+	long st;
+
+	snprintf(path, sizeof(path), "/media/%lld/renditions", id);
+	snprintf(body, sizeof(body), "{\"preset\":\"%s\"}", preset);
+	CU_ASSERT_EQUAL_FATAL(itest_json("POST", path, tok, body, &r), 0);
+	st = r.status;
+	if (st == 202 && uuid != NULL)
+		snprintf(uuid, RTEST_UUID_LEN + 1, "%s",
+		         itest_jstr(&r, "jobId") ? itest_jstr(&r, "jobId") : "");
+	itest_resp_free(&r);
+	return st;
+}
+
+static void test_a_media_upload_gets_renditions_on_request_and_shows_their_jobs(void)
+{
+	char file[PATH_MAX], uuid[RTEST_UUID_LEN + 1];
+	const struct itest_req q = {
+		.method = "POST", .path = "/media", .token = rt.tok_a, .file = file, .field = "file"
+	};
+	struct json_object *jobs, *v[2];
+	struct itest_resp r;
+	long long id;
+
+	snprintf(file, sizeof(file), "%s/clip.mp4", rt.fixtures);
+	CU_ASSERT_EQUAL_FATAL(itest_send(&q, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(r.status, 201);
+	id = itest_member_int(r.json, "id");
+	/* The shared stack has auto_renditions off: ready, nothing queued. */
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "status"), "ready");
+	jobs = itest_member(r.json, "renditionJobs");
+	CU_ASSERT_TRUE(jobs != NULL && json_object_array_length(jobs) == 0);
+	itest_resp_free(&r);
+	/* Refusals: not a rendition preset, one that cannot take the media, another user's media. */
+	CU_ASSERT_EQUAL(ask_rendition(rt.tok_a, id, "mp4", NULL), 400);
+	CU_ASSERT_EQUAL(ask_rendition(rt.tok_a, id, "bogus", NULL), 400);
+	CU_ASSERT_EQUAL(ask_rendition(rt.tok_b, id, "poster", NULL), 404);
+	/* A poster: the job shows on the media at once, with its id, and the media is processing. */
+	CU_ASSERT_EQUAL_FATAL(ask_rendition(rt.tok_a, id, "poster", uuid), 202);
+	get_media(id, &r);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "status"), "processing");
+	jobs = itest_member(r.json, "renditionJobs");
+	CU_ASSERT_FATAL(jobs != NULL && json_object_array_length(jobs) == 1);
+	CU_ASSERT_STRING_EQUAL(itest_member_str(json_object_array_get_idx(jobs, 0), "id"), uuid);
+	CU_ASSERT_STRING_EQUAL(itest_member_str(json_object_array_get_idx(jobs, 0), "state"), "waiting");
+	itest_resp_free(&r);
+	CU_ASSERT_EQUAL(rtest_spawner_once(NULL, "1"), 0);
+	rtest_expect_job(uuid, "completed", 10000, &r);
+	CU_ASSERT_TRUE(itest_member_null(r.json, "projectId"));
+	itest_resp_free(&r);
+	get_media(id, &r);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "status"), "ready");
+	CU_ASSERT_EQUAL(renditions_of(r.json, "poster", v, 2), 1);
+	jobs = itest_member(r.json, "renditionJobs");
+	CU_ASSERT_FATAL(jobs != NULL && json_object_array_length(jobs) == 1);
+	CU_ASSERT_STRING_EQUAL(itest_member_str(json_object_array_get_idx(jobs, 0), "state"), "completed");
+	CU_ASSERT_EQUAL(itest_member_int(json_object_array_get_idx(jobs, 0), "progress"), 100);
+	itest_resp_free(&r);
+	/* The list shows the same. */
+	CU_ASSERT_EQUAL_FATAL(itest_json("GET", "/media?limit=1", rt.tok_a, NULL, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(r.status, 200);
+	{
+		struct json_object *items = itest_member(r.json, "items");
+		struct json_object *first = items != NULL ? json_object_array_get_idx(items, 0) : NULL;
+
+		CU_ASSERT_FATAL(first != NULL);
+		CU_ASSERT_EQUAL(itest_member_int(first, "id"), id);
+		jobs = itest_member(first, "renditionJobs");
+		CU_ASSERT_TRUE(jobs != NULL && json_object_array_length(jobs) == 1);
+	}
+	itest_resp_free(&r);
+}
+
 static void test_an_image_cannot_have_an_hls_rendition(void)
 {
 	char body[128];
@@ -621,6 +698,8 @@ int main(void)
 	            test_an_older_job_finishing_last_does_not_replace_a_newer_ones_renditions);
 	CU_add_test(s, "deleting the project removes its rendition folders",
 	            test_deleting_the_project_removes_its_rendition_folders);
+	CU_add_test(s, "a /media upload gets renditions on request and shows their jobs",
+	            test_a_media_upload_gets_renditions_on_request_and_shows_their_jobs);
 	CU_add_test(s, "an image cannot have an hls rendition", test_an_image_cannot_have_an_hls_rendition);
 	return rtest_run_and_clean();
 }

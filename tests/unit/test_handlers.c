@@ -402,6 +402,12 @@ static const struct hcase cases[] = {
 	{ "POST", "/projects/p/render", TOKEN, .body = "{\"preset\":\"mp4\"}", .status = 404,
 	  .code = "not_found" },
 
+	/* POST /media/:id/renditions: the media is looked up before the body is read */
+	{ "POST", "/media/1/renditions", TOKEN, .body = "{\"preset\":\"hls\"}", .status = 503,
+	  .code = "unavailable" },
+	{ "POST", "/media/m/renditions", TOKEN, .body = "{\"preset\":\"hls\"}", .status = 404,
+	  .code = "not_found" },
+
 	/* GET /projects/:id/jobs */
 	{ "GET", "/projects/1/jobs?limit=5", TOKEN, .status = 503, .code = "unavailable" },
 	{ "GET", "/projects/1e2/jobs", TOKEN, .status = 404, .code = "not_found" },
