@@ -90,7 +90,7 @@ enum merr media_insert(struct db *db, struct media *m) __attribute__((warn_unuse
  */
 enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, const char *presets,
                               int max_attempts) __attribute__((warn_unused_result));
-/* The bytes user_id's media take, render outputs included, into *bytes. */
+/* The bytes user_id's media take, render outputs and renditions included, into *bytes. */
 enum merr media_usage(struct db *db, int64_t user_id, int64_t *bytes) __attribute__((warn_unused_result));
 /* The media id owned by user_id. Another user's media is MERR_NOT_FOUND. */
 enum merr media_get(struct db *db, int64_t user_id, int64_t id, struct media *m)

@@ -12,6 +12,16 @@
 #include "store/users.h"
 
 /* The select lists (*_SELECT) come from each entity's column table: see rows.h. */
+/*
+ * What user uid stores (storage_quota_bytes, GET /auth/me): its media rows, uploads and render
+ * outputs, and the renditions made of them (HLS ladders, posters, storyboards), which can take
+ * more than the source.
+ */
+#define USAGE_SQL(uid)                                                                                      \
+	"((SELECT coalesce(sum(size_bytes), 0) FROM media WHERE user_id = " uid ") + "                      \
+	"(SELECT coalesce(sum(r.size_bytes), 0) FROM media_renditions r JOIN media m ON m.id = r.media_id " \
+	"WHERE m.user_id = " uid "))::bigint"
+
 const struct db_stmt store_statements[] = {
 	{ "schema_version", "SELECT coalesce(max(version), '') FROM schema_migrations", 0 },
 	/* users */
@@ -20,11 +30,7 @@ const struct db_stmt store_statements[] = {
 	  3 },
 	{ "users_by_email", "SELECT " USER_SELECT " FROM users WHERE email = $1", 1 },
 	/* GET /auth/me: the user and the bytes its media take, in one round trip */
-	{ "users_me",
-	  "SELECT " USER_SELECT
-	  ", (SELECT coalesce(sum(size_bytes), 0)::bigint FROM media WHERE user_id = $1) "
-	  "FROM users WHERE id = $1",
-	  1 },
+	{ "users_me", "SELECT " USER_SELECT ", " USAGE_SQL("$1") " FROM users WHERE id = $1", 1 },
 	{ "users_set_hash", "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", 2 },
 	/* projects: every statement is scoped by user_id ($2 or $1) */
 	{ "projects_create",
@@ -73,8 +79,8 @@ const struct db_stmt store_statements[] = {
 	  "SELECT d.path, coalesce((SELECT string_agg(DISTINCT r.dir, ',') FROM media_renditions r "
 	  "WHERE r.media_id = d.id), '') FROM d",
 	  2 },
-	/* What a user stores (storage_quota_bytes): every media row, uploads and render outputs. */
-	{ "media_usage", "SELECT coalesce(sum(size_bytes), 0)::bigint FROM media WHERE user_id = $1", 1 },
+	/* What a user stores (storage_quota_bytes): USAGE_SQL. */
+	{ "media_usage", "SELECT " USAGE_SQL("$1"), 1 },
 	/* render jobs, API side (the spawner's statements are in render/queue.c) */
 	{ "jobs_pick_input",
 	  "SELECT " JOB_INPUT_SELECT " FROM media m JOIN projects p ON p.id = m.project_id "

@@ -269,18 +269,34 @@ static bool image_size(const char *rel, int *w, int *h)
 	return sscanf(out, "mjpeg,%d,%d", w, h) == 2;
 }
 
+/* GET /auth/me's storage.usedBytes for user A. */
+static long long used_bytes(void)
+{
+	struct itest_resp r;
+	long long n;
+
+	CU_ASSERT_EQUAL_FATAL(itest_json("GET", "/auth/me", rt.tok_a, NULL, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(r.status, 200);
+	n = itest_member_int(itest_member(r.json, "storage"), "usedBytes");
+	itest_resp_free(&r);
+	return n;
+}
+
 static void test_the_poster_is_a_jpeg_even_of_a_black_clip(void)
 {
 	char uuid[RTEST_UUID_LEN + 1];
 	struct json_object *v[2];
 	struct itest_resp r;
-	long long asset, pid = project_with("clip.mp4", &asset), pid2, asset2;
+	long long asset, pid = project_with("clip.mp4", &asset), pid2, asset2, before = used_bytes();
 	int w = 0, h = 0;
 
 	render(pid, asset, "poster", "completed", uuid, &r);
 	itest_resp_free(&r);
 	get_media(asset, &r);
 	CU_ASSERT_EQUAL_FATAL(renditions_of(r.json, "poster", v, 2), 1);
+	/* What the user stores counts the rendition (the quota and GET /auth/me). */
+	CU_ASSERT_TRUE(itest_member_int(v[0], "sizeBytes") > 0);
+	CU_ASSERT_EQUAL(used_bytes() - before, itest_member_int(v[0], "sizeBytes"));
 	CU_ASSERT_TRUE(image_size(itest_member_str(v[0], "path"), &w, &h));
 	CU_ASSERT_EQUAL(w, 640);
 	CU_ASSERT_EQUAL(h, 360);
