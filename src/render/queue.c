@@ -119,6 +119,11 @@ const struct db_stmt queue_statements[] = {
 	  "SELECT 1 FROM media m JOIN render_jobs j ON m.id = j.input_media_id WHERE j.id = $1 "
 	  "FOR NO KEY UPDATE OF m",
 	  1 },
+	/* media.renditions_bytes after the rows changed (schema/008): the media row is ours already. */
+	{ "queue_rend_bytes",
+	  "UPDATE media m SET renditions_bytes = (SELECT coalesce(sum(r.size_bytes), 0) FROM media_renditions r "
+	  "WHERE r.media_id = m.id) FROM render_jobs j WHERE j.id = $1 AND m.id = j.input_media_id",
+	  1 },
 	/* Whether the media holds renditions of this kind from a job enqueued after ours: two jobs
 	 * of one kind may finish in either order, and the newer one's renditions stay. */
 	{ "queue_rend_newer",
@@ -349,6 +354,11 @@ enum merr queue_finish_renditions(struct db *db, const struct claimed_job *j, co
 			goto out;
 		}
 	}
+	p.n = 0;
+	params_str(&p, j->id);
+	err = row_run(db, "queue_rend_bytes", &p);
+	if (err != MERR_OK)
+		goto out;
 complete:
 	p.n = 0;
 	job_params(&p, j);

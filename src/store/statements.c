@@ -15,12 +15,11 @@
 /*
  * What user uid stores (storage_quota_bytes, GET /auth/me): its media rows, uploads and render
  * outputs, and the renditions made of them (HLS ladders, posters, storyboards), which can take
- * more than the source.
+ * more than the source: media.renditions_bytes, kept by the job that records them (schema/008),
+ * so this stays one scan of the user's media rows.
  */
-#define USAGE_SQL(uid)                                                                                      \
-	"((SELECT coalesce(sum(size_bytes), 0) FROM media WHERE user_id = " uid ") + "                      \
-	"(SELECT coalesce(sum(r.size_bytes), 0) FROM media_renditions r JOIN media m ON m.id = r.media_id " \
-	"WHERE m.user_id = " uid "))::bigint"
+#define USAGE_SQL(uid) \
+	"(SELECT coalesce(sum(size_bytes + renditions_bytes), 0)::bigint FROM media WHERE user_id = " uid ")"
 
 const struct db_stmt store_statements[] = {
 	{ "schema_version", "SELECT coalesce(max(version), '') FROM schema_migrations", 0 },
