@@ -15,13 +15,51 @@
 #include "store/media.h"
 #include "store/projects.h"
 
+/*
+ * Queues preset on in for the caller (project_id 0: none) and answers 202 {"message", "jobId",
+ * "inputFile", "outputFile"} with Location /jobs/<id>, or the refusal: 429 at the user's cap of open
+ * jobs, the store's error otherwise. POST /projects/:id/render and POST /media/:id/renditions.
+ */
+static void render_enqueue(struct http_request *req, struct http_response *resp, int64_t project_id,
+                           const struct job_input *in, const struct preset *preset)
+{
+	char id[JOB_ID_LEN + 1], output[128];
+	struct json_object *o;
+	enum merr err;
+
+	err = jobs_enqueue(req->app->db, req->user_id, project_id, in, preset_name(preset),
+	                   preset_ext(preset), (int)req->app->cfg->render_max_attempts,
+	                   req->app->cfg->render_max_queued_per_user, id, output, sizeof(output));
+	if (err == MERR_RATE_LIMITED) {
+		/* A queue cap, not a rate: it frees up as jobs finish, so no Retry-After is promised. */
+		resp_error(
+		        resp, err, NULL,
+		        "you already have %lld render jobs waiting or running (render_max_queued_per_user); "
+		        "wait for some to finish or cancel them",
+		        req->app->cfg->render_max_queued_per_user);
+		return;
+	}
+	if (err != MERR_OK) {
+		resp_store_error(resp, err, "job");
+		return;
+	}
+	o = json_object_new_object();
+	if (o != NULL) {
+		json_object_object_add(o, "message", json_object_new_string("Render job enqueued"));
+		json_object_object_add(o, "jobId", json_object_new_string(id));
+		json_object_object_add(o, "inputFile", json_object_new_string(in->path));
+		json_object_object_add(o, "outputFile", json_object_new_string(output));
+	}
+	resp_header(resp, "Location", "/jobs/%s", id);
+	resp_json(resp, 202, o);
+}
+
 void handle_render_create(struct http_request *req, struct http_response *resp)
 {
 	static const char *const allowed[] = { "assetId", "preset", NULL };
-	struct json_object *body = NULL, *o;
+	struct json_object *body = NULL;
 	const struct preset *preset;
 	const char *pname = "mp4";
-	char id[JOB_ID_LEN + 1], output[128];
 	struct job_input in;
 	struct verr e;
 	int64_t pid, asset_id = 0;
@@ -69,31 +107,7 @@ void handle_render_create(struct http_request *req, struct http_response *resp)
 		           preset_name(preset), in.kind);
 		goto out;
 	}
-	err = jobs_enqueue(req->app->db, req->user_id, pid, &in, preset_name(preset), preset_ext(preset),
-	                   (int)req->app->cfg->render_max_attempts, req->app->cfg->render_max_queued_per_user,
-	                   id, output, sizeof(output));
-	if (err == MERR_RATE_LIMITED) {
-		/* A queue cap, not a rate: it frees up as jobs finish, so no Retry-After is promised. */
-		resp_error(
-		        resp, err, NULL,
-		        "you already have %lld render jobs waiting or running (render_max_queued_per_user); "
-		        "wait for some to finish or cancel them",
-		        req->app->cfg->render_max_queued_per_user);
-		goto out;
-	}
-	if (err != MERR_OK) {
-		resp_store_error(resp, err, "job");
-		goto out;
-	}
-	o = json_object_new_object();
-	if (o != NULL) {
-		json_object_object_add(o, "message", json_object_new_string("Render job enqueued"));
-		json_object_object_add(o, "jobId", json_object_new_string(id));
-		json_object_object_add(o, "inputFile", json_object_new_string(in.path));
-		json_object_object_add(o, "outputFile", json_object_new_string(output));
-	}
-	resp_header(resp, "Location", "/jobs/%s", id);
-	resp_json(resp, 202, o);
+	render_enqueue(req, resp, pid, &in, preset);
 out:
 	json_object_put(body);
 }
@@ -106,10 +120,9 @@ out:
 void handle_media_renditions_create(struct http_request *req, struct http_response *resp)
 {
 	static const char *const allowed[] = { "preset", NULL };
-	struct json_object *body = NULL, *o;
+	struct json_object *body = NULL;
 	const struct preset *preset;
 	const char *pname = NULL;
-	char id[JOB_ID_LEN + 1], output[128];
 	struct job_input in;
 	struct media m;
 	struct verr e;
@@ -145,30 +158,7 @@ void handle_media_renditions_create(struct http_request *req, struct http_respon
 	in.media_id = m.id;
 	snprintf(in.path, sizeof(in.path), "%s", m.path);
 	snprintf(in.kind, sizeof(in.kind), "%s", m.kind);
-	err = jobs_enqueue(req->app->db, req->user_id, m.project_id, &in, preset_name(preset),
-	                   preset_ext(preset), (int)req->app->cfg->render_max_attempts,
-	                   req->app->cfg->render_max_queued_per_user, id, output, sizeof(output));
-	if (err == MERR_RATE_LIMITED) {
-		resp_error(
-		        resp, err, NULL,
-		        "you already have %lld render jobs waiting or running (render_max_queued_per_user); "
-		        "wait for some to finish or cancel them",
-		        req->app->cfg->render_max_queued_per_user);
-		goto out;
-	}
-	if (err != MERR_OK) {
-		resp_store_error(resp, err, "job");
-		goto out;
-	}
-	o = json_object_new_object();
-	if (o != NULL) {
-		json_object_object_add(o, "message", json_object_new_string("Render job enqueued"));
-		json_object_object_add(o, "jobId", json_object_new_string(id));
-		json_object_object_add(o, "inputFile", json_object_new_string(in.path));
-		json_object_object_add(o, "outputFile", json_object_new_string(output));
-	}
-	resp_header(resp, "Location", "/jobs/%s", id);
-	resp_json(resp, 202, o);
+	render_enqueue(req, resp, m.project_id, &in, preset);
 out:
 	json_object_put(body);
 }
