@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/child.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "media/probe.h"
@@ -31,6 +32,7 @@
 #include "render/rendition.h"
 #include "store/db.h"
 #include "store/files.h"
+#include "store/listen.h"
 #include "store/media.h"
 
 #define MAX_SLOTS 64
@@ -38,8 +40,6 @@
 #define BEAT_S 1.0            /* progress + lease renewal at most this often */
 #define SPAWNER_BEAT_S 10.0   /* the spawners row (mediactl status) at least this often */
 #define DB_PAUSE_S 1.0        /* after a failed database call, no other one for this long */
-#define LISTEN_RETRY_S 5.0    /* the LISTEN connection is reopened at most this often */
-#define LISTEN_WAIT_MS 2000   /* bound on the LISTEN statement's reply */
 #define FAULT_BACKOFF_MAX 60. /* longest pause between claims while the spawner itself is at fault */
 #define EXIT_AFTER_S 5.0      /* after SIGTERM: past grace + kill + this, exit whatever the database does */
 
@@ -84,8 +84,7 @@ struct slot {
 struct spawner {
 	const struct config *cfg;
 	struct db *db;
-	PGconn *listen;
-	double listen_retry;
+	struct pg_listen listen; /* LISTEN render_jobs, render_cancel */
 	char owner[128];
 	char host[64];
 	int concurrency;
@@ -102,14 +101,6 @@ struct spawner {
 	struct slot slots[MAX_SLOTS];
 };
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /*
  * The loop's bound on PostgreSQL: every call is bounded by the statement timeout (db.c), and after
  * one fails for want of the server, the others wait DB_PAUSE_S, so one turn of the loop (signals,
@@ -117,13 +108,13 @@ static double now_s(void)
  */
 static bool db_usable(const struct spawner *s)
 {
-	return now_s() >= s->db_pause_until;
+	return clock_mono_s() >= s->db_pause_until;
 }
 
 static enum merr db_note(struct spawner *s, enum merr err)
 {
 	if (err == MERR_UNAVAILABLE) {
-		s->db_pause_until = now_s() + DB_PAUSE_S;
+		s->db_pause_until = clock_mono_s() + DB_PAUSE_S;
 		if (s->once)
 			s->failed = true;
 	}
@@ -149,7 +140,7 @@ static void db_drop(struct spawner *s, const struct claimed_job *j, const char *
  * mediactl status, and claims pause with a growing backoff. */
 static void spawner_fault(struct spawner *s, const char *msg)
 {
-	double now = now_s();
+	double now = clock_mono_s();
 
 	if (strcmp(s->fault, msg) != 0) {
 		log_error("spawner fault: %s; jobs are left waiting until it is fixed", msg);
@@ -199,54 +190,6 @@ static void spawner_beat(struct spawner *s, double now)
 		return;
 	if (db_note(s, queue_spawner_beat(s->db, &b)) == MERR_OK)
 		s->next_spawner_beat = now + SPAWNER_BEAT_S;
-}
-
-/* Waits (bounded) for the reply to what was sent on c. false: no reply in time or an error. */
-static bool listen_wait(PGconn *c)
-{
-	double until = now_s() + LISTEN_WAIT_MS / 1000.0;
-	bool ok = true;
-	PGresult *r;
-
-	for (;;) {
-		struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
-
-		if (!PQisBusy(c))
-			break;
-		if (now_s() >= until || poll(&p, 1, 100) < 0 || PQconsumeInput(c) == 0)
-			return false;
-	}
-	while ((r = PQgetResult(c)) != NULL) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK)
-			ok = false;
-		PQclear(r);
-	}
-	return ok;
-}
-
-/* (Re)opens the LISTEN connection, at most every LISTEN_RETRY_S. Polling covers for it meanwhile. */
-static void listen_ensure(struct spawner *s)
-{
-	char timeout[16];
-	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-	const char *vals[] = { s->cfg->database_url, timeout, "media-spawner", NULL };
-	double now = now_s();
-
-	if (s->listen != NULL && PQstatus(s->listen) == CONNECTION_OK)
-		return;
-	if (s->listen != NULL)
-		PQfinish(s->listen);
-	s->listen = NULL;
-	if (now < s->listen_retry || !db_usable(s))
-		return;
-	s->listen_retry = now + LISTEN_RETRY_S;
-	snprintf(timeout, sizeof(timeout), "%lld", s->cfg->db_connect_timeout);
-	s->listen = PQconnectdbParams(keys, vals, 1);
-	if (PQstatus(s->listen) != CONNECTION_OK ||
-	    !PQsendQuery(s->listen, "LISTEN render_jobs; LISTEN render_cancel") || !listen_wait(s->listen)) {
-		PQfinish(s->listen);
-		s->listen = NULL;
-	}
 }
 
 static void slot_stop(struct slot *sl, enum stop_reason why, double now)
@@ -435,7 +378,7 @@ static void rend_start(struct spawner *s, struct slot *sl, const struct claimed_
 {
 	const struct claimed_job *j = &sl->job;
 	char why[256], msg[FILES_PATH_MAX + 64];
-	double now = now_s();
+	double now = clock_mono_s();
 	bool lost;
 	int e;
 
@@ -501,7 +444,7 @@ static void rend_done(struct spawner *s, struct slot *sl)
 		slot_free(s, sl);
 		return;
 	}
-	sl->t_probed = now_s();
+	sl->t_probed = clock_mono_s();
 	sl->phase = PH_FINISH;
 	finish_try(s, sl);
 }
@@ -514,7 +457,7 @@ static void slot_start(struct spawner *s, struct slot *sl, const struct claimed_
 	const char *argv[PRESET_MAX_ARGS];
 	char in[FILES_PATH_MAX], scratch[2 * FILES_PATH_MAX + 64], msg[256];
 	int64_t total_us = 0;
-	double now = now_s();
+	double now = clock_mono_s();
 	bool lost;
 	int rc;
 
@@ -583,7 +526,7 @@ static void claim_ready(struct spawner *s)
 	}
 	if (n > 0)
 		log_info("returned %d job(s) whose spawner stopped or lost its lease to the queue", n);
-	if (now_s() < s->fault_until)
+	if (clock_mono_s() < s->fault_until)
 		return;
 	if (nheld < s->concurrency && media_root_fault(s, msg, sizeof(msg))) {
 		spawner_fault(s, msg);
@@ -607,7 +550,7 @@ static void claim_ready(struct spawner *s)
 		}
 		slot_start(s, &s->slots[i], &j);
 		if (!s->slots[i].busy) {
-			if (now_s() < s->fault_until)
+			if (clock_mono_s() < s->fault_until)
 				return; /* the spawner is at fault: leave the other jobs waiting */
 			i--; /* that job failed at once: the slot is still free, try the next job */
 		} else {
@@ -646,7 +589,7 @@ static void finish_renditions(struct spawner *s, struct slot *sl, const char *ds
 		        "job %s: completed -> %s (%d rendition(s); ffmpeg %.3f s, read back %.3f s, recorded "
 		        "%.3f s after the claim)",
 		        j->id, j->output_path, sl->result.n, sl->t_rendered - sl->t_claimed,
-		        sl->t_probed - sl->t_rendered, now_s() - sl->t_claimed);
+		        sl->t_probed - sl->t_rendered, clock_mono_s() - sl->t_claimed);
 		spawner_fault_clear(s);
 		slot_free(s, sl);
 		return;
@@ -754,7 +697,7 @@ static void finish_try(struct spawner *s, struct slot *sl)
 		log_info("job %s: completed -> %s (ffmpeg %.3f s, probe %.3f s, recorded %.3f s after the "
 		         "claim)",
 		         j->id, j->output_path, sl->t_rendered - sl->t_claimed, sl->t_probed - sl->t_rendered,
-		         now_s() - sl->t_claimed);
+		         clock_mono_s() - sl->t_claimed);
 		spawner_fault_clear(s);
 		slot_free(s, sl);
 		return;
@@ -787,7 +730,7 @@ static void probe_done(struct spawner *s, struct slot *sl)
 	struct probe_outcome o;
 	bool timed_out = sl->probe.timed_out;
 
-	sl->t_probed = now_s();
+	sl->t_probed = clock_mono_s();
 	probe_outcome_of(&o, &sl->probe);
 	rc = probe_verdict(&sl->pcmd, &o, &pr, why, sizeof(why));
 	child_close(&sl->probe);
@@ -963,28 +906,20 @@ static void render_done(struct spawner *s, struct slot *sl)
 	slot_free(s, sl);
 }
 
-static void on_notify(struct spawner *s, double now)
+/* A notification: a new job (wake up and claim), or a cancel of one of ours. */
+static void on_notify_one(const char *channel, const char *extra, void *ud)
 {
-	PGnotify *n;
+	struct spawner *s = ud;
+	double now = clock_mono_s();
 	int i;
 
-	if (s->listen == NULL)
-		return;
-	if (!PQconsumeInput(s->listen)) {
-		PQfinish(s->listen);
-		s->listen = NULL;
-		return;
-	}
-	while ((n = PQnotifies(s->listen)) != NULL) {
-		if (strcmp(n->relname, "render_jobs") == 0)
-			s->wake = true;
-		else if (strcmp(n->relname, "render_cancel") == 0)
-			for (i = 0; i < s->concurrency; i++)
-				if (s->slots[i].busy && s->slots[i].phase != PH_FINISH &&
-				    strcmp(s->slots[i].job.id, n->extra) == 0)
-					slot_stop(&s->slots[i], STOP_CANCEL, now);
-		PQfreemem(n);
-	}
+	if (strcmp(channel, "render_jobs") == 0)
+		s->wake = true;
+	else if (strcmp(channel, "render_cancel") == 0)
+		for (i = 0; i < s->concurrency; i++)
+			if (s->slots[i].busy && s->slots[i].phase != PH_FINISH &&
+			    strcmp(s->slots[i].job.id, extra) == 0)
+				slot_stop(&s->slots[i], STOP_CANCEL, now);
 }
 
 /* Renews the lease (and reports progress); stops the slot when the job was cancelled or taken. */
@@ -1049,7 +984,7 @@ static void slot_tick(struct spawner *s, struct slot *sl, double now)
 		return;
 	}
 	if (ffrun_reap(&sl->run, false)) {
-		sl->t_rendered = now_s();
+		sl->t_rendered = clock_mono_s();
 		/* Drain what the pipes still hold before judging the outcome. */
 		if (sl->run.out_fd >= 0)
 			ffrun_read(&sl->run, sl->run.out_fd);
@@ -1078,7 +1013,7 @@ static int run(struct spawner *s)
 		return 1;
 	}
 	for (;;) {
-		double now = now_s(), until;
+		double now = clock_mono_s(), until;
 		int n = 0, timeout_ms;
 
 		/* Slots first: heartbeats renew our leases before the reaper looks at anyone's. */
@@ -1097,11 +1032,11 @@ static int run(struct spawner *s)
 				}
 				slot_stop(sl, STOP_SHUTDOWN, now);
 			}
-			slot_tick(s, sl, now_s());
+			slot_tick(s, sl, clock_mono_s());
 		}
 		if (!s->once)
-			listen_ensure(s);
-		now = now_s();
+			listen_ensure(&s->listen, s->cfg, clock_mono_s(), db_usable(s));
+		now = clock_mono_s();
 		if (!s->stopping && (s->wake || now >= next_poll)) {
 			s->wake = false;
 			next_poll = now + (double)s->cfg->render_poll_interval;
@@ -1109,10 +1044,10 @@ static int run(struct spawner *s)
 			if (s->once && running(s) == 0)
 				break; /* --once: nothing ready and nothing running */
 		}
-		spawner_beat(s, now_s());
+		spawner_beat(s, clock_mono_s());
 		if (s->stopping && running(s) == 0)
 			break;
-		if (s->stopping && now_s() > s->stop_deadline + KILL_AFTER_S + EXIT_AFTER_S) {
+		if (s->stopping && clock_mono_s() > s->stop_deadline + KILL_AFTER_S + EXIT_AFTER_S) {
 			log_error("stopping: the database did not let the jobs be handed back in time; their "
 			          "leases will run out and other spawners take them");
 			break;
@@ -1120,12 +1055,12 @@ static int run(struct spawner *s)
 		pfd[n].fd = sfd;
 		pfd[n].events = POLLIN;
 		owner[n++] = NULL;
-		if (s->listen != NULL) {
-			pfd[n].fd = PQsocket(s->listen);
+		if (listen_fd(&s->listen) >= 0) {
+			pfd[n].fd = listen_fd(&s->listen);
 			pfd[n].events = POLLIN;
 			owner[n++] = NULL;
 		}
-		now = now_s();
+		now = clock_mono_s();
 		until = s->stopping ? s->stop_deadline : next_poll;
 		if (s->stopping && now >= s->stop_deadline)
 			until = now + 0.1;
@@ -1173,7 +1108,7 @@ static int run(struct spawner *s)
 			close(sfd);
 			return 1;
 		}
-		now = now_s();
+		now = clock_mono_s();
 		for (i = 0; i < n; i++) {
 			if (pfd[i].revents == 0)
 				continue;
@@ -1189,7 +1124,7 @@ static int run(struct spawner *s)
 						         running(s), s->cfg->render_grace);
 					}
 			} else if (owner[i] == NULL) {
-				on_notify(s, now);
+				listen_drain(&s->listen, on_notify_one, s);
 			} else if (owner[i]->busy && owner[i]->phase == PH_RENDER) {
 				ffrun_read(&owner[i]->run, pfd[i].fd);
 			} else if (owner[i]->busy && owner[i]->phase == PH_PROBE) {
@@ -1201,7 +1136,7 @@ static int run(struct spawner *s)
 	/* The row says what we last knew; a --once run leaves its fault there for mediactl status. */
 	s->next_spawner_beat = 0;
 	s->db_pause_until = 0;
-	spawner_beat(s, now_s());
+	spawner_beat(s, clock_mono_s());
 	return s->once && s->failed ? 1 : 0;
 }
 
@@ -1268,6 +1203,8 @@ int main(int argc, char **argv)
 		return 78;
 	}
 	s.cfg = &cfg;
+	s.listen.app = "media-spawner";
+	s.listen.sql = "LISTEN render_jobs; LISTEN render_cancel";
 	{
 		const char *dirs[] = { "", "/uploads", "/outputs" };
 		char d[FILES_PATH_MAX];
@@ -1302,8 +1239,7 @@ out:
 	for (c = 0; c < s.concurrency; c++)
 		if (s.slots[c].busy)
 			slot_free(&s, &s.slots[c]);
-	if (s.listen != NULL)
-		PQfinish(s.listen);
+	listen_close(&s.listen);
 	db_free(s.db);
 	config_free(&cfg);
 	return rc;

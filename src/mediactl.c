@@ -38,7 +38,8 @@ static void usage(FILE *out)
 	        "                               remove temp files and files no media row names in\n"
 	        "                               uploads/ and outputs/, once older than DURATION (30s,\n"
 	        "                               10m, 2h, 7d or seconds; default 1h, at least 60s);\n"
-	        "                               list media rows whose file is missing\n"
+	        "                               list media rows whose file is missing; remove webhook\n"
+	        "                               deliveries finished over webhook_retention ago\n"
 	        "       mediactl status         render jobs, active jobs, spawners, recent failures;\n"
 	        "                               exit 3 when jobs wait and no spawner was seen for 2 min\n"
 	        "       mediactl presets        list the render presets: name, extension, output kind,\n"
@@ -479,8 +480,10 @@ int main(int argc, char **argv)
 		if (gc_args(argc - 2, argv + 2, &gc) != 0)
 			return 2;
 		rc = load_config(&cfg, CONFIG_NEED_DB | CONFIG_NEED_MEDIA);
-		if (rc == 0)
+		if (rc == 0) {
+			gc.webhook_retention = cfg.webhook_retention;
 			rc = cmd_gc(&cfg, &gc);
+		}
 	} else if (strcmp(argv[1], "status") == 0 && argc == 2) {
 		rc = load_config(&cfg, CONFIG_NEED_DB);
 		if (rc == 0)

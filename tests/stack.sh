@@ -3,7 +3,7 @@
 # tests/integration/harness.sh and bench/ (sourced, bash).
 #
 # PostgreSQL, Redis, lighttpd with the mediad responders it spawns, Apache (mod_proxy_fcgi in front
-# of a `mediad --listen` pool, or mod_fcgid), the pool itself and media-spawner. The callers keep
+# of a `mediad --listen` pool, or mod_fcgid), the pool itself, media-spawner and media-hooks. The callers keep
 # their own policy: where the state lives, which ports, who owns what, what is kept and what is
 # torn down. Every wait here polls and has a bound (STACK_TIMEOUT seconds, 30 unless said); none
 # sleeps for a fixed time hoping a server is up. Functions print what went wrong on stderr, as
@@ -16,6 +16,7 @@
 #                      apache/; every server log is in log/ (mediad.log: the responders' stderr)
 #   STACK_PORT         the web server's port on 127.0.0.1
 #   STACK_MEDIAD       the mediad program          STACK_SPAWNER  the media-spawner program
+#   STACK_HOOKS        the media-hooks program (webhook delivery)
 #   STACK_CONFIG       mediad.conf: the only settings of what starts here (see STACK_ENV_SCRUB)
 #   STACK_MEDIA_ROOT   its media root (the web servers' X-Sendfile scope)
 #   STACK_PROCS        responders (2)              STACK_UPLOAD_PROCS  more for the uploads (2)
@@ -577,15 +578,32 @@ stack_pool_start()
 	fi
 }
 
-# stack_spawner_start LOG [ARG...]: media-spawner (STACK_SPAWNER) with ARGs, as STACK_AS_APP (it
-# writes into the media root it shares with the responders), in a session of its own, settings
-# from STACK_CONFIG alone, output appended to LOG. STACK_PID: its pid. Without --once it is a
-# daemon: LISTEN for new jobs, polling as a fallback.
+# stack_daemon_start PROGRAM LOG [ARG...]: PROGRAM with ARGs, as STACK_AS_APP, in a session of its
+# own, settings from STACK_CONFIG alone, output appended to LOG. STACK_PID: its pid.
+stack_daemon_start()
+{
+	local prog=$1 log=$2
+	shift 2
+	setsid "${STACK_AS_APP[@]}" env "${STACK_ENV_SCRUB[@]}" MEDIAD_CONFIG="$STACK_CONFIG" "$prog" "$@" \
+		</dev/null >>"$log" 2>&1 &
+	STACK_PID=$!
+}
+
+# stack_spawner_start LOG [ARG...]: media-spawner (STACK_SPAWNER) by stack_daemon_start, as
+# STACK_AS_APP because it writes into the media root it shares with the responders. Without --once
+# it is a daemon: LISTEN for new jobs, polling as a fallback.
 stack_spawner_start()
 {
 	local log=$1
 	shift
-	setsid "${STACK_AS_APP[@]}" env "${STACK_ENV_SCRUB[@]}" MEDIAD_CONFIG="$STACK_CONFIG" "$STACK_SPAWNER" "$@" \
-		</dev/null >>"$log" 2>&1 &
-	STACK_PID=$!
+	stack_daemon_start "$STACK_SPAWNER" "$log" "$@"
+}
+
+# stack_hooks_start LOG [ARG...]: media-hooks (STACK_HOOKS) by stack_daemon_start. Without --once it
+# is a daemon: LISTEN for new webhook deliveries, polling as a fallback.
+stack_hooks_start()
+{
+	local log=$1
+	shift
+	stack_daemon_start "$STACK_HOOKS" "$log" "$@"
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,17 @@
 /* Media rows read per page when looking for missing files. */
 #define GC_PAGE 1000
 #define GC_PAGE_S "1000"
+
+/* Deliveries of a deleted endpoint removed by one statement (their attempts go with them). */
+#define GC_HOOK_PAGE 200
+#define GC_HOOK_PAGE_S "200"
+/* The events of the deliveries a CTE d just removed (id, event_id) that have no other delivery. */
+#define GC_EVENTS_OF_D                                                                                     \
+	"DELETE FROM webhook_events e WHERE e.id IN (SELECT event_id FROM d) AND NOT EXISTS "              \
+	"(SELECT 1 FROM webhook_deliveries x WHERE x.event_id = e.id AND x.id NOT IN (SELECT id FROM d)) " \
+	"RETURNING 1"
+/* Delivery d finished more than $1 seconds ago. */
+#define GC_OLD_DELIVERY "d.state <> 'pending' AND d.finished_at < now() - $1 * interval '1 second'"
 
 #define GC_UUID_RE "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -43,6 +55,9 @@
  * - a rendition job's folder (outputs/<job id>, a temp one ".tmp-<job id>-a<N>" while it runs),
  *   protected by its media_renditions rows, or as above while its job is waiting or active. A
  *   folder is removed whole (files_remove_tree_at); it is found in outputs/ only.
+ * - a resumable upload's partial file (uploads/.tus-<upload id>.part) while its uploads row exists.
+ *   Expired uploads go first, whatever their age: the row, then the file (gc_uploads), unless a
+ *   PATCH still holds the file's lock (then the next run).
  * An upload is renamed into uploads/ just before its row is inserted, with no job to protect it:
  * the age bound does. The file's mtime dates from before the ffprobe run that precedes the
  * rename, so the bound (at least GC_MIN_AGE) must exceed ffprobe_timeout (default 30 s).
@@ -57,10 +72,67 @@ const struct db_stmt gc_statements[] = {
 	  "AND j.state IN ('waiting', 'active')) "
 	  "OR EXISTS (SELECT 1 FROM render_jobs j WHERE j.state IN ('waiting', 'active') "
 	  "AND j.id = substring(p.path FROM '^outputs/\\.tmp-(" GC_UUID_RE ")-a[0-9]+(\\.|$)')::uuid) "
+	  "OR EXISTS (SELECT 1 FROM uploads u "
+	  "WHERE u.id = substring(p.path FROM '^uploads/\\.tus-(" GC_UUID_RE ")\\.part$')::uuid) "
 	  "FROM unnest($1::text[]) WITH ORDINALITY AS p(path, n) ORDER BY p.n",
 	  1 },
+	/* Expired resumable uploads, by pages in id order. */
+	{ "gc_uploads_expired",
+	  "SELECT id::text FROM uploads WHERE expires_at <= now() AND id > $1::uuid ORDER BY id LIMIT " GC_PAGE_S,
+	  1 },
+	{ "gc_upload_delete", "DELETE FROM uploads WHERE id = $1 AND expires_at <= now() RETURNING 1", 1 },
 	{ "gc_media_page", "SELECT id, path FROM media WHERE id > $1 ORDER BY id LIMIT " GC_PAGE_S, 1 },
 	{ "gc_media_still", "SELECT 1 FROM media WHERE id = $1 AND path = $2", 2 },
+	/* Webhook deliveries finished more than $1 seconds ago (their attempts by cascade), oldest
+	 * first by pages (webhook_deliveries_finished_idx), and in the same statement the events whose
+	 * last deliveries these were (the DELETE's own rows are still visible to the NOT EXISTS: d's
+	 * ids are left out). The state is checked again on the row, so one a retry made pending
+	 * meanwhile stays. */
+	{ "gc_webhook_deliveries",
+	  "WITH d AS (DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries "
+	  "WHERE state <> 'pending' AND finished_at < now() - $1 * interval '1 second' "
+	  "ORDER BY finished_at LIMIT " GC_PAGE_S ") "
+	  "AND state <> 'pending' AND finished_at < now() - $1 * interval '1 second' RETURNING id, event_id), "
+	  "e AS (" GC_EVENTS_OF_D ") SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM e)",
+	  1 },
+	/* The deliveries of deleted endpoints (DELETE /webhooks/:id), whatever their state, by pages
+	 * of GC_HOOK_PAGE (each takes its attempts by cascade), with the events left without any. */
+	{ "gc_webhook_deleted_deliveries",
+	  "WITH d AS (DELETE FROM webhook_deliveries WHERE id IN (SELECT x.id FROM webhooks w "
+	  "JOIN webhook_deliveries x ON x.webhook_id = w.id WHERE w.deleted_at IS NOT NULL LIMIT " GC_HOOK_PAGE_S
+	  ") RETURNING id, event_id), "
+	  "e AS (" GC_EVENTS_OF_D ") SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM e)",
+	  0 },
+	/* Then the deleted endpoints left without deliveries. A change that wrote one meanwhile (its
+	 * fan-out locked the row before the delete) is waited for; the cascade takes that delivery. */
+	{ "gc_webhook_deleted",
+	  "WITH d AS (DELETE FROM webhooks w WHERE w.id IN (SELECT id FROM webhooks WHERE deleted_at IS NOT NULL "
+	  "LIMIT " GC_PAGE_S
+	  ") AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x WHERE x.webhook_id = w.id) "
+	  "RETURNING 1) SELECT count(*) FROM d",
+	  0 },
+	/* Events without deliveries the statements above did not see (a user's deletion takes its
+	 * endpoints' deliveries by cascade), by pages of ids after $1: the last id read, how many
+	 * removed, how many read. webhook_emit writes an event and its deliveries in one transaction,
+	 * so an event is never seen before them. */
+	{ "gc_webhook_events",
+	  "WITH p AS (SELECT id FROM webhook_events WHERE id > $1::uuid ORDER BY id LIMIT " GC_PAGE_S "), "
+	  "d AS (DELETE FROM webhook_events e USING p WHERE e.id = p.id "
+	  "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x WHERE x.event_id = e.id) RETURNING 1) "
+	  "SELECT (SELECT id::text FROM p ORDER BY id DESC LIMIT 1), (SELECT count(*) FROM d), "
+	  "(SELECT count(*) FROM p)",
+	  1 },
+	/* --dry-run: what the four above would remove (deliveries, deleted endpoints, their other
+	 * deliveries, events). */
+	{ "gc_webhook_count",
+	  "SELECT (SELECT count(*) FROM webhook_deliveries d WHERE " GC_OLD_DELIVERY "), "
+	  "(SELECT count(*) FROM webhooks WHERE deleted_at IS NOT NULL), "
+	  "(SELECT count(*) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+	  "WHERE w.deleted_at IS NOT NULL AND NOT (" GC_OLD_DELIVERY ")), "
+	  "(SELECT count(*) FROM webhook_events e WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries d "
+	  "JOIN webhooks w ON w.id = d.webhook_id WHERE d.event_id = e.id AND w.deleted_at IS NULL "
+	  "AND NOT (" GC_OLD_DELIVERY ")))",
+	  1 },
 };
 const int gc_statements_count = (int)(sizeof(gc_statements) / sizeof(gc_statements[0]));
 
@@ -141,7 +213,7 @@ static enum gc_kind gc_classify(const char *name)
 {
 	if (!gc_name_chars_ok(name))
 		return GC_SKIP;
-	if (strncmp(name, ".tmp-", 5) == 0 && name[5] != '\0')
+	if ((strncmp(name, ".tmp-", 5) == 0 || strncmp(name, ".tus-", 5) == 0) && name[5] != '\0')
 		return GC_TEMP;
 	/* ".", "..", and hidden names (an NFS .nfsXXXX, a .keep): nobody's upload or render. */
 	if (name[0] == '.')
@@ -421,6 +493,186 @@ static int gc_missing(struct db *db, const struct gc_folder fs[2], FILE *out, st
 	}
 }
 
+/*
+ * Removes one expired upload: its row, then its partial file, under the file's lock so that a
+ * PATCH still writing it is left alone (the next run takes it). Returns 0, or -1 on a database
+ * error (printed).
+ */
+static int gc_upload(struct db *db, const struct gc_folder *f, const char *id, const struct gc_opts *o,
+                     FILE *out, struct gc_tally *t)
+{
+	const char *params[1] = { id };
+	char name[GC_NAME_MAX + 1];
+	struct pg_result *res;
+	struct stat st;
+	enum merr err;
+	int fd;
+
+	snprintf(name, sizeof(name), ".tus-%s.part", id);
+	fd = openat(f->fd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return 0;
+	}
+	if (fd >= 0 && fstat(fd, &st) != 0)
+		st.st_size = 0;
+	if (o->dry_run) {
+		fprintf(out, "would remove expired upload %s\n", id);
+		goto out;
+	}
+	res = db_exec(db, "gc_upload_delete", 1, params, &err);
+	if (res == NULL) {
+		fprintf(stderr, "mediactl: gc: database error removing upload %s (%s)\n", id, merr_code(err));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	db_clear(res);
+	if (fd >= 0 && unlinkat(f->fd, name, 0) != 0 && errno != ENOENT) {
+		fprintf(stderr, "mediactl: gc: cannot remove uploads/%s: %s\n", name, strerror(errno));
+		t->failed = true;
+	}
+	fprintf(out, "removed expired upload %s\n", id);
+out:
+	t->removed++;
+	if (fd >= 0) {
+		t->bytes += (long long)st.st_size;
+		close(fd);
+	}
+	return 0;
+}
+
+/* Removes every expired resumable upload (gc_upload), reading them by pages of GC_PAGE. Returns 0,
+ * or -1 on a database error (printed). */
+static int gc_uploads(struct db *db, const struct gc_folder *f, const struct gc_opts *o, FILE *out,
+                      struct gc_tally *t)
+{
+	char last[40] = "00000000-0000-0000-0000-000000000000";
+
+	for (;;) {
+		const char *params[1] = { last };
+		struct pg_result *res;
+		enum merr err;
+		int i, rows;
+
+		res = db_exec(db, "gc_uploads_expired", 1, params, &err);
+		if (res == NULL) {
+			fprintf(stderr, "mediactl: gc: database error reading uploads (%s)\n",
+			        merr_code(err));
+			return -1;
+		}
+		rows = PQntuples(res);
+		for (i = 0; i < rows; i++) {
+			if (gc_upload(db, f, PQgetvalue(res, i, 0), o, out, t) != 0) {
+				db_clear(res);
+				return -1;
+			}
+		}
+		if (rows > 0)
+			snprintf(last, sizeof(last), "%s", PQgetvalue(res, rows - 1, 0));
+		db_clear(res);
+		if (rows < GC_PAGE)
+			return 0;
+	}
+}
+
+/* Runs stmt (removing at most page rows; its first column says how many, its second, if any, how
+ * many more of another kind) until that is fewer than page; the counts are added to n[0] and
+ * n[1]. Returns 0, or -1 on a database error (printed). */
+static int gc_pages(struct db *db, const char *stmt, int nparams, const char *const *params, long long page,
+                    long long n[2])
+{
+	for (;;) {
+		struct pg_result *res;
+		enum merr err;
+		long long rows;
+
+		res = db_exec(db, stmt, nparams, params, &err);
+		if (res == NULL) {
+			fprintf(stderr, "mediactl: gc: database error removing webhook rows (%s)\n",
+			        merr_code(err));
+			return -1;
+		}
+		rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		n[0] += rows;
+		if (PQnfields(res) > 1)
+			n[1] += strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		db_clear(res);
+		if (rows < page)
+			return 0;
+	}
+}
+
+/* Removes the events without deliveries, reading them all by pages of GC_PAGE ids; the count is
+ * added to *n. Returns 0, or -1 on a database error (printed). */
+static int gc_webhook_events(struct db *db, long long *n)
+{
+	char last[40] = "00000000-0000-0000-0000-000000000000";
+
+	for (;;) {
+		const char *params[1] = { last };
+		struct pg_result *res;
+		enum merr err;
+		long long read;
+
+		res = db_exec(db, "gc_webhook_events", 1, params, &err);
+		if (res == NULL) {
+			fprintf(stderr, "mediactl: gc: database error removing webhook events (%s)\n",
+			        merr_code(err));
+			return -1;
+		}
+		*n += strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		read = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+		if (read > 0)
+			snprintf(last, sizeof(last), "%s", PQgetvalue(res, 0, 0));
+		db_clear(res);
+		if (read < GC_PAGE)
+			return 0;
+	}
+}
+
+/*
+ * The webhook outbox, every statement bounded: deliveries finished (succeeded or failed) more
+ * than o->webhook_retention seconds ago go, with their attempts and the events left without
+ * deliveries; then every delivery of deleted endpoints, and those endpoints; then any other event
+ * without deliveries. Prints one line of counts. Returns 0, or -1 on a database error (printed).
+ */
+static int gc_webhooks(struct db *db, const struct gc_opts *o, FILE *out)
+{
+	char secs[24];
+	const char *params[1] = { secs };
+	/* finished deliveries, events, deleted endpoints, their deliveries */
+	long long old[2] = { 0, 0 }, hooks[2] = { 0, 0 }, of_hooks[2] = { 0, 0 };
+
+	snprintf(secs, sizeof(secs), "%lld", o->webhook_retention);
+	if (o->dry_run) {
+		enum merr err;
+		struct pg_result *res = db_exec(db, "gc_webhook_count", 1, params, &err);
+
+		if (res == NULL) {
+			fprintf(stderr, "mediactl: gc: database error counting webhook rows (%s)\n",
+			        merr_code(err));
+			return -1;
+		}
+		old[0] = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		hooks[0] = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		of_hooks[0] = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+		old[1] = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+		db_clear(res);
+	} else if (gc_pages(db, "gc_webhook_deliveries", 1, params, GC_PAGE, old) != 0 ||
+	           gc_pages(db, "gc_webhook_deleted_deliveries", 0, NULL, GC_HOOK_PAGE, of_hooks) != 0 ||
+	           gc_pages(db, "gc_webhook_deleted", 0, NULL, GC_PAGE, hooks) != 0 ||
+	           gc_webhook_events(db, &old[1]) != 0) {
+		return -1;
+	}
+	fprintf(out,
+	        "gc: webhooks: %lld deliveries finished over %llds ago, %lld deleted endpoints with %lld "
+	        "deliveries, and %lld events %s\n",
+	        old[0], o->webhook_retention, hooks[0], of_hooks[0], old[1] + of_hooks[1],
+	        o->dry_run ? "would be removed" : "removed");
+	return 0;
+}
+
 int gc_run(struct db *db, const char *media_root, const struct gc_opts *o, FILE *out)
 {
 	struct gc_folder fs[2] = { { "uploads", -1 }, { "outputs", -1 } };
@@ -444,10 +696,14 @@ int gc_run(struct db *db, const char *media_root, const struct gc_opts *o, FILE 
 			goto out;
 		}
 	}
+	if (gc_uploads(db, &fs[0], o, out, &t) != 0)
+		goto out;
 	for (i = 0; i < 2; i++)
 		if (gc_folder_run(db, &fs[i], o, now, out, &t) != 0)
 			goto out;
 	if (gc_missing(db, fs, out, &t) != 0)
+		goto out;
+	if (gc_webhooks(db, o, out) != 0)
 		goto out;
 	fprintf(out, "gc: %lld %s (%lld bytes), %lld missing rows\n", t.removed,
 	        o->dry_run ? "would be removed" : "removed", t.bytes, t.missing);

@@ -18,8 +18,9 @@
 #define GC_MAX_AGE (3650LL * 86400)
 
 struct gc_opts {
-	long long older_than; /* seconds: only files whose mtime is older are removed */
-	bool dry_run;         /* print what would be removed, remove nothing */
+	long long older_than;        /* seconds: only files whose mtime is older are removed */
+	bool dry_run;                /* print what would be removed, remove nothing */
+	long long webhook_retention; /* seconds a finished webhook delivery is kept (webhook_retention) */
 };
 
 /* The statements gc_run uses: pass them to db_new. */
@@ -35,7 +36,8 @@ int gc_parse_duration(const char *s, long long *secs) __attribute__((warn_unused
 
 /*
  * Collects garbage under media_root/uploads and media_root/outputs: removes (unless o->dry_run)
- * every regular file older than o->older_than that is a temp file (".tmp-*") or that no media row
+ * every expired resumable upload (its row, then its partial file uploads/.tus-<id>.part, whatever
+ * its age, unless a PATCH holds it), then every regular file older than o->older_than that is a temp file (".tmp-*") or that no media row
  * names, except what an unfinished render job still needs; prints one line per file to out, then
  * "missing: media ID PATH" for each media row whose file is gone, then a summary line. Errors go
  * to stderr. Returns 0, or 1 after a database or I/O error (what was removed before it stays

@@ -124,8 +124,9 @@ bool api_pagination(struct http_request *req, struct http_response *resp, int64_
 	return true;
 }
 
-void api_list_response(struct http_response *resp, struct json_object *items, int64_t total, int64_t limit,
-                       int64_t offset)
+/* api_list_response, with "totalCapped" when capped >= 0. */
+static void list_response(struct http_response *resp, struct json_object *items, int64_t total, int capped,
+                          int64_t limit, int64_t offset)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -136,9 +137,23 @@ void api_list_response(struct http_response *resp, struct json_object *items, in
 	}
 	json_object_object_add(o, "items", items);
 	json_object_object_add(o, "total", json_object_new_int64(total));
+	if (capped >= 0)
+		json_object_object_add(o, "totalCapped", json_object_new_boolean(capped));
 	json_object_object_add(o, "limit", json_object_new_int64(limit));
 	json_object_object_add(o, "offset", json_object_new_int64(offset));
 	resp_json(resp, 200, o);
+}
+
+void api_list_response(struct http_response *resp, struct json_object *items, int64_t total, int64_t limit,
+                       int64_t offset)
+{
+	list_response(resp, items, total, -1, limit, offset);
+}
+
+void api_list_response_capped(struct http_response *resp, struct json_object *items, int64_t total,
+                              bool capped, int64_t limit, int64_t offset)
+{
+	list_response(resp, items, total, capped ? 1 : 0, limit, offset);
 }
 
 bool api_route_id(struct http_request *req, struct http_response *resp, const char *what, int64_t *id)

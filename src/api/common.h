@@ -34,6 +34,10 @@ bool api_pagination(struct http_request *req, struct http_response *resp, int64_
 /* Answers {"items": items, "total", "limit", "offset"}; takes ownership of items. */
 void api_list_response(struct http_response *resp, struct json_object *items, int64_t total, int64_t limit,
                        int64_t offset);
+/* api_list_response with "totalCapped": capped after "total" (a list that counts only up to a
+ * cap, and says total is that cap when there are more). */
+void api_list_response_capped(struct http_response *resp, struct json_object *items, int64_t total,
+                              bool capped, int64_t limit, int64_t offset);
 /* Parses the :id route parameter; answers 404 "<what> <raw> not found" and returns false if it is
  * not a positive integer. */
 bool api_route_id(struct http_request *req, struct http_response *resp, const char *what, int64_t *id);

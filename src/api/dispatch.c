@@ -11,6 +11,7 @@
 
 #include "api/authn.h"
 #include "api/routes.h"
+#include "api/tus.h"
 #include "app.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -67,6 +68,7 @@ void dispatch_request(struct app *app, const struct http_io *io)
 		resp_error(&resp, MERR_BAD_REQUEST, NULL, "malformed request path or query string");
 		goto send;
 	}
+	tus_route_headers(&req, &resp);
 	switch (router_match(routes, routes_count, req.method, req.path, &route, &req.params, allow,
 	                     sizeof(allow))) {
 	case ROUTE_NOT_FOUND:
@@ -78,6 +80,9 @@ void dispatch_request(struct app *app, const struct http_io *io)
 		if (strcmp(req.method, "OPTIONS") == 0) {
 			cors_options(origin, http_header(&req, "Access-Control-Request-Method"), cors_ok,
 			             allow, &resp);
+			/* tus clients ask OPTIONS /uploads what the server supports. */
+			if (resp.status == 204)
+				tus_options(&req, &resp);
 			goto send;
 		}
 		resp_header(&resp, "Allow", "%s, OPTIONS", allow);

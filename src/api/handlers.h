@@ -41,6 +41,19 @@ void handle_job_get(struct http_request *req, struct http_response *resp);
 void handle_project_jobs(struct http_request *req, struct http_response *resp);
 void handle_job_cancel(struct http_request *req, struct http_response *resp);
 void handle_media_renditions_create(struct http_request *req, struct http_response *resp);
+/* tus 1.0.0 resumable uploads (tus.c) */
+void handle_tus_create(struct http_request *req, struct http_response *resp);
+void handle_tus_head(struct http_request *req, struct http_response *resp);
+void handle_tus_patch(struct http_request *req, struct http_response *resp);
+void handle_tus_delete(struct http_request *req, struct http_response *resp);
+/* webhook endpoints and their deliveries (webhooks.c) */
+void handle_webhooks_create(struct http_request *req, struct http_response *resp);
+void handle_webhooks_list(struct http_request *req, struct http_response *resp);
+void handle_webhooks_get(struct http_request *req, struct http_response *resp);
+void handle_webhooks_update(struct http_request *req, struct http_response *resp);
+void handle_webhooks_delete(struct http_request *req, struct http_response *resp);
+void handle_webhook_deliveries_list(struct http_request *req, struct http_response *resp);
+void handle_webhook_delivery_retry(struct http_request *req, struct http_response *resp);
 /* Checks ?expires=&sig= for media id: true, or false with a 403/410 response set. */
 bool stream_link_ok(struct http_request *req, struct http_response *resp, int64_t id);
 

@@ -39,31 +39,20 @@ static bool own_project(struct http_request *req, struct http_response *resp, in
 static struct json_object *media_full_json(struct http_request *req, struct http_response *resp,
                                            const struct media *m, bool stored)
 {
-	struct json_object *o, *renditions = NULL, *jobs = NULL;
+	struct json_object *o = NULL;
 	enum merr err;
 
-	if (stored) {
-		err = renditions_json(req->app->db, m->id, &renditions, &jobs);
-		if (err != MERR_OK) {
-			resp_store_error(resp, err, "renditions");
-			return NULL;
-		}
+	if (!stored) {
+		o = media_json(m);
+		if (o == NULL)
+			resp_json(resp, 500, NULL);
+		return o;
 	}
-	o = media_json(m);
-	/* json_object_object_add replaces media_json's [] and, when it succeeds, takes ownership. */
-	if (o != NULL && stored && json_object_object_add(o, "renditions", renditions) == 0)
-		renditions = NULL;
-	if (o != NULL && stored && renditions == NULL &&
-	    json_object_object_add(o, "renditionJobs", jobs) == 0)
-		jobs = NULL;
-	if (o != NULL && stored && (renditions != NULL || jobs != NULL)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_object_put(renditions);
-	json_object_put(jobs);
-	if (o == NULL)
+	err = media_json_stored(req->app->db, m, &o);
+	if (err == MERR_INTERNAL)
 		resp_json(resp, 500, NULL);
+	else if (err != MERR_OK)
+		resp_store_error(resp, err, "renditions");
 	return o;
 }
 

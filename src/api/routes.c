@@ -58,6 +58,20 @@ const struct route routes[] = {
 	{ "GET", "/projects/:id/jobs", handle_project_jobs, ROUTE_AUTH },
 	{ "GET", "/jobs/:id", handle_job_get, ROUTE_AUTH },
 	{ "DELETE", "/jobs/:id", handle_job_cancel, ROUTE_AUTH },
+	/* resumable uploads, tus 1.0.0 (tus.c); OPTIONS /uploads adds the tus headers to the
+	 * dispatcher's answer */
+	{ "POST", "/uploads", handle_tus_create, ROUTE_AUTH },
+	{ "HEAD", "/uploads/:id", handle_tus_head, ROUTE_AUTH },
+	{ "PATCH", "/uploads/:id", handle_tus_patch, ROUTE_AUTH },
+	{ "DELETE", "/uploads/:id", handle_tus_delete, ROUTE_AUTH },
+	/* webhook endpoints and their deliveries (webhooks.c); media-hooks sends them */
+	{ "POST", "/webhooks", handle_webhooks_create, ROUTE_AUTH },
+	{ "GET", "/webhooks", handle_webhooks_list, ROUTE_AUTH },
+	{ "GET", "/webhooks/:id", handle_webhooks_get, ROUTE_AUTH },
+	{ "PATCH", "/webhooks/:id", handle_webhooks_update, ROUTE_AUTH },
+	{ "DELETE", "/webhooks/:id", handle_webhooks_delete, ROUTE_AUTH },
+	{ "GET", "/webhooks/:id/deliveries", handle_webhook_deliveries_list, ROUTE_AUTH },
+	{ "POST", "/webhooks/:id/deliveries/:deliveryId/retry", handle_webhook_delivery_retry, ROUTE_AUTH },
 #ifdef MEDIAD_TEST_ROUTES
 	{ "POST", "/_test/echo", handle_test_echo, ROUTE_PUBLIC },
 	{ "GET", "/_test/sleep", handle_test_sleep, ROUTE_PUBLIC },

@@ -24,16 +24,12 @@
  * responder's memory stays the same however large the upload. */
 #define UPLOAD_CHUNK (256 * 1024)
 #define UPLOAD_FIELD_MAX 1024 /* bytes of a text field (title, type) */
-#define TITLE_MAX_CHARS 255
+#define TITLE_MAX_CHARS UPLOAD_TITLE_MAX_CHARS
 /* With a quota, a body whose Content-Length passes the room left by more than this is refused
  * before it is read: the multipart framing around a file (boundaries, part headers, the title and
  * type fields) takes a few hundred bytes, so such a body cannot hold a file that fits. Within the
  * slack the file itself is measured as it arrives. */
 #define UPLOAD_QUOTA_SLACK (64 * 1024)
-/* Every this many bytes of the file, their write-back to the disk is started (sync_file_range):
- * the disk then writes while the rest arrives, instead of all of it in the fsync at the end, and
- * no more than this is left dirty by an upload. */
-#define UPLOAD_WRITEBACK_BYTES (8 * 1024 * 1024)
 
 /* Why a callback stopped the parser: the status to answer with. */
 struct upload_ctx {
@@ -43,7 +39,6 @@ struct upload_ctx {
 	enum { PART_SKIP, PART_FILE, PART_TITLE, PART_TYPE } part;
 	struct buf field;
 	char title[TITLE_MAX_CHARS * 4 + 1];
-	bool have_title;
 	char type[16];
 	char original_name[MULTIPART_FILENAME_MAX + 1];
 	uint64_t file_bytes;
@@ -51,8 +46,7 @@ struct upload_ctx {
 	enum merr fail;
 	char fail_msg[256];
 	const char *fail_field;
-	uint64_t writeback_from; /* file bytes before this have had their write-back started */
-	bool writeback_off;      /* the file system refused sync_file_range */
+	struct files_writeback writeback;
 };
 
 static int ctx_fail(struct upload_ctx *c, enum merr e, const char *field, const char *msg)
@@ -63,27 +57,21 @@ static int ctx_fail(struct upload_ctx *c, enum merr e, const char *field, const 
 	return 1;
 }
 
-/*
- * Starts the write-back of what the file got since the last call, once that is
- * UPLOAD_WRITEBACK_BYTES: without waiting for it (SYNC_FILE_RANGE_WRITE alone), so the disk works
- * while the body is still read. Only a hint: the fsync at the end still makes the file durable and
- * reports any error, so a file system that refuses it (EINVAL, ESPIPE) just is not hinted again.
- */
-static void upload_writeback(struct upload_ctx *c)
+/* The message of the 413 quota_exceeded, naming the quota, into out. */
+static void quota_message(const struct config *cfg, char *out, size_t outlen)
 {
-#ifdef SYNC_FILE_RANGE_WRITE
-	uint64_t n = c->file_bytes - c->writeback_from;
+	snprintf(out, outlen,
+	         "this upload would take your media past your storage quota of %lld bytes; delete some "
+	         "media first",
+	         cfg->storage_quota_bytes);
+}
 
-	if (c->writeback_off || n < UPLOAD_WRITEBACK_BYTES)
-		return;
-	if (sync_file_range(c->tmp.fd, (off_t)c->writeback_from, (off_t)n, SYNC_FILE_RANGE_WRITE) != 0) {
-		c->writeback_off = errno != EINTR;
-		return;
-	}
-	c->writeback_from = c->file_bytes;
-#else
-	(void)c;
-#endif
+void upload_quota_error(struct http_response *resp, const struct config *cfg)
+{
+	char msg[256];
+
+	quota_message(cfg, msg, sizeof(msg));
+	resp_error(resp, MERR_QUOTA_EXCEEDED, NULL, "%s", msg);
 }
 
 /* Stops the upload with a 413 quota_exceeded naming the quota. */
@@ -91,11 +79,20 @@ static int quota_fail(struct upload_ctx *c)
 {
 	c->fail = MERR_QUOTA_EXCEEDED;
 	c->fail_field = NULL;
-	snprintf(c->fail_msg, sizeof(c->fail_msg),
-	         "this upload would take your media past your storage quota of %lld bytes; delete some "
-	         "media first",
-	         c->req->app->cfg->storage_quota_bytes);
+	quota_message(c->req->app->cfg, c->fail_msg, sizeof(c->fail_msg));
 	return 1;
+}
+
+bool upload_title_ok(const char *s, size_t len)
+{
+	size_t chars;
+
+	return utf8_valid(s, len, &chars) && chars <= TITLE_MAX_CHARS;
+}
+
+bool upload_type_ok(const char *s)
+{
+	return strcmp(s, "video") == 0 || strcmp(s, "audio") == 0 || strcmp(s, "image") == 0;
 }
 
 static bool name_is(const struct multipart_part *p, const char *s)
@@ -159,7 +156,7 @@ static int on_part_data(void *arg, const char *data, size_t len)
 			log_error("upload: write: %s", strerror(rc));
 			return ctx_fail(c, MERR_INTERNAL, NULL, "cannot store the upload");
 		}
-		upload_writeback(c);
+		files_writeback(c->tmp.fd, &c->writeback, c->file_bytes);
 		return 0;
 	case PART_TITLE:
 	case PART_TYPE:
@@ -176,18 +173,14 @@ static int on_part_data(void *arg, const char *data, size_t len)
 static int on_part_end(void *arg)
 {
 	struct upload_ctx *c = arg;
-	size_t chars;
 
 	if (c->part == PART_TITLE) {
-		if (!utf8_valid(c->field.data, c->field.len, &chars) || chars > TITLE_MAX_CHARS)
-			return ctx_fail(c, MERR_BAD_REQUEST, "title",
-			                "title must be valid UTF-8, at most 255 characters");
+		if (!upload_title_ok(c->field.data, c->field.len))
+			return ctx_fail(c, MERR_BAD_REQUEST, "title", UPLOAD_TITLE_RULE);
 		snprintf(c->title, sizeof(c->title), "%s", c->field.data);
-		c->have_title = chars > 0;
 	} else if (c->part == PART_TYPE) {
-		if (strcmp(c->field.data, "video") != 0 && strcmp(c->field.data, "audio") != 0 &&
-		    strcmp(c->field.data, "image") != 0)
-			return ctx_fail(c, MERR_BAD_REQUEST, "type", "type must be image, video or audio");
+		if (!upload_type_ok(c->field.data))
+			return ctx_fail(c, MERR_BAD_REQUEST, "type", UPLOAD_TYPE_RULE);
 		snprintf(c->type, sizeof(c->type), "%s", c->field.data);
 	}
 	c->part = PART_SKIP;
@@ -325,17 +318,107 @@ static void upload_renditions(const struct config *cfg, const char *kind, char *
 		snprintf(out + o, outlen - o, "}");
 }
 
-bool upload_receive(struct http_request *req, struct http_response *resp, int64_t project_id, unsigned kinds,
-                    struct media *m)
+enum merr upload_store(struct http_request *req, struct http_response *resp, const struct upload_file *f,
+                       int64_t project_id, unsigned kinds, struct media *m, media_insert_hook then, void *arg)
 {
 	char presets[CONFIG_RENDITIONS_MAX * CONFIG_RENDITION_NAME + 4];
 	const struct config *cfg = req->app->cfg;
-	struct upload_ctx c;
 	struct probe_result pr;
 	char why[256];
-	bool ok = false;
 	enum merr err;
 	unsigned got;
+	int rc;
+
+	rc = probe_file(cfg->ffprobe_path, f->tmp->path, (int)cfg->ffprobe_timeout, &pr, why, sizeof(why));
+	if (rc == -2) {
+		/* Our fault, not the file's: say so, and log it once. */
+		log_error("upload: %s", why);
+		resp_error(resp, MERR_UNAVAILABLE, NULL,
+		           "the media checker is unavailable; try again shortly");
+		return MERR_UNAVAILABLE;
+	}
+	if (rc != 0) {
+		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, f->file_field,
+		           "not an image, video or audio file: %s", why);
+		return MERR_UNSUPPORTED_MEDIA_TYPE;
+	}
+	got = pr.kind == PROBE_IMAGE ? UPLOAD_IMAGE :
+	      pr.kind == PROBE_VIDEO ? UPLOAD_VIDEO :
+	      pr.kind == PROBE_AUDIO ? UPLOAD_AUDIO :
+	                               0;
+	if ((got & kinds) == 0) {
+		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, f->file_field,
+		           "%s files are not accepted here; found %s", probe_kind_name(pr.kind), pr.found);
+		return MERR_UNSUPPORTED_MEDIA_TYPE;
+	}
+	if (f->type[0] != '\0' && strcmp(f->type, probe_kind_name(pr.kind)) != 0) {
+		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "type", "type says %s but the file is %s",
+		           f->type, pr.found);
+		return MERR_UNSUPPORTED_MEDIA_TYPE;
+	}
+	memset(m, 0, sizeof(*m));
+	m->user_id = req->user_id;
+	m->project_id = project_id;
+	snprintf(m->kind, sizeof(m->kind), "%s", probe_kind_name(pr.kind));
+	snprintf(m->mime, sizeof(m->mime), "%s", pr.mime);
+	snprintf(m->video_codec, sizeof(m->video_codec), "%s", pr.video_codec);
+	snprintf(m->audio_codec, sizeof(m->audio_codec), "%s", pr.audio_codec);
+	snprintf(m->original_name, sizeof(m->original_name), "%s", f->original_name);
+	snprintf(m->title, sizeof(m->title), "%s",
+	         f->title[0]         ? f->title :
+	         f->original_name[0] ? f->original_name :
+	                               "untitled");
+	m->size_bytes = (int64_t)f->bytes;
+	m->duration_ms = pr.duration_ms;
+	m->width = pr.width;
+	m->height = pr.height;
+	m->frame_rate_milli = pr.frame_rate_milli;
+	files_new_name("uploads", pr.ext, m->path, sizeof(m->path));
+	rc = f->link ? tmpfile_link(f->tmp, cfg->media_root, m->path) :
+	               tmpfile_commit(f->tmp, cfg->media_root, m->path);
+	if (rc != 0) {
+		log_error("upload: %s into place: %s", f->link ? "link" : "rename", strerror(rc));
+		/* A link whose folder could not be synced: the name goes, the file keeps its own. */
+		if (f->link && files_remove(cfg->media_root, m->path) != 0)
+			log_error("upload: cannot remove %s after a failed link", m->path);
+		resp_error(resp, rc == ENOSPC || rc == EDQUOT ? MERR_INSUFFICIENT_STORAGE : MERR_INTERNAL,
+		           NULL, "cannot store the upload");
+		return rc == ENOSPC || rc == EDQUOT ? MERR_INSUFFICIENT_STORAGE : MERR_INTERNAL;
+	}
+	upload_renditions(cfg, m->kind, presets, sizeof(presets));
+	err = media_insert_within(req->app->db, m, cfg->storage_quota_bytes, presets,
+	                          (int)cfg->render_max_attempts, then, arg);
+	if (err != MERR_OK) {
+		/* The project vanished meanwhile (foreign key), or the database refused: take the file
+		 * back. But when the reply was lost (unavailable) the row may have been committed, and a
+		 * file a row points at is never removed: `mediactl gc` removes it later if no row does. */
+		if (err != MERR_UNAVAILABLE && files_remove(cfg->media_root, m->path) != 0)
+			log_error("upload: cannot remove %s after a failed insert", m->path);
+		if (err == MERR_QUOTA_EXCEEDED) {
+			/* Another upload of this user was stored while this one was read. */
+			upload_quota_error(resp, cfg);
+		} else if (err == MERR_NOT_FOUND) {
+			resp_not_found(resp, "project", project_id);
+		} else if (err == MERR_UNAVAILABLE) {
+			resp_error(resp, err, NULL, "the database is unavailable; try again shortly");
+		} else if (err == MERR_CONFLICT) {
+			resp_error(resp, err, NULL, "this upload was completed meanwhile");
+		} else {
+			resp_error(resp, MERR_INTERNAL, NULL, "cannot record the upload");
+		}
+		return err;
+	}
+	return MERR_OK;
+}
+
+bool upload_receive(struct http_request *req, struct http_response *resp, int64_t project_id, unsigned kinds,
+                    struct media *m)
+{
+	const struct config *cfg = req->app->cfg;
+	struct upload_ctx c;
+	struct upload_file f;
+	bool ok = false;
+	enum merr err;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -362,80 +445,14 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 		           NULL, "cannot store the upload");
 		goto out;
 	}
-	rc = probe_file(cfg->ffprobe_path, c.tmp.path, (int)cfg->ffprobe_timeout, &pr, why, sizeof(why));
-	if (rc == -2) {
-		/* Our fault, not the file's: say so, and log it once. */
-		log_error("upload: %s", why);
-		resp_error(resp, MERR_UNAVAILABLE, NULL,
-		           "the media checker is unavailable; try again shortly");
-		goto out;
-	}
-	if (rc != 0) {
-		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "asset",
-		           "not an image, video or audio file: %s", why);
-		goto out;
-	}
-	got = pr.kind == PROBE_IMAGE ? UPLOAD_IMAGE :
-	      pr.kind == PROBE_VIDEO ? UPLOAD_VIDEO :
-	      pr.kind == PROBE_AUDIO ? UPLOAD_AUDIO :
-	                               0;
-	if ((got & kinds) == 0) {
-		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "asset",
-		           "%s files are not accepted here; found %s", probe_kind_name(pr.kind), pr.found);
-		goto out;
-	}
-	if (c.type[0] != '\0' && strcmp(c.type, probe_kind_name(pr.kind)) != 0) {
-		resp_error(resp, MERR_UNSUPPORTED_MEDIA_TYPE, "type", "type says %s but the file is %s",
-		           c.type, pr.found);
-		goto out;
-	}
-	memset(m, 0, sizeof(*m));
-	m->user_id = req->user_id;
-	m->project_id = project_id;
-	snprintf(m->kind, sizeof(m->kind), "%s", probe_kind_name(pr.kind));
-	snprintf(m->mime, sizeof(m->mime), "%s", pr.mime);
-	snprintf(m->video_codec, sizeof(m->video_codec), "%s", pr.video_codec);
-	snprintf(m->audio_codec, sizeof(m->audio_codec), "%s", pr.audio_codec);
-	snprintf(m->original_name, sizeof(m->original_name), "%s", c.original_name);
-	snprintf(m->title, sizeof(m->title), "%s",
-	         c.have_title       ? c.title :
-	         c.original_name[0] ? c.original_name :
-	                              "untitled");
-	m->size_bytes = (int64_t)c.file_bytes;
-	m->duration_ms = pr.duration_ms;
-	m->width = pr.width;
-	m->height = pr.height;
-	m->frame_rate_milli = pr.frame_rate_milli;
-	files_new_name("uploads", pr.ext, m->path, sizeof(m->path));
-	rc = tmpfile_commit(&c.tmp, cfg->media_root, m->path);
-	if (rc != 0) {
-		log_error("upload: rename into place: %s", strerror(rc));
-		resp_error(resp, MERR_INTERNAL, NULL, "cannot store the upload");
-		goto out;
-	}
-	upload_renditions(cfg, m->kind, presets, sizeof(presets));
-	err = media_insert_within(req->app->db, m, cfg->storage_quota_bytes, presets,
-	                          (int)cfg->render_max_attempts);
-	if (err != MERR_OK) {
-		/* The project vanished meanwhile (foreign key), or the database refused: take the file
-		 * back. But when the reply was lost (unavailable) the row may have been committed, and a
-		 * file a row points at is never removed: `mediactl gc` removes it later if no row does. */
-		if (err != MERR_UNAVAILABLE && files_remove(cfg->media_root, m->path) != 0)
-			log_error("upload: cannot remove %s after a failed insert", m->path);
-		if (err == MERR_QUOTA_EXCEEDED) {
-			/* Another upload of this user was stored while this one was read. */
-			quota_fail(&c);
-			resp_error(resp, err, NULL, "%s", c.fail_msg);
-		} else if (err == MERR_NOT_FOUND) {
-			resp_not_found(resp, "project", project_id);
-		} else if (err == MERR_UNAVAILABLE) {
-			resp_error(resp, err, NULL, "the database is unavailable; try again shortly");
-		} else {
-			resp_error(resp, MERR_INTERNAL, NULL, "cannot record the upload");
-		}
-		goto out;
-	}
-	ok = true;
+	f.tmp = &c.tmp;
+	f.bytes = c.file_bytes;
+	f.original_name = c.original_name;
+	f.title = c.title;
+	f.type = c.type;
+	f.file_field = "asset";
+	f.link = false;
+	ok = upload_store(req, resp, &f, project_id, kinds, m, NULL, NULL) == MERR_OK;
 out:
 	tmpfile_discard(&c.tmp);
 	buf_free(&c.field);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/buf.h"
 
@@ -25,7 +26,7 @@
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define CONFIG_MAX_VALUE 4096
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_MODE };
+enum cfg_type { CFG_STR, CFG_INT, CFG_MODE, CFG_BOOL };
 
 struct cfg_key {
 	const char *name;
@@ -43,6 +44,7 @@ struct cfg_key {
 /* clang-format off */
 #define S(f, d, sec, h) { #f, CFG_STR, offsetof(struct config, f), d, 0, 0, sec, h, NULL }
 #define I(f, d, lo, hi, h) { #f, CFG_INT, offsetof(struct config, f), d, lo, hi, false, h, NULL }
+#define B(f, d, h) { #f, CFG_BOOL, offsetof(struct config, f), d, 0, 1, false, h, NULL }
 
 static const struct cfg_key cfg_keys[] = {
 	S(database_url, NULL, true, "PostgreSQL connection URL or conninfo"),
@@ -68,6 +70,9 @@ static const struct cfg_key cfg_keys[] = {
 	I(upload_max_bytes, "2147483648", 1024, 1LL << 40, "largest upload request, bytes"),
 	I(upload_max_parts, "16", 1, 1000, "most parts in one multipart upload"),
 	I(upload_max_header_bytes, "8192", 256, 65536, "largest part header block, bytes"),
+	I(upload_expiry, "86400", 60, 30 * 86400, "seconds a resumable (tus) upload may take from its creation"),
+	I(tus_checkpoint_bytes, "8388608", 65536, 1LL << 40, "bytes of a tus PATCH between two fdatasyncs and offset updates"),
+	I(upload_max_live, "20", 1, 10000, "resumable (tus) uploads a user may have receiving at once"),
 	I(login_rate_ip_email, "10", 1, 1000000, "login attempts per minute per IP and email"),
 	I(login_rate_ip, "100", 1, 1000000, "login attempts per minute per IP"),
 	I(view_rate_limit, "30", 1, 100000000, "views per minute per IP and media"),
@@ -92,12 +97,21 @@ static const struct cfg_key cfg_keys[] = {
 	I(db_tcp_timeout, "10", 1, 600, "seconds before a silent PostgreSQL connection is given up"),
 	I(body_read_timeout_ms, "30000", 100, 3600000, "longest wait for the next bytes of a request body, milliseconds"),
 	I(body_min_rate_bps, "500", 0, 1LL << 40, "slowest request body accepted past body_read_timeout_ms, bytes/s; 0 = any"),
+	I(webhook_timeout, "10", 1, 300, "longest webhook delivery attempt (resolve, connect, send, answer), seconds"),
+	I(webhook_max_age, "86400", 60, 30 * 86400, "seconds a webhook delivery is retried from its first attempt before it fails"),
+	B(webhook_allow_private, "off", "webhooks may reach loopback, private and link-local addresses (tests, intranets)"),
+	I(webhook_disable_after, "20", 1, 100000, "failed webhook attempts in a row before the endpoint is disabled"),
+	I(webhook_concurrency, "8", 1, 64, "webhook requests in flight at once per media-hooks"),
+	I(webhook_poll_interval, "5", 1, 3600, "media-hooks polling fallback, seconds"),
+	I(webhook_lease, "60", 15, 3600, "seconds a claimed webhook delivery is leased; at least webhook_timeout + 10"),
+	I(webhook_retention, "2592000", 3600, 3650LL * 86400, "seconds mediactl gc keeps a finished webhook delivery and its attempts"),
 	{ "stream_mode", CFG_MODE, offsetof(struct config, stream_mode), "x-sendfile", 0, 0, false,
 	  "x-sendfile (the web server sends the file) or direct (mediad sends it)", NULL },
 };
 
 #undef S
 #undef I
+#undef B
 /* clang-format on */
 
 static char **cfg_str(struct config *c, const struct cfg_key *k)
@@ -108,6 +122,28 @@ static char **cfg_str(struct config *c, const struct cfg_key *k)
 static long long *cfg_int(struct config *c, const struct cfg_key *k)
 {
 	return (long long *)(void *)((char *)c + k->offset);
+}
+
+static bool *cfg_bool(struct config *c, const struct cfg_key *k)
+{
+	return (bool *)(void *)((char *)c + k->offset);
+}
+
+/* A boolean as the file or the environment may write it: on/off, true/false, yes/no, 1/0, in any
+ * case. Returns 1, 0, or -1 when value is none of them. */
+static int cfg_parse_bool(const char *value)
+{
+	static const char *const yes[] = { "on", "true", "yes", "1" }, *const no[] = { "off", "false", "no",
+		                                                                       "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(value, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(value, no[i]) == 0)
+			return 0;
+	}
+	return -1;
 }
 
 static const struct cfg_key *cfg_find(const char *name, size_t len)
@@ -163,6 +199,15 @@ static int cfg_set(struct config *c, const struct cfg_key *k, const char *value,
 			return -1;
 		}
 		*cfg_int(c, k) = v;
+		return 0;
+	case CFG_BOOL:
+		if (cfg_parse_bool(value) < 0) {
+			snprintf(err, errlen,
+			         "%s: %s must be on or off (or true/false, yes/no, 1/0; got \"%.40s\")",
+			         origin, k->name, value);
+			return -1;
+		}
+		*cfg_bool(c, k) = cfg_parse_bool(value) == 1;
 		return 0;
 	case CFG_MODE:
 		if (strcmp(value, "x-sendfile") == 0)
@@ -530,6 +575,9 @@ void config_print(const struct config *c, FILE *out)
 		case CFG_MODE:
 			snprintf(masked, sizeof(masked), "%s",
 			         c->stream_mode == STREAM_DIRECT ? "direct" : "x-sendfile");
+			break;
+		case CFG_BOOL:
+			snprintf(masked, sizeof(masked), "%s", *cfg_bool(mc, k) ? "on" : "off");
 			break;
 		}
 		/* The source first: which of file, environment and default won is what an operator

@@ -36,6 +36,9 @@ struct config {
 	long long upload_max_bytes;
 	long long upload_max_parts;
 	long long upload_max_header_bytes;
+	long long upload_expiry;
+	long long tus_checkpoint_bytes;
+	long long upload_max_live;
 	long long login_rate_ip_email;
 	long long login_rate_ip;
 	long long view_rate_limit;
@@ -60,6 +63,16 @@ struct config {
 	long long db_tcp_timeout;
 	long long body_read_timeout_ms;
 	long long body_min_rate_bps;
+	/* media-hooks (webhook delivery) */
+	long long webhook_timeout;
+	long long webhook_max_age;
+	/* Between two 8-byte fields: each setting needs an 8-byte word of its own (origins). */
+	bool webhook_allow_private;
+	long long webhook_disable_after;
+	long long webhook_concurrency;
+	long long webhook_poll_interval;
+	long long webhook_lease;
+	long long webhook_retention; /* mediactl gc */
 	enum stream_mode stream_mode;
 	/* Where each value came from ("default", "<file>:<line>", "env MEDIA_ROOT"), for mediactl
 	 * config; indexed by the field's offset in 8-byte words (private to config.c). */

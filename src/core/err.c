@@ -24,6 +24,10 @@ static const struct {
 	[MERR_INSUFFICIENT_STORAGE] = { 507, "insufficient_storage" },
 	[MERR_QUOTA_EXCEEDED] = { 413, "quota_exceeded" },
 	[MERR_REQUEST_TIMEOUT] = { 408, "request_timeout" },
+	[MERR_PRECONDITION_FAILED] = { 412, "precondition_failed" },
+	[MERR_CHECKSUM_MISMATCH] = { 460, "checksum_mismatch" },
+	[MERR_UNPROCESSABLE] = { 422, "unprocessable_entity" },
+	[MERR_LENGTH_REQUIRED] = { 411, "length_required" },
 };
 
 int merr_status(enum merr e)
@@ -71,14 +75,22 @@ const char *http_reason(int status)
 		return "Conflict";
 	case 410:
 		return "Gone";
+	case 411:
+		return "Length Required";
+	case 412:
+		return "Precondition Failed";
 	case 413:
 		return "Payload Too Large";
 	case 415:
 		return "Unsupported Media Type";
 	case 416:
 		return "Range Not Satisfiable";
+	case 422:
+		return "Unprocessable Entity";
 	case 429:
 		return "Too Many Requests";
+	case 460:
+		return "Checksum Mismatch";
 	case 500:
 		return "Internal Server Error";
 	case 503:

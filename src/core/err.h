@@ -20,6 +20,10 @@ enum merr {
 	MERR_INSUFFICIENT_STORAGE,
 	MERR_QUOTA_EXCEEDED,  /* 413 too, but the user's storage_quota_bytes, not the request's size */
 	MERR_REQUEST_TIMEOUT, /* 408: the body did not come within body_read_timeout_ms / body_min_rate_bps */
+	MERR_PRECONDITION_FAILED, /* 412: a tus request without a Tus-Resumable version we speak */
+	MERR_CHECKSUM_MISMATCH, /* 460 (tus checksum extension): the body is not what Upload-Checksum says */
+	MERR_UNPROCESSABLE,     /* 422: well-formed, but refused (a webhook URL of a private address) */
+	MERR_LENGTH_REQUIRED,   /* 411: a body of unknown length where its length must be known (tus PATCH) */
 	MERR__COUNT
 };
 

@@ -15,11 +15,18 @@ struct http_response;
 #define CORS_MAX_ORIGINS 64
 
 /* Request headers a page may send (a preflight is answered with this list whatever it asked for). */
-#define CORS_ALLOW_HEADERS "Authorization, Content-Type, Range, If-Range, If-None-Match, If-Modified-Since"
-/* Response headers a page may read besides the safelisted ones (Content-Type, Last-Modified...). */
+#define CORS_ALLOW_HEADERS                                                                 \
+	"Authorization, Content-Type, Range, If-Range, If-None-Match, If-Modified-Since, " \
+	"Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata, Upload-Checksum, "  \
+	"Upload-Defer-Length"
+/* Response headers a page may read besides the safelisted ones (Content-Type, Last-Modified...):
+ * a tus client (tus-js-client) reads Location, Upload-* and Tus-*, and Mediad-Resource says where
+ * its media is. */
 #define CORS_EXPOSE_HEADERS                                                                      \
 	"Accept-Ranges, Allow, Content-Length, Content-Range, ETag, Location, RateLimit-Limit, " \
-	"RateLimit-Remaining, RateLimit-Reset, Retry-After, WWW-Authenticate, X-Request-Id"
+	"RateLimit-Remaining, RateLimit-Reset, Retry-After, WWW-Authenticate, X-Request-Id, "    \
+	"Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, "      \
+	"Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, Mediad-Resource"
 
 /*
  * Checks a cors_origins value: "*" alone, or origins ("scheme://host[:port]", no path, no

@@ -102,6 +102,25 @@ struct db *db_open(const struct config *cfg, const struct db_stmt *stmts, int n)
 	return db;
 }
 
+void db_error_summary(const struct pg_result *res, char *out, size_t outlen)
+{
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *cons = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+
+	snprintf(out, outlen, "%s (SQLSTATE %s%s%s)", msg ? msg : "no error message", state ? state : "none",
+	         cons ? ", constraint " : "", cons ? cons : "");
+}
+
+/* Logs what failed (what) and db_error_summary of res: never the DETAIL. */
+static void db_log_failure(const char *what, const PGresult *res)
+{
+	char summary[DB_ERROR_SUMMARY_MAX];
+
+	db_error_summary(res, summary, sizeof(summary));
+	log_error("db: %s: %s", what, summary);
+}
+
 /* Prepared on every connection, whatever the program's table holds: db_ping uses it. */
 static const struct db_stmt db_ping_stmt = { "db_ping", "SELECT 1", 0 };
 
@@ -114,8 +133,12 @@ static int db_prepare_all(struct db *db)
 		PGresult *res = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
 		bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
-		if (!ok)
-			log_error("db: prepare %s: %s", st->name, PQresultErrorMessage(res));
+		if (!ok) {
+			char what[128];
+
+			snprintf(what, sizeof(what), "prepare %s", st->name);
+			db_log_failure(what, res);
+		}
 		PQclear(res);
 		if (!ok)
 			return -1;
@@ -148,7 +171,7 @@ static int db_set_session_limits(struct db *db)
 	        3, NULL, p, NULL, NULL, 0);
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	if (!ok)
-		log_error("db: setting the session's timeouts: %s", PQresultErrorMessage(res));
+		db_log_failure("setting the session's timeouts", res);
 	PQclear(res);
 	return ok ? 0 : -1;
 }
@@ -382,7 +405,7 @@ static PGresult *db_finish(struct db *db, const char *name, enum merr *err)
 	}
 	*err = db_map_error(res);
 	if (*err == MERR_INTERNAL)
-		log_error("db: %s: %s", name ? name : "query", PQresultErrorMessage(res));
+		db_log_failure(name ? name : "query", res);
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		db_disconnect(db);
 	PQclear(res);

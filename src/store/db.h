@@ -3,6 +3,7 @@
 #define MEDIAD_DB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/err.h"
 
@@ -70,6 +71,14 @@ struct pg_result *db_exec(struct db *db, const char *name, int nparams, const ch
 struct pg_result *db_exec_sql(struct db *db, const char *sql, int nparams, const char *const *params,
                               enum merr *err) __attribute__((warn_unused_result));
 void db_clear(struct pg_result *res);
+/* Room for a db_error_summary line (longer ones are cut). */
+#define DB_ERROR_SUMMARY_MAX 512
+/*
+ * What a failed result says, for a log line: its primary message, SQLSTATE and constraint name,
+ * never its DETAIL, which quotes row values ("Failing row contains (...)": a webhook's secret,
+ * a user's data). Every log line of db.c is made by it. res NULL: "no error message".
+ */
+void db_error_summary(const struct pg_result *res, char *out, size_t outlen);
 /* Begin/commit/rollback on the current connection. Return MERR_OK or an error as db_exec. */
 enum merr db_begin(struct db *db) __attribute__((warn_unused_result));
 enum merr db_commit(struct db *db) __attribute__((warn_unused_result));

@@ -85,6 +85,20 @@ int tmpfile_commit(struct tmpfile *t, const char *root, const char *rel)
 	return files_sync_dir(dir);
 }
 
+int tmpfile_link(const struct tmpfile *t, const char *root, const char *rel)
+{
+	char dst[FILES_PATH_MAX], dir[FILES_PATH_MAX];
+	const char *slash;
+
+	if (!files_abs(root, rel, dst, sizeof(dst)))
+		return EINVAL;
+	if (link(t->path, dst) != 0)
+		return errno;
+	slash = strrchr(dst, '/');
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - dst), dst);
+	return files_sync_dir(dir);
+}
+
 int files_sync_dir(const char *dir)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
@@ -301,4 +315,21 @@ int files_sync_tree(const char *dir)
 		return e;
 	}
 	return files_sync_dirfd(dfd, FILES_TREE_DEPTH);
+}
+
+void files_writeback(int fd, struct files_writeback *w, uint64_t end)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (w->off || end < w->from || end - w->from < FILES_WRITEBACK_BYTES)
+		return;
+	if (sync_file_range(fd, (off_t)w->from, (off_t)(end - w->from), SYNC_FILE_RANGE_WRITE) != 0) {
+		w->off = errno != EINTR;
+		return;
+	}
+	w->from = end;
+#else
+	(void)fd;
+	(void)w;
+	(void)end;
+#endif
 }

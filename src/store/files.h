@@ -25,11 +25,31 @@ int tmpfile_sync(struct tmpfile *t) __attribute__((warn_unused_result));
  * only the folder's fsync failed: the rename may then not survive a crash); once renamed,
  * nothing is left for tmpfile_discard to remove. */
 int tmpfile_commit(struct tmpfile *t, const char *root, const char *rel) __attribute__((warn_unused_result));
+/* Links the synced file t (a second name for it; t keeps its own) as <root>/<rel> and fsyncs the
+ * folder. Returns 0 or errno; on error <root>/<rel> may exist (the folder's fsync failed). */
+int tmpfile_link(const struct tmpfile *t, const char *root, const char *rel)
+        __attribute__((warn_unused_result));
 /* Closes and removes whatever is left. Safe to call more than once. */
 void tmpfile_discard(struct tmpfile *t);
 /* fsyncs a written file (by path) or a folder, so a rename into it survives a crash. 0 or errno. */
 int files_sync(const char *path) __attribute__((warn_unused_result));
 int files_sync_dir(const char *dir) __attribute__((warn_unused_result));
+
+/*
+ * Write-back of a file being filled from a request body: every FILES_WRITEBACK_BYTES, the bytes
+ * written since the last call have their write-back started (sync_file_range WRITE alone, without
+ * waiting), so the disk writes while the rest of the body arrives instead of all of it in the
+ * fsync at the end, and no more than this is left dirty by one upload. Only a hint: the fsync
+ * still makes the file durable and reports errors, so a file system that refuses it (EINVAL,
+ * ESPIPE) is not asked again. Start with from = the file's size (or 0), off = false.
+ */
+#define FILES_WRITEBACK_BYTES (8 * 1024 * 1024)
+struct files_writeback {
+	uint64_t from; /* bytes before this have had their write-back started */
+	bool off;      /* the file system refused sync_file_range */
+};
+/* Starts the write-back of fd's bytes [w->from, end) once they are FILES_WRITEBACK_BYTES. */
+void files_writeback(int fd, struct files_writeback *w, uint64_t end);
 
 /* Makes "<dir>/<unix-ms>-<8 random hex>.<ext>" into out. */
 void files_new_name(const char *dir, const char *ext, char *out, size_t outlen);

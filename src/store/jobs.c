@@ -140,6 +140,14 @@ enum merr jobs_get(struct db *db, int64_t user_id, const char *id, struct json_o
 	return row_one_json(db, "jobs_get", &p, &job_table, out);
 }
 
+enum merr jobs_snapshot_json(struct db *db, const char *subject, struct json_object **out)
+{
+	struct params p = PARAMS_INIT;
+
+	params_str(&p, subject);
+	return row_one_json(db, "jobs_snapshot", &p, &job_table, out);
+}
+
 enum merr jobs_list(struct db *db, int64_t user_id, int64_t project_id, int64_t limit, int64_t offset,
                     struct json_object **items, int64_t *total)
 {

@@ -37,6 +37,17 @@ struct json_object;
 /* clang-format on */
 #define JOB_SELECT ROW_SELECT(JOB_COLUMNS)
 
+/*
+ * A render_jobs row as to_jsonb wrote it (the webhook_events.subject of a job.* event), back
+ * through the API's column list: the same JSON GET /jobs/:id gives. In the statement table of
+ * each program that calls jobs_snapshot_json (media-hooks).
+ */
+#define JOBS_SNAPSHOT_STMT                                                                                  \
+	{                                                                                                   \
+		"jobs_snapshot",                                                                            \
+		        "SELECT " JOB_SELECT " FROM jsonb_populate_record(NULL::render_jobs, $1::jsonb)", 1 \
+	}
+
 /* The asset a render would read: asset_id of the project, or its newest when asset_id is 0. Its
  * columns, of media m (rows.h): */
 /* clang-format off */
@@ -73,6 +84,11 @@ enum merr jobs_enqueue_renditions(struct db *db, int64_t media_id, const char *p
         __attribute__((warn_unused_result));
 /* The job object of GET /jobs/:id; another user's job is MERR_NOT_FOUND. */
 enum merr jobs_get(struct db *db, int64_t user_id, const char *id, struct json_object **out)
+        __attribute__((warn_unused_result));
+/* The job object of GET /jobs/:id made from subject, a to_jsonb(render_jobs) snapshot
+ * (JOBS_SNAPSHOT_STMT), into *out (caller owns it). A snapshot the row type cannot read is
+ * MERR_BAD_REQUEST. */
+enum merr jobs_snapshot_json(struct db *db, const char *subject, struct json_object **out)
         __attribute__((warn_unused_result));
 enum merr jobs_list(struct db *db, int64_t user_id, int64_t project_id, int64_t limit, int64_t offset,
                     struct json_object **items, int64_t *total) __attribute__((warn_unused_result));

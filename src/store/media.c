@@ -60,7 +60,7 @@ enum merr media_usage(struct db *db, int64_t user_id, int64_t *bytes)
 }
 
 enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, const char *presets,
-                              int max_attempts)
+                              int max_attempts, media_insert_hook then, void *arg)
 {
 	struct params p = PARAMS_INIT;
 	int64_t used = 0;
@@ -68,7 +68,7 @@ enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, con
 
 	bool autos = presets != NULL && presets[0] != '\0';
 
-	if (quota <= 0 && !autos)
+	if (quota <= 0 && !autos && then == NULL)
 		return media_insert(db, m);
 	params_int(&p, m->user_id);
 	err = db_begin(db);
@@ -96,6 +96,8 @@ enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, con
 		if (err == MERR_OK)
 			snprintf(m->status, sizeof(m->status), "processing");
 	}
+	if (err == MERR_OK && then != NULL)
+		err = then(db, m, arg);
 out:
 	return db_end(db, err);
 }
@@ -167,6 +169,41 @@ enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path, c
 	if ((size_t)snprintf(dirs, dirslen, "%s", PQgetvalue(r, 0, 1)) >= dirslen)
 		dirs[0] = '\0';
 	PQclear(r);
+	return MERR_OK;
+}
+
+enum merr media_snapshot(struct db *db, const char *subject, struct media *m)
+{
+	struct params p = PARAMS_INIT;
+
+	params_str(&p, subject);
+	return row_one(db, "media_snapshot", &p, &media_table, m);
+}
+
+enum merr media_json_stored(struct db *db, const struct media *m, struct json_object **out)
+{
+	struct json_object *o = NULL, *renditions = NULL, *jobs = NULL;
+	enum merr err;
+
+	*out = NULL;
+	err = renditions_json(db, m->id, &renditions, &jobs);
+	if (err != MERR_OK)
+		return err;
+	o = media_json(m);
+	/* json_object_object_add replaces media_json's [] and, when it succeeds, takes ownership. */
+	if (o != NULL && json_object_object_add(o, "renditions", renditions) == 0)
+		renditions = NULL;
+	if (o != NULL && renditions == NULL && json_object_object_add(o, "renditionJobs", jobs) == 0)
+		jobs = NULL;
+	if (o != NULL && (renditions != NULL || jobs != NULL)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_object_put(renditions);
+	json_object_put(jobs);
+	if (o == NULL)
+		return MERR_INTERNAL;
+	*out = o;
 	return MERR_OK;
 }
 

@@ -75,21 +75,35 @@ struct media {
 		        15                                                                                            \
 	}
 
+/* A media row as to_jsonb wrote it (the webhook_events.subject of a media.* event), read back
+ * through MEDIA_SELECT; in the statement table of each program that calls media_snapshot. */
+#define MEDIA_SNAPSHOT_STMT                                                                             \
+	{                                                                                               \
+		"media_snapshot",                                                                       \
+		        "SELECT " MEDIA_SELECT " FROM jsonb_populate_record(NULL::media, $1::jsonb)", 1 \
+	}
+
 /*
  * Inserts m: a render's output when m->render_job_id is set (origin render), an upload otherwise.
  * Fills every other column of m (id, origin, created_at, ...) from the row stored.
  */
 enum merr media_insert(struct db *db, struct media *m) __attribute__((warn_unused_result));
+/* Work that must commit with a media row or not at all (a tus upload marked complete): run by
+ * media_insert_within in its transaction, after the insert filled m. Its error rolls the whole back. */
+typedef enum merr (*media_insert_hook)(struct db *db, const struct media *m, void *arg);
+
 /*
  * media_insert under a quota: one transaction locks the user's row (so concurrent uploads of one
  * user take turns here, after their files are complete), adds up what the user stores, and
  * inserts m only if that plus m->size_bytes stays within quota bytes; otherwise nothing is
  * inserted and the answer is MERR_QUOTA_EXCEEDED. quota <= 0 is no quota. presets (NULL or "": none)
  * is a PostgreSQL text[] literal of rendition presets ("{hls,poster}"): their jobs are enqueued in
- * the same transaction (jobs_enqueue_renditions) and m->status says 'processing'.
+ * the same transaction (jobs_enqueue_renditions) and m->status says 'processing'. then (NULL: none)
+ * runs last in the same transaction with arg.
  */
 enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, const char *presets,
-                              int max_attempts) __attribute__((warn_unused_result));
+                              int max_attempts, media_insert_hook then, void *arg)
+        __attribute__((warn_unused_result));
 /* The bytes user_id's media take, render outputs and renditions included, into *bytes. */
 enum merr media_usage(struct db *db, int64_t user_id, int64_t *bytes) __attribute__((warn_unused_result));
 /* The media id owned by user_id. Another user's media is MERR_NOT_FOUND. */
@@ -105,6 +119,15 @@ enum merr media_list(struct db *db, int64_t user_id, int64_t project_id, const c
 /* Deletes the row; path receives the file to remove (MEDIA_PATH_MAX bytes), dirs the folders of
  * its renditions ("outputs/<job>,outputs/<job>", "" when none), to remove with them. */
 enum merr media_delete(struct db *db, int64_t user_id, int64_t id, char *path, char *dirs, size_t dirslen)
+        __attribute__((warn_unused_result));
+/* The media row of subject, a to_jsonb(media) snapshot (MEDIA_SNAPSHOT_STMT), into *m. A snapshot
+ * the row type cannot read is MERR_BAD_REQUEST. */
+enum merr media_snapshot(struct db *db, const char *subject, struct media *m)
+        __attribute__((warn_unused_result));
+/* media_json with the media's stored renditions and rendition jobs (renditions_json) in place of
+ * its empty "renditions" and "renditionJobs", as GET /media/:id shows it, into *out (caller owns
+ * it; NULL on error). MERR_INTERNAL on out of memory. */
+enum merr media_json_stored(struct db *db, const struct media *m, struct json_object **out)
         __attribute__((warn_unused_result));
 /* The JSON shape of a media row (assets, /media and lists share it). Caller owns it; NULL on out of
  * memory. */

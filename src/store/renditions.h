@@ -50,36 +50,29 @@ struct rendition {
 #define RENDITION_SELECT ROW_SELECT(RENDITION_COLUMNS)
 
 /*
- * The select expression of the JSON array of the renditions of the media whose id is the SQL
- * expression media_id: [{kind, name, resolution ("WxH" or null), width, height, bitrate (the
- * average), bandwidth (the peak), codecs, frameRate, path (relative to the media root),
- * sizeBytes}], [] when there are none. One expression for media lists (a column of media_list) and
- * GET /media/:id (renditions_json), so both show the same shape.
+ * The select expressions of the JSON arrays of the renditions and of the rendition jobs of the
+ * media whose id is the SQL expression media_id: SQL functions of schema/009
+ * (media_renditions_json, media_rendition_jobs_json), which say what they hold, so that media
+ * lists (a column of media_list), GET /media/:id (renditions_json) and the webhook events of
+ * schema/009 (which keep them as they were) show one shape from one definition. A /media upload's
+ * jobs have no project, so the rendition jobs are where a client finds their ids (for GET and
+ * DELETE /jobs/:id).
  */
-#define RENDITIONS_JSON_SQL(media_id)                                                                      \
-	"coalesce((SELECT json_agg(json_build_object('kind', r.kind, 'name', r.name, 'resolution', "       \
-	"CASE WHEN r.width IS NOT NULL AND r.height IS NOT NULL THEN r.width || 'x' || r.height END, "     \
-	"'width', r.width, 'height', r.height, 'bitrate', r.average_bandwidth, 'bandwidth', r.bandwidth, " \
-	"'codecs', r.codecs, 'frameRate', r.frame_rate, 'path', r.dir || '/' || r.path, "                  \
-	"'sizeBytes', r.size_bytes) ORDER BY r.kind, r.bandwidth NULLS LAST, r.name) "                     \
-	"FROM media_renditions r WHERE r.media_id = " media_id "), '[]')"
-
+#define RENDITIONS_JSON_SQL(media_id) "media_renditions_json(" media_id ")"
 /* RENDITIONS_JSON_SQL of the media row of a statement over the table media. */
 #define RENDITIONS_JSON_OF_MEDIA RENDITIONS_JSON_SQL("media.id")
-
-/*
- * The select expression of the JSON array of the newest job of each rendition preset on the media
- * (what its status follows, schema/007): [{id, preset, state, progress, failedReason}], by preset,
- * [] when none. A /media upload's jobs have no project, so this is where a client finds their ids
- * (for GET and DELETE /jobs/:id).
- */
-#define RENDITION_JOBS_JSON_SQL(media_id)                                                                \
-	"coalesce((SELECT json_agg(json_build_object('id', l.id, 'preset', l.preset, 'state', l.state, " \
-	"'progress', l.progress, 'failedReason', l.failed_reason) ORDER BY l.preset) "                   \
-	"FROM (SELECT DISTINCT ON (j.preset) j.id, j.preset, j.state, j.progress, j.failed_reason "      \
-	"FROM render_jobs j WHERE j.input_media_id = " media_id " AND j.preset IN ('hls', 'poster', "    \
-	"'storyboard') ORDER BY j.preset, j.created_at DESC, j.id) l), '[]')"
+#define RENDITION_JOBS_JSON_SQL(media_id) "media_rendition_jobs_json(" media_id ")"
 #define RENDITION_JOBS_JSON_OF_MEDIA RENDITION_JOBS_JSON_SQL("media.id")
+
+/* The statement of renditions_json, in the table of each program that calls it (mediad's
+ * statements.c, media-hooks' hooks/outbox.c). */
+#define RENDITIONS_JSON_STMT                                                                      \
+	{                                                                                         \
+		"renditions_json",                                                                \
+		        "SELECT " RENDITIONS_JSON_SQL("$1::bigint") ", " RENDITION_JOBS_JSON_SQL( \
+		                "$1::bigint"),                                                    \
+		        1                                                                         \
+	}
 
 /* Which kinds a media has (renditions_kinds): an HLS variant, the poster, the storyboard. */
 enum rendition_kind_bits {

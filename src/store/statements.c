@@ -8,8 +8,10 @@
 #include "store/media.h"
 #include "store/projects.h"
 #include "store/renditions.h"
+#include "store/uploads.h"
 #include "store/sqlfmt.h"
 #include "store/users.h"
+#include "store/webhooks.h"
 
 /* The select lists (*_SELECT) come from each entity's column table: see rows.h. */
 /*
@@ -125,6 +127,76 @@ const struct db_stmt store_statements[] = {
 	  " FROM old WHERE j.id = old.id AND old.state IN ('waiting', 'active') RETURNING j.id) "
 	  "SELECT old.state, (SELECT pg_notify('render_cancel', id::text) FROM upd) FROM old",
 	  2 },
+	/* webhook endpoints and their deliveries, API side (store/webhooks.c; media-hooks has its own
+	 * statements): every statement is scoped by user_id ($2 or $1) and sees no deleted endpoint
+	 * (deleted_at, schema/009). The secret is only written. */
+	{ "webhooks_create",
+	  "INSERT INTO webhooks (user_id, url, events, secret) SELECT $1, $2, $3::text[], $4 "
+	  "WHERE (SELECT count(*) FROM webhooks WHERE user_id = $1 AND deleted_at IS NULL) < $5::int "
+	  "RETURNING " WEBHOOK_SELECT,
+	  5 },
+	{ "webhooks_get",
+	  "SELECT " WEBHOOK_SELECT " FROM webhooks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL",
+	  2 },
+	{ "webhooks_enabled",
+	  "SELECT enabled FROM webhooks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL", 2 },
+	{ "webhooks_list",
+	  "SELECT " WEBHOOK_SELECT " FROM webhooks WHERE user_id = $1 AND deleted_at IS NULL "
+	  "ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+	  3 },
+	{ "webhooks_count", "SELECT count(*) FROM webhooks WHERE user_id = $1 AND deleted_at IS NULL", 1 },
+	/* $5 true enables (a disabled endpoint starts afresh), false disables, NULL keeps. The
+	 * right-hand sides read the row as it was. */
+	{ "webhooks_update",
+	  "UPDATE webhooks SET url = coalesce($3, url), events = coalesce($4::text[], events), "
+	  "enabled = coalesce($5::boolean, enabled), "
+	  "disabled_at = CASE WHEN $5::boolean IS NULL OR $5::boolean = enabled THEN disabled_at "
+	  " WHEN $5::boolean THEN NULL ELSE now() END, "
+	  "disabled_reason = CASE WHEN $5::boolean IS NULL OR $5::boolean = enabled THEN disabled_reason "
+	  " WHEN $5::boolean THEN NULL ELSE 'disabled by its owner' END, "
+	  "consecutive_failures = CASE WHEN $5::boolean AND NOT enabled THEN 0 ELSE consecutive_failures END, "
+	  "updated_at = now() WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING " WEBHOOK_SELECT,
+	  5 },
+	/* A soft delete: one row, no cascade, and no lock that a change's fan-out (FOR KEY SHARE)
+	 * holds; mediactl gc removes the deliveries and then the row. */
+	{ "webhooks_delete",
+	  "UPDATE webhooks SET deleted_at = now(), enabled = false, updated_at = now() "
+	  "WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING 1",
+	  2 },
+	/* Newest first, as webhook_deliveries_webhook_idx orders them; $3 a state or NULL. */
+	{ "webhook_deliveries_list",
+	  "SELECT " WEBHOOK_DELIVERY_SELECT " FROM webhook_deliveries d "
+	  "JOIN webhook_events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id "
+	  "WHERE d.webhook_id = $1 AND w.user_id = $2 AND w.deleted_at IS NULL "
+	  "AND ($3::text IS NULL OR d.state = $3) ORDER BY d.created_at DESC, d.id LIMIT $4 OFFSET $5",
+	  5 },
+	/* At most WEBHOOK_DELIVERIES_COUNT_CAP + 1 rows are counted (an index-only scan of
+	 * webhook_deliveries_webhook_state_idx or _webhook_idx): more says "capped". */
+	{ "webhook_deliveries_count",
+	  "SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+	  "WHERE d.webhook_id = $1 AND w.user_id = $2 AND w.deleted_at IS NULL "
+	  "AND ($3::text IS NULL OR d.state = $3) LIMIT " WEBHOOK_DELIVERIES_COUNT_CAP_S " + 1) c",
+	  3 },
+	/* The delivery a retry is asked for, locked (media-hooks' claim skips it meanwhile): its state,
+	 * whether it is pending under a live lease (being sent now), and whether its endpoint is
+	 * enabled. */
+	{ "webhook_deliveries_lock",
+	  "SELECT d.state, d.state = 'pending' AND coalesce(d.lease_until > now(), false), w.enabled "
+	  "FROM webhook_deliveries d "
+	  "JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $3 AND d.webhook_id = $1 AND w.user_id = $2 "
+	  "AND w.deleted_at IS NULL FOR UPDATE OF d",
+	  3 },
+	/* A manual retry (after webhook_deliveries_lock said it may be): due now, a new retry window
+	 * (webhook_max_age), no lease; the attempts so far stay counted. Never a delivered one or one
+	 * being sent. RETURNING shows the row as it is now. */
+	{ "webhook_deliveries_retry",
+	  "UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = now(), window_from = now(), "
+	  "lease_owner = NULL, lease_until = NULL, finished_at = NULL FROM webhook_events e, webhooks w "
+	  "WHERE d.id = $3 AND d.webhook_id = $1 AND w.id = d.webhook_id AND w.user_id = $2 AND w.enabled "
+	  "AND w.deleted_at IS NULL AND (d.state = 'failed' OR (d.state = 'pending' AND "
+	  "(d.lease_until IS NULL OR d.lease_until <= now()))) "
+	  "AND e.id = d.event_id RETURNING " WEBHOOK_DELIVERY_SELECT,
+	  3 },
 	/* views and events: the aggregates are kept by triggers (schema/002_analytics.sql) */
 	/* One statement checks the media (and its owner, when a token authorised the view; $3 NULL
 	 * when a signed link did) and records the view: no row means 404. */
@@ -188,8 +260,36 @@ const struct db_stmt store_statements[] = {
 	  "coalesce(bool_or(kind = 'storyboard' AND name = 'storyboard'), false) "
 	  "FROM media_renditions WHERE media_id = $1",
 	  1 },
-	{ "renditions_json",
-	  "SELECT " RENDITIONS_JSON_SQL("$1::bigint") ", " RENDITION_JOBS_JSON_SQL("$1::bigint"), 1 },
+	RENDITIONS_JSON_STMT,
+	/* resumable uploads (store/uploads.c): scoped by user_id, but for the completion, which runs
+	 * in the media row's transaction after the owner's row was read */
+	{ "uploads_create",
+	  "INSERT INTO uploads (user_id, project_id, upload_length, filename, title, kind, expires_at, "
+	  "metadata) "
+	  "SELECT $1, $2, $3, $4, $5, $6, now() + $7 * interval '1 second', $8 "
+	  "WHERE $2::bigint IS NULL OR EXISTS (SELECT 1 FROM projects WHERE id = $2 AND user_id = $1) "
+	  "RETURNING " UPLOAD_SELECT,
+	  8 },
+	/* The uploads of $1 still receiving and unexpired: how many, and the bytes they announced. */
+	{ "uploads_open",
+	  "SELECT count(*), coalesce(sum(upload_length), 0) FROM uploads "
+	  "WHERE user_id = $1 AND state = 'receiving' AND expires_at > now()",
+	  1 },
+	{ "uploads_get", "SELECT " UPLOAD_SELECT " FROM uploads WHERE id = $1 AND user_id = $2", 2 },
+	{ "uploads_set_offset",
+	  "UPDATE uploads SET upload_offset = $3, updated_at = now() "
+	  "WHERE id = $1 AND user_id = $2 AND state = 'receiving' AND upload_offset <= $3 "
+	  "AND $3 < upload_length RETURNING 1",
+	  3 },
+	{ "uploads_complete",
+	  "UPDATE uploads SET state = 'complete', media_id = $2, upload_offset = upload_length, "
+	  "updated_at = now() WHERE id = $1 AND state = 'receiving' RETURNING 1",
+	  2 },
+	{ "uploads_fail",
+	  "UPDATE uploads SET state = 'failed', updated_at = now() "
+	  "WHERE id = $1 AND user_id = $2 AND state = 'receiving' RETURNING 1",
+	  2 },
+	{ "uploads_delete", "DELETE FROM uploads WHERE id = $1 AND user_id = $2 RETURNING 1", 2 },
 };
 
 const int store_statements_count = (int)(sizeof(store_statements) / sizeof(store_statements[0]));

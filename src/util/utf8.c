@@ -56,3 +56,36 @@ bool utf8_valid(const char *s, size_t n, size_t *chars)
 		*chars = count;
 	return true;
 }
+
+void utf8_scrub(char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+
+		k = c < 0x80           ? 1 :
+		    (c & 0xe0) == 0xc0 ? 2 :
+		    (c & 0xf0) == 0xe0 ? 3 :
+		    (c & 0xf8) == 0xf0 ? 4 :
+		                         0;
+		if (k == 0 || k > n - i || !utf8_valid(s + i, k, NULL)) {
+			s[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
+	s[n] = '\0';
+}
+
+size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+	size_t cut, back;
+
+	if (n <= max)
+		return n;
+	/* Back over the continuation bytes (10xxxxxx) of a character that the cut splits, at most 3. */
+	for (cut = max, back = 0; cut > 0 && back < 3 && ((unsigned char)s[cut] & 0xc0) == 0x80; back++)
+		cut--;
+	return back < 3 || ((unsigned char)s[cut] & 0xc0) != 0x80 ? cut : max;
+}

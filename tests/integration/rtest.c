@@ -20,13 +20,14 @@
 
 extern char **environ;
 
-#define MAX_SPAWNERS 4
+#define MAX_SPAWNERS 8
 
 struct rtest rt;
 
 static const char *prog = "rtest"; /* the program, in messages */
 static char work[RTEST_DIR_SZ];    /* this run's folder inside MEDIAD_TEST_DIR */
 static char spawner_bin[RTEST_PATH_SZ];
+static char bindir[RTEST_DIR_SZ]; /* the build tree: where media-spawner and media-hooks are */
 static char outputs[RTEST_DIR_SZ + 16];
 static char email_a[128], email_b[128];
 static PGconn *db;
@@ -97,24 +98,26 @@ static char **env_with(const char *const *over)
 	return env;
 }
 
-/*
- * Starts media-spawner with args (after argv[0]) and env overrides; stdin is /dev/null, stdout and
- * stderr go to a log of its own, and no descriptor of ours leaks into it. Registers it for the
- * teardown. Returns its index, or -1.
- */
 int rtest_spawner_start(const char *const *args, const char *const *over)
+{
+	return rtest_program_start("media-spawner", args, over);
+}
+
+int rtest_program_start(const char *name, const char *const *args, const char *const *over)
 {
 	const char *argv[16];
 	posix_spawn_file_actions_t fa;
 	struct spawner *s;
+	char bin[RTEST_PATH_SZ];
 	char **env;
 	int n = 0, rc;
 
 	if (nspawners == MAX_SPAWNERS)
 		return -1;
 	s = &spawners[nspawners];
-	snprintf(s->log, sizeof(s->log), "%s/spawner-%d-%d.log", work, test_no, nspawners);
-	argv[n++] = spawner_bin;
+	snprintf(bin, sizeof(bin), "%s/%s", bindir, name);
+	snprintf(s->log, sizeof(s->log), "%s/%s-%d-%d.log", work, name, test_no, nspawners);
+	argv[n++] = bin;
 	for (; args != NULL && *args != NULL && n < 15; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
@@ -126,11 +129,11 @@ int rtest_spawner_start(const char *const *args, const char *const *over)
 	posix_spawn_file_actions_addopen(&fa, 1, s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	rc = posix_spawn(&s->pid, spawner_bin, &fa, NULL, (char *const *)(uintptr_t)argv, env);
+	rc = posix_spawn(&s->pid, bin, &fa, NULL, (char *const *)(uintptr_t)argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	free(env);
 	if (rc != 0) {
-		fprintf(stderr, "%s: cannot start %s: %s\n", prog, spawner_bin, strerror(rc));
+		fprintf(stderr, "%s: cannot start %s: %s\n", prog, bin, strerror(rc));
 		return -1;
 	}
 	return nspawners++;
@@ -430,19 +433,26 @@ void rtest_expect_job(const char *uuid, const char *want, int timeout_ms, struct
 
 /* ---- PostgreSQL --------------------------------------------------------------------------------- */
 
+bool rtest_sql(const char *q, int n, const char *const *params, char *out, size_t outlen)
+{
+	PGresult *res = PQexecParams(db, q, n, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+	          (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		fprintf(stderr, "%s: %s: %s", prog, q, PQerrorMessage(db));
+	if (out != NULL && outlen > 0)
+		snprintf(out, outlen, "%s", ok && PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+	return ok;
+}
+
 /* The first cell of a one-parameter query, copied into out; false on an error or no row. */
 static bool sql1(const char *q, const char *p1, char *out, size_t outlen)
 {
 	const char *params[1] = { p1 };
-	PGresult *res = PQexecParams(db, q, p1 ? 1 : 0, NULL, params, NULL, NULL, 0);
-	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
 
-	if (!ok && PQresultStatus(res) != PGRES_TUPLES_OK)
-		fprintf(stderr, "%s: %s: %s", prog, q, PQerrorMessage(db));
-	if (ok)
-		snprintf(out, outlen, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return ok;
+	return rtest_sql(q, p1 ? 1 : 0, params, out, outlen);
 }
 
 long long rtest_sql_count(const char *q, const char *p1)
@@ -531,6 +541,7 @@ static int install_fake(void)
 	}
 	snprintf(built, sizeof(built), "%s/tests/fake-ffmpeg", self);
 	snprintf(spawner_bin, sizeof(spawner_bin), "%s/media-spawner", self);
+	snprintf(bindir, sizeof(bindir), "%s", self);
 	if (access(built, X_OK) != 0 || access(spawner_bin, X_OK) != 0) {
 		fprintf(stderr, "%s: %s or %s is not built\n", prog, built, spawner_bin);
 		return -1;
@@ -623,9 +634,9 @@ void rtest_test_teardown(void)
 
 		/* Spawners that already ended (--once, kill -9) were checked by their test. */
 		if (st != 0) {
-			fprintf(stderr, "%s: spawner %d did not exit 0 on SIGTERM (status %d)\n", prog, i,
-			        st);
-			CU_FAIL("media-spawner exits 0 on SIGTERM");
+			fprintf(stderr, "%s: %s did not exit 0 on SIGTERM (status %d)\n", prog,
+			        spawners[i].log, st);
+			CU_FAIL("media-spawner and media-hooks exit 0 on SIGTERM");
 		}
 	}
 	n = rtest_fake_procs(left, 32);
@@ -678,6 +689,11 @@ int rtest_run_and_clean(void)
 pid_t rtest_spawner_pid(int i)
 {
 	return i >= 0 && i < nspawners ? spawners[i].pid : 0;
+}
+
+const char *rtest_spawner_log(int i)
+{
+	return i >= 0 && i < nspawners ? spawners[i].log : "";
 }
 
 void rtest_setup_users(void)

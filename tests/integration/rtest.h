@@ -74,12 +74,20 @@ void rtest_setup_users(void);
  * into it. Registers it for the teardown. Returns its index, or -1.
  */
 int rtest_spawner_start(const char *const *args, const char *const *over);
+/*
+ * rtest_spawner_start for another program of the build tree (name: "media-hooks"): its log is
+ * <name>-<test>-<i>.log in this run's folder, and it shares the spawners' table (wait, pid, the
+ * teardown's SIGTERM). Returns its index, or -1.
+ */
+int rtest_program_start(const char *name, const char *const *args, const char *const *over);
 /* Waits up to timeout_ms for spawner i to exit; returns its wait status, or -1 if it still runs. */
 int rtest_spawner_wait(int i, int timeout_ms);
 /* Runs media-spawner --once to the end (bounded); returns its wait status, or -1. */
 int rtest_spawner_once(const char *const *over, const char *concurrency);
 /* The pid of spawner i (0 once it was reaped). */
 pid_t rtest_spawner_pid(int i);
+/* The path of spawner i's log (its stdout and stderr). */
+const char *rtest_spawner_log(int i);
 
 /* ---- the fake ffmpeg ---------------------------------------------------------------------------- */
 
@@ -117,6 +125,12 @@ void rtest_expect_job(const char *uuid, const char *want, int timeout_ms, struct
 
 /* ---- PostgreSQL ---------------------------------------------------------------------------------- */
 
+/*
+ * Runs q with n text parameters; the first cell of its first row (or "") goes into out (NULL:
+ * not wanted). Returns false on an error (printed), or when a query that returns rows returned
+ * none.
+ */
+bool rtest_sql(const char *q, int n, const char *const *params, char *out, size_t outlen);
 /* A count from a query with one text parameter, or -1. */
 long long rtest_sql_count(const char *q, const char *p1);
 

@@ -144,6 +144,8 @@ static void test_parse_errors_name_key_and_line(void)
 		{ "upload_max_bytes = 99999999999999999999999\n",
 		  { "test.conf:1", "upload_max_bytes", "integer" } },
 		{ "stream_mode = sendfile\n", { "test.conf:1", "stream_mode", "x-sendfile or direct" } },
+		{ "webhook_allow_private = maybe\n",
+		  { "test.conf:1", "webhook_allow_private", "on or off" } },
 		{ "cors_origin\n", { "test.conf:1", "key = value", NULL } },
 	};
 	size_t i, j;
@@ -388,6 +390,46 @@ static void test_mask_url_hides_passwords(void)
 	}
 }
 
+/* A boolean setting: off by default; on/off, true/false, yes/no, 1/0 in any case; printed on/off. */
+static void test_booleans_take_the_usual_words(void)
+{
+	static const struct {
+		const char *text;
+		bool want;
+	} cases[] = {
+		{ "webhook_allow_private = on\n", true },     { "webhook_allow_private = OFF\n", false },
+		{ "webhook_allow_private = true\n", true },   { "webhook_allow_private = False\n", false },
+		{ "webhook_allow_private = yes\n", true },    { "webhook_allow_private = no\n", false },
+		{ "webhook_allow_private = 1\n", true },      { "webhook_allow_private = 0\n", false },
+		{ "webhook_allow_private = \"on\"\n", true },
+	};
+	char err[256], out[8192];
+	struct config c;
+	size_t i;
+	FILE *f;
+
+	CU_ASSERT_EQUAL_FATAL(config_defaults(&c), 0);
+	CU_ASSERT_FALSE(c.webhook_allow_private);
+	CU_ASSERT_EQUAL(c.webhook_timeout, 10);
+	CU_ASSERT_EQUAL(c.webhook_concurrency, 8);
+	config_free(&c);
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		CU_ASSERT_EQUAL_FATAL(config_defaults(&c), 0);
+		CU_ASSERT_EQUAL(config_parse(&c, cases[i].text, "test.conf", err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(c.webhook_allow_private, cases[i].want);
+		config_free(&c);
+	}
+	CU_ASSERT_EQUAL_FATAL(config_defaults(&c), 0);
+	CU_ASSERT_EQUAL(config_parse(&c, "webhook_allow_private = on\n", "test.conf", err, sizeof(err)), 0);
+	f = fmemopen(out, sizeof(out), "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	config_print(&c, f);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "webhook_allow_private    = on "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "from test.conf:1"));
+	config_free(&c);
+}
+
 static void test_mask_url_truncates_safely(void)
 {
 	char out[12];
@@ -418,6 +460,7 @@ static const struct unit_test tests[] = {
 	{ "check refuses a short jwt_secret", test_check_refuses_short_jwt_secret },
 	{ "mask_url hides passwords", test_mask_url_hides_passwords },
 	{ "mask_url truncates safely", test_mask_url_truncates_safely },
+	{ "booleans take the usual words", test_booleans_take_the_usual_words },
 };
 
 UNIT_SUITES(UNIT_SUITE("config", NULL, NULL, tests));

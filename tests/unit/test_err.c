@@ -16,7 +16,8 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The table of DESIGN.md "API conventions", plus ok, insufficient_storage, quota_exceeded and
- * request_timeout. */
+ * request_timeout, tus's precondition_failed and checksum_mismatch, and the webhooks'
+ * unprocessable_entity. */
 static const struct {
 	enum merr e;
 	int status;
@@ -40,6 +41,10 @@ static const struct {
 	{ MERR_INSUFFICIENT_STORAGE, 507, "insufficient_storage", "Insufficient Storage" },
 	{ MERR_QUOTA_EXCEEDED, 413, "quota_exceeded", "Payload Too Large" },
 	{ MERR_REQUEST_TIMEOUT, 408, "request_timeout", "Request Timeout" },
+	{ MERR_PRECONDITION_FAILED, 412, "precondition_failed", "Precondition Failed" },
+	{ MERR_CHECKSUM_MISMATCH, 460, "checksum_mismatch", "Checksum Mismatch" },
+	{ MERR_UNPROCESSABLE, 422, "unprocessable_entity", "Unprocessable Entity" },
+	{ MERR_LENGTH_REQUIRED, 411, "length_required", "Length Required" },
 };
 
 static void test_every_error_maps_to_design_status_and_code(void)
