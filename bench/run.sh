@@ -10,10 +10,12 @@
 # statically, a cold analytics read over 1,000,000 views, renders (pickup latency, overhead
 # against ffmpeg run directly, 8 renders at --concurrency 1 and 2), and HLS (issue 14: the HLS job
 # of a 1080p upload against its ffmpeg run directly; a segment through its signed URL against the
-# same file served statically; the signed master playlist against the bare ceiling).
+# same file served statically; the signed master playlist against the bare ceiling), tus (issue 15:
+# a 1 GiB upload through POST /uploads + PATCH against the same file through multipart POST /media)
+# and hooks (issue 15: the time from a render's completion to its webhook at a loopback receiver).
 #
 # Invoked by `./dev bench [quick] [profile] [PART...]`. PARTs: wrk upload stream analytics renders
-# hls (default: all). `quick`: 3 s per wrk scenario and fewer repetitions elsewhere (a smoke run, not
+# hls tus hooks (default: all). `quick`: 3 s per wrk scenario and fewer repetitions elsewhere (a smoke run, not
 # figures). `profile`: `perf record -a -g` over the whole machine during each wrk scenario; the
 # table then gets where the two cores went (per program, and its kernel share), and the data stays
 # in var/bench/perf-NAME.data for `perf report -i`.
@@ -47,19 +49,19 @@ PARTS=""
 for a in "$@"; do
 	case $a in
 	quick) QUICK=1 ;;
-	wrk | upload | stream | analytics | renders | hls) PARTS="$PARTS $a" ;;
+	wrk | upload | stream | analytics | renders | hls | tus | hooks) PARTS="$PARTS $a" ;;
 	profile) PROFILE=1 ;;
 	-h | --help)
-		sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		warn "unknown argument $a (quick, profile, wrk, upload, stream, analytics, renders, hls)"
+		warn "unknown argument $a (quick, profile, wrk, upload, stream, analytics, renders, hls, tus, hooks)"
 		exit 2
 		;;
 	esac
 done
-[ -n "$PARTS" ] || PARTS=" wrk upload stream analytics renders hls"
+[ -n "$PARTS" ] || PARTS=" wrk upload stream analytics renders hls tus hooks"
 want() { [[ " $PARTS " == *" $1 "* ]]; }
 
 if [ "$QUICK" = 1 ]; then
@@ -238,6 +240,7 @@ cleanup() {
 		OWN_SPAWNER=""
 	fi
 	hls_dev_spawner_resume
+	declare -F hooks_stop >/dev/null && hooks_stop
 	[ "$DEV_SPAWNER_STOPPED" = 1 ] && dev_spawner_restart
 	cleanup_data
 	instance_stop
@@ -1105,6 +1108,161 @@ run_hls() {
 	rm -f "$BVAR/www/static/hls-seg.m4s" "$BVAR/tmp/hls-"*.m3u8 "$HLS_SRC"
 }
 
+# ---- part 7: tus uploads against multipart (issue 15) --------------------------------------------
+
+# tus_1g FILE: the tus creation (POST /uploads) and one PATCH of the whole file, as curl sends it
+# (-T streams the file). Sets TUS_CODE TUS_SIZE TUS_TIME (both requests) and deletes the media.
+tus_1g() {
+	local size loc out t0 res id
+	size=$(stat -c %s "$1")
+	t0=$(now_s)
+	loc=$(curl -s --max-time 30 -o /dev/null -D - -X POST -H 'Content-Length: 0' -H "Authorization: Bearer $TOKEN" \
+		-H 'Tus-Resumable: 1.0.0' -H "Upload-Length: $size" \
+		-H "Upload-Metadata: filename $(printf 'bench-1g.wav' | base64 -w0),title $(printf 'bench-tus' | base64 -w0)" \
+		"$BBASE/uploads" | tr -d '\r' | sed -n 's/^[Ll]ocation: *//p')
+	TUS_CODE="" TUS_SIZE=0 TUS_TIME=0
+	[ -n "$loc" ] || {
+		note "tus: POST /uploads gave no Location"
+		return 1
+	}
+	# The Location is absolute, from public_base_url; the bench instance is at BBASE.
+	loc=$BBASE/${loc#http*://*/}
+	out=$(curl -s --max-time 300 -X PATCH -T "$1" -H "Authorization: Bearer $TOKEN" -H 'Tus-Resumable: 1.0.0' \
+		-H 'Upload-Offset: 0' -H 'Content-Type: application/offset+octet-stream' -H 'Expect:' \
+		-D "$BVAR/tmp/tus.h" -o /dev/null -w '%{http_code} %{size_upload}' "$loc")
+	read -r TUS_CODE TUS_SIZE <<<"$out"
+	TUS_TIME=$(calc "%.3f" "$(now_s) - $t0")
+	res=$(tr -d '\r' <"$BVAR/tmp/tus.h" | sed -n 's/^[Mm]ediad-[Rr]esource: *//p')
+	id=${res##*/}
+	[ "$TUS_CODE" = 204 ] && [ -n "$id" ] || note "tus: PATCH answered HTTP $TUS_CODE, Mediad-Resource '$res'"
+	[ -n "$id" ] && API_MAX_TIME=60 api DELETE "/media/$id" >/dev/null
+	rm -f "$BVAR/tmp/tus.h"
+}
+
+# The same 1 GiB WAV, multipart (curl -F) then tus (POST /uploads + one PATCH), TUS_REPS (3; quick:
+# 1) pairs: each pair's tus/multipart ratio is the figure of its moment; their median is the row.
+run_tus() {
+	local f=$BVAR/tmp/upload-1g.wav i reps=${TUS_REPS:-3} ups=() tus=() prs=() r
+	[ "$QUICK" = 1 ] && reps=1
+	log "-- tus: writing a 1 GiB WAV"
+	make_wav "$f" $((1 << 30)) || {
+		warn "cannot write $f"
+		return 1
+	}
+	for ((i = 0; i < reps; i++)); do
+		sync
+		upload_1g "$f"
+		[ "$UP_CODE" = 201 ] || break
+		sync
+		tus_1g "$f"
+		[ "$TUS_CODE" = 204 ] || break
+		ups+=("$(calc "%.0f" "$UP_SIZE / $UP_TIME / 1e6")")
+		tus+=("$(calc "%.0f" "$TUS_SIZE / $TUS_TIME / 1e6")")
+		prs+=("$(ratio "${tus[i]}" "${ups[i]}")")
+		log "   pair $((i + 1)): multipart ${ups[i]} MB/s, tus ${tus[i]} MB/s"
+	done
+	rm -f "$f"
+	if [ ${#prs[@]} -gt 0 ]; then
+		r=$(printf '%s\n' "${prs[@]}" | median)
+		other "tus 1 GiB (POST /uploads + 1 PATCH) / multipart POST /media, same file" \
+			"$r (median of ${prs[*]}; tus ${tus[*]} MB/s, multipart ${ups[*]} MB/s)" ">= 0.90" \
+			"$(awk -v v="$r" 'BEGIN { print (v >= 0.9) ? "yes" : "NO" }')"
+	else
+		other "tus 1 GiB / multipart, same file" "failed: multipart $UP_CODE, tus ${TUS_CODE:-none}" ">= 0.90" "NO"
+	fi
+}
+
+# ---- part 8: webhook delivery latency (issue 15) --------------------------------------------------
+
+HOOKS_PID=""
+RECV_PID=""
+DEV_HOOKS_PAUSED=""
+hooks_stop() {
+	[ -n "$HOOKS_PID" ] && stop_pid "$HOOKS_PID" 15 && wait "$HOOKS_PID" 2>/dev/null
+	[ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null && wait "$RECV_PID" 2>/dev/null
+	[ -n "$DEV_HOOKS_PAUSED" ] && kill -CONT "$DEV_HOOKS_PAUSED" 2>/dev/null
+	HOOKS_PID="" RECV_PID="" DEV_HOOKS_PAUSED=""
+}
+
+# 100 thumbnail renders (HOOK_JOBS; quick: 20) run by the dev spawner, each completion sent by a
+# media-hooks of BUILD's (the dev one is paused: it would refuse the loopback receiver) to a
+# receiver on loopback that notes when each job's event arrived. Latency: arrival minus the job's
+# finished_at (set in the transaction that completes it, which also writes the event).
+run_hooks() {
+	local n=${HOOK_JOBS:-100} port wid out ids=() i j batch list lat p50 p99 pmax got pid
+	[ "$QUICK" = 1 ] && n=20
+	[ -x "$BUILD/media-hooks" ] || {
+		warn "hooks: $BUILD/media-hooks is not built"
+		return 1
+	}
+	port=$(pick_port $((BPORT + 20))) || return 1
+	: >"$BVAR/tmp/hooks.arrivals"
+	python3 - "$port" "$BVAR/tmp/hooks.arrivals" <<'PY' &
+import http.server, json, sys, time
+out = open(sys.argv[2], "a", buffering=1)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        t = time.time()
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        try:
+            out.write("%s %.6f\n" % (json.loads(body)["data"]["id"], t))
+        except Exception:
+            pass
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+	RECV_PID=$!
+	for ((i = 0; i < 50; i++)); do
+		curl -s -o /dev/null --max-time 1 -X POST "http://127.0.0.1:$port/ready" && break
+		sleep 0.1
+	done
+	pid=$(head -n1 "$VAR/run/media-hooks.pid" 2>/dev/null)
+	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -STOP "$pid" 2>/dev/null; then DEV_HOOKS_PAUSED=$pid; fi
+	setsid env MEDIAD_CONFIG="$BVAR/mediad.conf" "$BUILD/media-hooks" </dev/null >>"$BVAR/log/media-hooks.log" 2>&1 &
+	HOOKS_PID=$!
+	out=$(api POST /webhooks -H 'Content-Type: application/json' \
+		--data-binary "{\"url\":\"http://127.0.0.1:$port/hook\",\"events\":[\"job.completed\"]}")
+	wid=$(jfield id <<<"$out")
+	[ -n "$wid" ] || {
+		warn "hooks: POST /webhooks answered $(api_code): ${out:0:200}"
+		hooks_stop
+		return 1
+	}
+	[ -n "$(dev_spawner_pid)" ] || dev_spawner_restart
+	log "-- hooks: $n thumbnail renders, each completion delivered to a loopback receiver (media-hooks daemon, LISTEN)"
+	for ((i = 0; i < n; i += 50)); do
+		batch=()
+		for ((j = i; j < n && j < i + 50; j++)); do
+			batch+=("$(render "{\"assetId\":$ASSET,\"preset\":\"thumbnail\"}")")
+		done
+		ids+=("${batch[@]}")
+		wait_jobs 300 "${batch[@]}" || break
+	done
+	for ((i = 0; i < 100; i++)); do
+		got=$(wc -l <"$BVAR/tmp/hooks.arrivals")
+		[ "$got" -ge ${#ids[@]} ] && break
+		sleep 0.2
+	done
+	list=$(printf "'%s'," "${ids[@]}")
+	lat=$(join -o 1.2,2.2 <(sort "$BVAR/tmp/hooks.arrivals") \
+		<(sql "SELECT id, extract(epoch FROM finished_at) FROM render_jobs WHERE id IN (${list%,})" | tr '|' ' ' | sort) |
+		awk '{ printf "%.1f\n", ($1 - $2) * 1000 }')
+	api DELETE "/webhooks/$wid" >/dev/null
+	hooks_stop
+	got=$(wc -l <<<"$lat")
+	p50=$(pct 50 <<<"$lat")
+	p99=$(pct 99 <<<"$lat")
+	pmax=$(pct 100 <<<"$lat")
+	other "webhook delivery, job completed -> receiver ($got of ${#ids[@]} jobs)" \
+		"p50 $p50 ms, p99 $p99 ms, max $pmax ms" "p99 < 1000 ms" \
+		"$(awk -v v="$p99" -v g="$got" -v n="${#ids[@]}" 'BEGIN { print (g == n && v < 1000) ? "yes" : "NO" }')"
+	rm -f "$BVAR/tmp/hooks.arrivals"
+}
+
 # ---- run ---------------------------------------------------------------------------------------
 
 # The machine may be shared: before each part, 2 s with the bench idle show the load from elsewhere.
@@ -1126,6 +1284,8 @@ fi
 want analytics && outside analytics && run_analytics
 want renders && outside renders && run_renders
 want hls && outside hls && run_hls
+want tus && outside tus && run_tus
+want hooks && outside hooks && run_hooks
 if want stream && [ -n "$STREAM_MEDIA" ]; then
 	log "-- restarting the bench lighttpd with stream_mode = direct"
 	instance_stop
