@@ -71,7 +71,7 @@ static const struct cfg_key cfg_keys[] = {
 	I(upload_max_parts, "16", 1, 1000, "most parts in one multipart upload"),
 	I(upload_max_header_bytes, "8192", 256, 65536, "largest part header block, bytes"),
 	I(upload_expiry, "86400", 60, 30 * 86400, "seconds a resumable (tus) upload may take from its creation"),
-	I(tus_checkpoint_bytes, "8388608", 65536, 1LL << 40, "bytes of a tus PATCH between two fdatasyncs and offset updates"),
+	I(tus_checkpoint_bytes, "67108864", 65536, 1LL << 40, "bytes of a tus PATCH between two fdatasyncs and offset updates"),
 	I(upload_max_live, "20", 1, 10000, "resumable (tus) uploads a user may have receiving at once"),
 	I(login_rate_ip_email, "10", 1, 1000000, "login attempts per minute per IP and email"),
 	I(login_rate_ip, "100", 1, 1000000, "login attempts per minute per IP"),

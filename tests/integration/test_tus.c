@@ -646,7 +646,7 @@ static void test_a_client_cut_off_midway_keeps_what_came(void)
 			break;
 		itest_sleep_ms(50);
 	}
-	/* What came was checkpointed though no checkpoint was due (tus_checkpoint_bytes is 8 MiB). */
+	/* What came was checkpointed though no checkpoint was due (tus_checkpoint_bytes is 64 MiB). */
 	CU_ASSERT(off > 0 && off <= (long long)half);
 	if (off > 0) {
 		struct itest_resp r = { 0 };
