@@ -98,7 +98,7 @@ static const struct cfg_key cfg_keys[] = {
 	I(body_read_timeout_ms, "30000", 100, 3600000, "longest wait for the next bytes of a request body, milliseconds"),
 	I(body_min_rate_bps, "500", 0, 1LL << 40, "slowest request body accepted past body_read_timeout_ms, bytes/s; 0 = any"),
 	I(webhook_timeout, "10", 1, 300, "longest webhook delivery attempt (resolve, connect, send, answer), seconds"),
-	I(webhook_max_age, "86400", 60, 30 * 86400, "seconds a webhook delivery is retried from its first attempt before it fails"),
+	I(webhook_max_age, "86400", 60, 30 * 86400, "seconds a webhook delivery is retried, from its creation or manual retry, before it fails"),
 	B(webhook_allow_private, "off", "webhooks may reach loopback, private and link-local addresses (tests, intranets)"),
 	I(webhook_disable_after, "20", 1, 100000, "failed webhook attempts in a row before the endpoint is disabled"),
 	I(webhook_concurrency, "8", 1, 64, "webhook requests in flight at once per media-hooks"),
