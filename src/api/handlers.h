@@ -53,6 +53,8 @@ void handle_webhooks_get(struct http_request *req, struct http_response *resp);
 void handle_webhooks_update(struct http_request *req, struct http_response *resp);
 void handle_webhooks_delete(struct http_request *req, struct http_response *resp);
 void handle_webhook_deliveries_list(struct http_request *req, struct http_response *resp);
+void handle_webhook_delivery_get(struct http_request *req, struct http_response *resp);
+void handle_webhook_delivery_attempts(struct http_request *req, struct http_response *resp);
 void handle_webhook_delivery_retry(struct http_request *req, struct http_response *resp);
 /* Checks ?expires=&sig= for media id: true, or false with a 403/410 response set. */
 bool stream_link_ok(struct http_request *req, struct http_response *resp, int64_t id);

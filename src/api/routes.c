@@ -71,6 +71,9 @@ const struct route routes[] = {
 	{ "PATCH", "/webhooks/:id", handle_webhooks_update, ROUTE_AUTH },
 	{ "DELETE", "/webhooks/:id", handle_webhooks_delete, ROUTE_AUTH },
 	{ "GET", "/webhooks/:id/deliveries", handle_webhook_deliveries_list, ROUTE_AUTH },
+	{ "GET", "/webhooks/:id/deliveries/:deliveryId", handle_webhook_delivery_get, ROUTE_AUTH },
+	{ "GET", "/webhooks/:id/deliveries/:deliveryId/attempts", handle_webhook_delivery_attempts,
+	  ROUTE_AUTH },
 	{ "POST", "/webhooks/:id/deliveries/:deliveryId/retry", handle_webhook_delivery_retry, ROUTE_AUTH },
 #ifdef MEDIAD_TEST_ROUTES
 	{ "POST", "/_test/echo", handle_test_echo, ROUTE_PUBLIC },

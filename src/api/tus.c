@@ -589,6 +589,7 @@ static void tus_complete(struct tus_patch *p, struct http_response *resp)
 	f.type = p->u.kind;
 	f.file_field = NULL;
 	f.link = true;
+	f.upload_id = p->u.id;
 	err = upload_store(p->req, resp, &f, p->u.project_id,
 	                   p->u.project_id > 0 ? UPLOAD_IMAGE | UPLOAD_VIDEO | UPLOAD_AUDIO :
 	                                         UPLOAD_VIDEO | UPLOAD_AUDIO,

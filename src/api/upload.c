@@ -386,7 +386,7 @@ enum merr upload_store(struct http_request *req, struct http_response *resp, con
 		return rc == ENOSPC || rc == EDQUOT ? MERR_INSUFFICIENT_STORAGE : MERR_INTERNAL;
 	}
 	upload_renditions(cfg, m->kind, presets, sizeof(presets));
-	err = media_insert_within(req->app->db, m, cfg->storage_quota_bytes, presets,
+	err = media_insert_within(req->app->db, m, cfg->storage_quota_bytes, f->upload_id, presets,
 	                          (int)cfg->render_max_attempts, then, arg);
 	if (err != MERR_OK) {
 		/* The project vanished meanwhile (foreign key), or the database refused: take the file
@@ -429,8 +429,9 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 	if (cfg->storage_quota_bytes > 0) {
 		int64_t used = 0;
 
-		/* A first measure, before a byte is stored; the insert measures again under a lock. */
-		err = media_usage(req->app->db, req->user_id, &used);
+		/* A first measure, before a byte is stored, open tus uploads' reservations included; the
+		 * insert measures again under a lock. */
+		err = media_usage_reserved(req->app->db, req->user_id, NULL, &used);
 		if (err != MERR_OK) {
 			resp_store_error(resp, err, "usage");
 			goto out;
@@ -452,6 +453,7 @@ bool upload_receive(struct http_request *req, struct http_response *resp, int64_
 	f.type = c.type;
 	f.file_field = "asset";
 	f.link = false;
+	f.upload_id = NULL;
 	ok = upload_store(req, resp, &f, project_id, kinds, m, NULL, NULL) == MERR_OK;
 out:
 	tmpfile_discard(&c.tmp);

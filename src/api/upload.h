@@ -42,8 +42,9 @@ struct upload_file {
 	const char *title;         /* checked with upload_title_ok; "" when none */
 	const char *type;          /* "", or image, video or audio (upload_type_ok) */
 	const char *file_field;    /* the field a refusal of the file names; NULL: none */
-	bool link; /* link it into place instead (tmpfile_link): f->tmp keeps its name, for the
+	bool link;             /* link it into place instead (tmpfile_link): f->tmp keeps its name, for the
 	            * caller to remove once the row is committed (tus: a failure loses nothing) */
+	const char *upload_id; /* the tus upload it completes, whose reserved length it is; NULL: none */
 };
 
 /*

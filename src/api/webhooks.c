@@ -1,5 +1,6 @@
-/* webhooks.c: POST/GET /webhooks, GET/PATCH/DELETE /webhooks/:id, GET /webhooks/:id/deliveries and
- * POST /webhooks/:id/deliveries/:deliveryId/retry. Owner-scoped throughout; media-hooks sends. */
+/* webhooks.c: POST/GET /webhooks, GET/PATCH/DELETE /webhooks/:id, GET /webhooks/:id/deliveries,
+ * GET /webhooks/:id/deliveries/:deliveryId (and its /attempts) and POST .../retry. Owner-scoped
+ * throughout; media-hooks sends. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -261,6 +262,25 @@ static void webhook_error(struct http_response *resp, enum merr err, const char 
 		resp_store_error(resp, err, "webhook");
 }
 
+/* The :id and :deliveryId parameters of a delivery's route; false with a 404 answered when either
+ * is not a UUID. */
+static bool delivery_route(struct http_request *req, struct http_response *resp, const char **id,
+                           const char **did)
+{
+	*id = uuid_param(req, resp, "id", "webhook");
+	*did = *id != NULL ? uuid_param(req, resp, "deliveryId", "delivery") : NULL;
+	return *did != NULL;
+}
+
+/* Answers a failed store call about delivery did of endpoint id. */
+static void delivery_error(struct http_response *resp, enum merr err, const char *id, const char *did)
+{
+	if (err == MERR_NOT_FOUND)
+		resp_error(resp, err, NULL, "delivery %s of webhook %s not found", did, id);
+	else
+		resp_store_error(resp, err, "delivery");
+}
+
 void handle_webhooks_create(struct http_request *req, struct http_response *resp)
 {
 	static const char *const allowed[] = { "url", "events", NULL };
@@ -435,21 +455,55 @@ void handle_webhook_deliveries_list(struct http_request *req, struct http_respon
 	api_list_response_capped(resp, items, total, capped, limit, offset);
 }
 
-void handle_webhook_delivery_retry(struct http_request *req, struct http_response *resp)
+void handle_webhook_delivery_get(struct http_request *req, struct http_response *resp)
 {
-	const char *id = uuid_param(req, resp, "id", "webhook"), *did;
 	struct json_object *out = NULL;
-	enum webhook_retry_refusal why;
+	const char *id, *did;
 	enum merr err;
 
-	if (id == NULL)
+	if (!delivery_route(req, resp, &id, &did))
 		return;
-	did = uuid_param(req, resp, "deliveryId", "delivery");
-	if (did == NULL)
+	err = webhook_deliveries_get(req->app->db, req->user_id, id, did, &out);
+	if (err != MERR_OK) {
+		delivery_error(resp, err, id, did);
+		return;
+	}
+	resp_header(resp, "Cache-Control", "no-store");
+	resp_json(resp, 200, out);
+}
+
+/* Every attempt of a delivery, by pages of the common size: each shows its response body (at most
+ * 4 KiB) and error (at most 600 characters), so a page of 200 holds under 1.3 MiB of stored text. */
+void handle_webhook_delivery_attempts(struct http_request *req, struct http_response *resp)
+{
+	struct json_object *items = NULL;
+	int64_t limit, offset, total = 0;
+	const char *id, *did;
+	enum merr err;
+
+	if (!delivery_route(req, resp, &id, &did) || !api_pagination(req, resp, &limit, &offset))
+		return;
+	err = webhook_attempts_list(req->app->db, req->user_id, id, did, limit, offset, &items, &total);
+	if (err != MERR_OK) {
+		delivery_error(resp, err, id, did);
+		return;
+	}
+	resp_header(resp, "Cache-Control", "no-store");
+	api_list_response(resp, items, total, limit, offset);
+}
+
+void handle_webhook_delivery_retry(struct http_request *req, struct http_response *resp)
+{
+	struct json_object *out = NULL;
+	enum webhook_retry_refusal why;
+	const char *id, *did;
+	enum merr err;
+
+	if (!delivery_route(req, resp, &id, &did))
 		return;
 	err = webhook_deliveries_retry(req->app->db, req->user_id, id, did, &out, &why);
 	if (err == MERR_NOT_FOUND && why != WEBHOOK_RETRY_NO_WEBHOOK)
-		resp_error(resp, err, NULL, "delivery %s of webhook %s not found", did, id);
+		delivery_error(resp, err, id, did);
 	else if (err == MERR_CONFLICT && why == WEBHOOK_RETRY_DELIVERED)
 		resp_error(resp, err, NULL, "delivery %s was already delivered: its event is not sent again",
 		           did);

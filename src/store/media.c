@@ -43,15 +43,12 @@ enum merr media_insert(struct db *db, struct media *m)
 	return row_one(db, "media_insert", &p, &media_table, m);
 }
 
-enum merr media_usage(struct db *db, int64_t user_id, int64_t *bytes)
+/* Runs stmt, a sum (always one row), with p into *bytes. */
+static enum merr usage_sum(struct db *db, const char *stmt, const struct params *p, int64_t *bytes)
 {
-	struct params p = PARAMS_INIT;
 	PGresult *r = NULL;
-	enum merr err;
+	enum merr err = row_exec_one(db, stmt, p, &r);
 
-	params_int(&p, user_id);
-	/* A sum: always one row. */
-	err = row_exec_one(db, "media_usage", &p, &r);
 	if (err != MERR_OK)
 		return err;
 	*bytes = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -59,8 +56,25 @@ enum merr media_usage(struct db *db, int64_t user_id, int64_t *bytes)
 	return MERR_OK;
 }
 
-enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, const char *presets,
-                              int max_attempts, media_insert_hook then, void *arg)
+enum merr media_usage(struct db *db, int64_t user_id, int64_t *bytes)
+{
+	struct params p = PARAMS_INIT;
+
+	params_int(&p, user_id);
+	return usage_sum(db, "media_usage", &p, bytes);
+}
+
+enum merr media_usage_reserved(struct db *db, int64_t user_id, const char *upload_id, int64_t *bytes)
+{
+	struct params p = PARAMS_INIT;
+
+	params_int(&p, user_id);
+	params_str(&p, upload_id);
+	return usage_sum(db, "media_usage_reserved", &p, bytes);
+}
+
+enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, const char *upload_id,
+                              const char *presets, int max_attempts, media_insert_hook then, void *arg)
 {
 	struct params p = PARAMS_INIT;
 	int64_t used = 0;
@@ -75,12 +89,12 @@ enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, con
 	if (err != MERR_OK)
 		return err;
 	if (quota > 0) {
-		/* Waits (at most db_lock_timeout_ms) for another upload of this user to commit, so
-		 * the sum below counts its row. */
+		/* Waits (at most db_lock_timeout_ms) for another upload or tus creation of this user to
+		 * commit, so the sum below counts its row. */
 		err = row_run(db, "users_lock", &p);
 		if (err != MERR_OK)
 			goto out;
-		err = media_usage(db, m->user_id, &used);
+		err = media_usage_reserved(db, m->user_id, upload_id, &used);
 		if (err != MERR_OK)
 			goto out;
 		if (used > quota || m->size_bytes > quota - used) {

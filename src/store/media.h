@@ -94,18 +94,24 @@ typedef enum merr (*media_insert_hook)(struct db *db, const struct media *m, voi
 
 /*
  * media_insert under a quota: one transaction locks the user's row (so concurrent uploads of one
- * user take turns here, after their files are complete), adds up what the user stores, and
- * inserts m only if that plus m->size_bytes stays within quota bytes; otherwise nothing is
- * inserted and the answer is MERR_QUOTA_EXCEEDED. quota <= 0 is no quota. presets (NULL or "": none)
+ * user take turns here, after their files are complete, and with tus creations), adds up what the
+ * user stores and what its open uploads reserve (media_usage_reserved: upload_id, the upload m
+ * completes, reserves nothing beside m; NULL for any other file), and inserts m only if that plus
+ * m->size_bytes stays within quota bytes; otherwise nothing is inserted and the answer is
+ * MERR_QUOTA_EXCEEDED. quota <= 0 is no quota. presets (NULL or "": none)
  * is a PostgreSQL text[] literal of rendition presets ("{hls,poster}"): their jobs are enqueued in
  * the same transaction (jobs_enqueue_renditions) and m->status says 'processing'. then (NULL: none)
  * runs last in the same transaction with arg.
  */
-enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, const char *presets,
-                              int max_attempts, media_insert_hook then, void *arg)
+enum merr media_insert_within(struct db *db, struct media *m, int64_t quota, const char *upload_id,
+                              const char *presets, int max_attempts, media_insert_hook then, void *arg)
         __attribute__((warn_unused_result));
 /* The bytes user_id's media take, render outputs and renditions included, into *bytes. */
 enum merr media_usage(struct db *db, int64_t user_id, int64_t *bytes) __attribute__((warn_unused_result));
+/* media_usage plus the Upload-Length of each of the user's open (receiving, unexpired) tus uploads
+ * but upload_id's (NULL: none): what the quota leaves no room beside. */
+enum merr media_usage_reserved(struct db *db, int64_t user_id, const char *upload_id, int64_t *bytes)
+        __attribute__((warn_unused_result));
 /* The media id owned by user_id. Another user's media is MERR_NOT_FOUND. */
 enum merr media_get(struct db *db, int64_t user_id, int64_t id, struct media *m)
         __attribute__((warn_unused_result));

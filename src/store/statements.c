@@ -82,6 +82,13 @@ const struct db_stmt store_statements[] = {
 	  2 },
 	/* What a user stores (storage_quota_bytes): USAGE_SQL. */
 	{ "media_usage", "SELECT " USAGE_SQL("$1"), 1 },
+	/* ...and the lengths its open uploads reserve (as uploads_open counts them), but upload $2's
+	 * (NULL: none), whose bytes are the media row being inserted. */
+	{ "media_usage_reserved",
+	  "SELECT (" USAGE_SQL("$1") " + (SELECT coalesce(sum(upload_length), 0) FROM uploads "
+	                             "WHERE user_id = $1 AND state = 'receiving' AND expires_at > now() "
+	                             "AND ($2::uuid IS NULL OR id <> $2::uuid)))::bigint",
+	  2 },
 	/* render jobs, API side (the spawner's statements are in render/queue.c) */
 	{ "jobs_pick_input",
 	  "SELECT " JOB_INPUT_SELECT " FROM media m JOIN projects p ON p.id = m.project_id "
@@ -176,6 +183,29 @@ const struct db_stmt store_statements[] = {
 	  "SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
 	  "WHERE d.webhook_id = $1 AND w.user_id = $2 AND w.deleted_at IS NULL "
 	  "AND ($3::text IS NULL OR d.state = $3) LIMIT " WEBHOOK_DELIVERIES_COUNT_CAP_S " + 1) c",
+	  3 },
+	/* One delivery of an endpoint of the user's, as the list shows it ($3, by its primary key). */
+	{ "webhook_deliveries_get",
+	  "SELECT " WEBHOOK_DELIVERY_SELECT " FROM webhook_deliveries d "
+	  "JOIN webhook_events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id "
+	  "WHERE d.id = $3 AND d.webhook_id = $1 AND w.user_id = $2 AND w.deleted_at IS NULL",
+	  3 },
+	{ "webhook_deliveries_owned",
+	  "SELECT 1 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+	  "WHERE d.id = $3 AND d.webhook_id = $1 AND w.user_id = $2 AND w.deleted_at IS NULL",
+	  3 },
+	/* A delivery's attempts, newest first: a backward scan of UNIQUE (delivery_id, attempt). The
+	 * ownership is checked again here, so a page never shows another user's attempts. */
+	{ "webhook_attempts_list",
+	  "SELECT " WEBHOOK_ATTEMPT_SELECT " FROM webhook_attempts a "
+	  "JOIN webhook_deliveries d ON d.id = a.delivery_id JOIN webhooks w ON w.id = d.webhook_id "
+	  "WHERE a.delivery_id = $3 AND d.webhook_id = $1 AND w.user_id = $2 AND w.deleted_at IS NULL "
+	  "ORDER BY a.attempt DESC LIMIT $4 OFFSET $5",
+	  5 },
+	{ "webhook_attempts_count",
+	  "SELECT count(*) FROM webhook_attempts a "
+	  "JOIN webhook_deliveries d ON d.id = a.delivery_id JOIN webhooks w ON w.id = d.webhook_id "
+	  "WHERE a.delivery_id = $3 AND d.webhook_id = $1 AND w.user_id = $2 AND w.deleted_at IS NULL",
 	  3 },
 	/* The delivery a retry is asked for, locked (media-hooks' claim skips it meanwhile): its state,
 	 * whether it is pending under a live lease (being sent now), and whether its endpoint is

@@ -26,6 +26,8 @@ static const struct row_col webhook_cols[] = { ROW_JSON_COLS(WEBHOOK_COLUMNS) };
 static const struct row_table webhook_table = ROW_TABLE(webhook_cols);
 static const struct row_col delivery_cols[] = { ROW_JSON_COLS(WEBHOOK_DELIVERY_COLUMNS) };
 static const struct row_table delivery_table = ROW_TABLE(delivery_cols);
+static const struct row_col attempt_cols[] = { ROW_JSON_COLS(WEBHOOK_ATTEMPT_COLUMNS) };
+static const struct row_table attempt_table = ROW_TABLE(attempt_cols);
 
 int webhook_event_index(const char *name, size_t len)
 {
@@ -248,6 +250,41 @@ enum merr webhook_deliveries_list(struct db *db, int64_t user_id, const char *id
 	return err;
 }
 
+/* $1 the endpoint, $2 its owner, $3 the delivery: how every statement about one delivery starts. */
+static void delivery_params(struct params *p, int64_t user_id, const char *id, const char *delivery_id)
+{
+	webhook_params(p, user_id, id);
+	params_str(p, delivery_id);
+}
+
+enum merr webhook_deliveries_get(struct db *db, int64_t user_id, const char *id, const char *delivery_id,
+                                 struct json_object **out)
+{
+	struct params p = PARAMS_INIT;
+
+	delivery_params(&p, user_id, id, delivery_id);
+	return one_json(db, "webhook_deliveries_get", &p, &delivery_table, delivery_add_log, out);
+}
+
+enum merr webhook_attempts_list(struct db *db, int64_t user_id, const char *id, const char *delivery_id,
+                                int64_t limit, int64_t offset, struct json_object **items, int64_t *total)
+{
+	struct params p = PARAMS_INIT;
+	PGresult *r = NULL;
+	enum merr err;
+
+	delivery_params(&p, user_id, id, delivery_id);
+	/* A delivery of the user's without attempts is an empty page; another's is not found. */
+	err = row_exec_one(db, "webhook_deliveries_owned", &p, &r);
+	if (err != MERR_OK)
+		return err;
+	PQclear(r);
+	params_int(&p, limit);
+	params_int(&p, offset);
+	return row_list_json(db, "webhook_attempts_list", "webhook_attempts_count", 3, &p, &attempt_table,
+	                     items, total);
+}
+
 /* In the retry's transaction: locks the delivery and says whether it may be retried (MERR_OK) or
  * why not. */
 static enum merr retry_check(struct db *db, const struct params *p, int64_t user_id, const char *id,
@@ -283,8 +320,7 @@ enum merr webhook_deliveries_retry(struct db *db, int64_t user_id, const char *i
 
 	*out = NULL;
 	*why = WEBHOOK_RETRY_DONE;
-	webhook_params(&p, user_id, id);
-	params_str(&p, delivery_id);
+	delivery_params(&p, user_id, id, delivery_id);
 	err = db_begin(db);
 	if (err != MERR_OK)
 		return err;

@@ -79,6 +79,19 @@ int webhook_event_index(const char *name, size_t len);
 /* clang-format on */
 #define WEBHOOK_DELIVERY_SELECT ROW_SELECT(WEBHOOK_DELIVERY_COLUMNS) ", " WEBHOOK_ATTEMPT_LOG_SQL
 
+/* An attempt (a, of webhook_attempts) as GET /webhooks/:id/deliveries/:deliveryId/attempts shows
+ * it: the members of an attemptLog entry, each with its responseBody. */
+/* clang-format off */
+#define WEBHOOK_ATTEMPT_COLUMNS(FIRST, COL)                                                        \
+	FIRST(attempt,     ROW_INT,  "a.attempt",            "attempt",      ROW_NOTNULL)    \
+	COL(started_at,    ROW_TEXT, SQL_TS("a.started_at"), "startedAt",    ROW_NOTNULL)    \
+	COL(status_code,   ROW_INT,  "a.status_code",        "statusCode",   ROW_NULL(0))    \
+	COL(latency_ms,    ROW_INT,  "a.latency_ms",         "latencyMs",    ROW_NOTNULL)    \
+	COL(error,         ROW_TEXT, "a.error",              "error",        ROW_NULL_EMPTY) \
+	COL(response_body, ROW_TEXT, "a.response_body",      "responseBody", ROW_NULL_EMPTY)
+/* clang-format on */
+#define WEBHOOK_ATTEMPT_SELECT ROW_SELECT(WEBHOOK_ATTEMPT_COLUMNS)
+
 /*
  * A new signing secret: "whsec_" and 32 bytes of libsodium's randombytes in unpadded base64url.
  * Receivers use the string's bytes as the HMAC key.
@@ -115,6 +128,17 @@ enum merr webhooks_delete(struct db *db, int64_t user_id, const char *id) __attr
 enum merr webhook_deliveries_list(struct db *db, int64_t user_id, const char *id, const char *state,
                                   int64_t limit, int64_t offset, struct json_object **items, int64_t *total,
                                   bool *capped) __attribute__((warn_unused_result));
+
+/* The delivery delivery_id of the endpoint, as a list shows it. MERR_NOT_FOUND when the endpoint
+ * is not the user's (or deleted) or does not have it. */
+enum merr webhook_deliveries_get(struct db *db, int64_t user_id, const char *id, const char *delivery_id,
+                                 struct json_object **out) __attribute__((warn_unused_result));
+/* A page of the delivery's attempts, newest first (WEBHOOK_ATTEMPT_COLUMNS), and how many it has
+ * in *total; MERR_NOT_FOUND as webhook_deliveries_get (a delivery without attempts is an empty
+ * page). */
+enum merr webhook_attempts_list(struct db *db, int64_t user_id, const char *id, const char *delivery_id,
+                                int64_t limit, int64_t offset, struct json_object **items, int64_t *total)
+        __attribute__((warn_unused_result));
 
 /* Why webhook_deliveries_retry changed nothing. */
 enum webhook_retry_refusal {

@@ -25,6 +25,7 @@ runs only those scenarios. Exit status: 0 all passed (or skipped), 1 a failure, 
 """
 
 import errno
+import hashlib
 import json
 import os
 import re
@@ -47,6 +48,7 @@ TEST_DIR = ENV.get("MEDIAD_TEST_DIR", "")
 MEDIA_ROOT = ENV.get("MEDIA_ROOT", "")
 BUILD = ENV.get("abs_top_builddir", "")
 MEDIACTL = ENV.get("MEDIACTL") or os.path.join(BUILD, "mediactl")
+MEDIAD = os.path.realpath(os.path.join(BUILD, "mediad"))
 SPAWNER = os.path.join(BUILD, "media-spawner")
 FAKE_BUILT = os.path.join(BUILD, "tests", "fake-ffmpeg")
 DB_RETRY = os.path.join(BUILD, "tests", "faults", "db_retry")
@@ -105,9 +107,10 @@ class Resp:
         return self.json.get(key, default) if isinstance(self.json, dict) else default
 
 
-def http(method, path, token=None, body=None, data=None, ctype=None, timeout=15):
-    """One request; any HTTP status is an answer (a Resp). A timeout or refused connection raises."""
-    headers = {}
+def http(method, path, token=None, body=None, data=None, ctype=None, timeout=15, headers=None):
+    """One request (headers: more header lines, a dict); any HTTP status is an answer (a Resp). A
+    timeout or refused connection raises."""
+    headers = dict(headers or {})
     if token:
         headers["Authorization"] = "Bearer " + token
     if body is not None:
@@ -185,6 +188,32 @@ def pg_start():
 def ensure_pg_up():
     if not pg_ready():
         pg_start()
+
+
+def pg_durable(on):
+    """synchronous_commit on (as in production) or back to the harness's off (ALTER SYSTEM, as the
+    postgres superuser, then a reload): off, a commit is acknowledged before its WAL is written, so
+    a crash loses the last ones, as PostgreSQL documents."""
+    q = "ALTER SYSTEM SET synchronous_commit = on" if on else "ALTER SYSTEM RESET synchronous_commit"
+    for c in (q, "SELECT pg_reload_conf()"):
+        r = subprocess.run(["psql", "-X", "-q", "-tA", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c", c],
+                           capture_output=True, text=True, timeout=20, env=dict(ENV, PGCONNECT_TIMEOUT="5"))
+        if r.returncode != 0:
+            raise Fail(f"psql -U postgres: {c}: {first_line(r.stderr)}")
+    want = "on" if on else "off"
+    if not wait_for(lambda: sql1("SHOW synchronous_commit") == want, 10, 0.05):
+        raise Fail(f"synchronous_commit is not {want} 10 s after the reload")
+
+
+def pg_crash():
+    """Stops PostgreSQL in immediate mode (no checkpoint: the next start recovers from the WAL, as
+    after a crash); returns once it is down."""
+    cmd = ENV.get("PG_CTL_CMD")
+    if not cmd:
+        raise Fail("PG_CTL_CMD is not set: run through tests/faults/run.sh")
+    r = subprocess.run(cmd + " stop -m immediate -w", shell=True, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise Fail(f"pg_ctl stop -m immediate exited {r.returncode}: {first_line(r.stderr or r.stdout)}")
 
 
 JOB_COLS = ("state", "attempts", "interruptions", "output_path", "output_media_id", "failed_reason",
@@ -276,6 +305,21 @@ def procs_under(folder):
         if (exe.startswith(folder + "/") or folder + "/" in cmd) and proc_state(pid) not in (None, "Z"):
             found.append((pid, cmd))
     return found
+
+
+def responders():
+    """The pids of the harness's mediad responders: every live mediad process that has no mediad
+    child (under apache-proxy the pool's parent has the responders as children; it stays)."""
+    procs = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit() and proc_exe(int(d)) == MEDIAD and proc_state(int(d)) not in (None, "Z"):
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    procs[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    parents = set(procs.values())
+    return [pid for pid in procs if pid not in parents]
 
 
 def kill_quiet(pid):
@@ -1395,6 +1439,83 @@ def user_cap_and_fairness(sc):
     sc.note(f"21st render answered {r21.status} {r21.get('error')}; B's job was run {pos} of {len(order)} started")
     sc.check(pos is not None and pos <= 2, f"user B's job was run {pos} after {len(order)} runs started, "
                                            "want among the first 2")
+
+
+def tus(method, path, token, offset=None, data=None, length=None, metadata=None):
+    """One tus 1.0.0 request (a PATCH sends data from offset)."""
+    h = {"Tus-Resumable": "1.0.0"}
+    if length is not None:
+        h["Upload-Length"] = str(length)
+    if metadata is not None:
+        h["Upload-Metadata"] = metadata
+    if offset is not None:
+        h["Upload-Offset"] = str(offset)
+    ctype = "application/offset+octet-stream" if method == "PATCH" else None
+    return http(method, path, token, data=data if data is not None else b"" if method != "HEAD" else None,
+                ctype=ctype, headers=h, timeout=60)
+
+
+@scenario
+def tus_restart_of_everything(sc):
+    """Between two PATCHes of a tus upload PostgreSQL stops in immediate mode and every mediad
+    responder is killed -9: HEAD says the acknowledged offset and the upload completes whole."""
+    sc.check_renders = False
+    # What the server acknowledged must be on disk: the harness runs PostgreSQL without that.
+    sc.restore.append(lambda: pg_durable(False))
+    pg_durable(True)
+    u = User(sc, "tus")
+    with open(os.path.join(FIXTURES, "clip.mp4"), "rb") as f:
+        src = f.read()
+    title = "tus everything restarted " + uuid.uuid4().hex[:8]
+    meta = "title " + __import__("base64").b64encode(title.encode()).decode()
+    r = tus("POST", "/uploads", u.token, length=len(src), metadata=meta)
+    if r.status != 201:
+        raise Fail(f"POST /uploads: wanted 201, got {r.status} {r.text[:200]}")
+    path = "/uploads/" + r.headers["Location"].rsplit("/", 1)[1]
+    half = len(src) // 2
+    r = tus("PATCH", path, u.token, offset=0, data=src[:half])
+    if r.status != 204 or r.headers.get("Upload-Offset") != str(half):
+        raise Fail(f"first PATCH: wanted 204 at {half}, got {r.status} {r.headers.get('Upload-Offset')} "
+                   f"{r.text[:200]}")
+
+    # Everything at once: PostgreSQL as if crashed, every responder killed, then PostgreSQL back.
+    sc.restore.append(ensure_pg_up)
+    pg_crash()
+    killed = responders()
+    sc.check(killed, f"no mediad responder ({MEDIAD}) found to kill")
+    for pid in killed:
+        kill_quiet(pid)
+    gone = wait_for(lambda: not any(pid_runs(p, MEDIAD) for p in killed), 15, 0.05)
+    sc.check(gone, "a killed responder still ran 15 s after its SIGKILL")
+    pg_start()
+    if not wait_for(healthz_ok, 60, 0.2):
+        raise Fail("the stack did not come back healthy within 60 s of the restart")
+    # Every pool back (the upload routes have their own), as a client retrying after a 5xx would
+    # find it: a request to a pool still restarting is answered by the web server, not by us.
+    again = wait_for(lambda: [p for p in responders() if p not in killed] if
+                     len([p for p in responders() if p not in killed]) >= len(killed) else None, 60, 0.1)
+    sc.check(again, f"fewer than the {len(killed)} responders killed run again 60 s later")
+    sc.note(f"{len(killed)} responders killed, {len(again or [])} running again; PostgreSQL recovered")
+
+    r = tus("HEAD", path, u.token)
+    sc.check(r.status == 200 and r.headers.get("Upload-Offset") == str(half),
+             f"HEAD after the restart: {r.status}, Upload-Offset {r.headers.get('Upload-Offset')}, "
+             f"want 200 and {half} (the acknowledged offset)")
+    off = int(r.headers.get("Upload-Offset") or -1)
+    if off < 0 or off > half:
+        raise Fail(f"HEAD's offset {off} is not one the client can resume from")
+    r = tus("PATCH", path, u.token, offset=off, data=src[off:])
+    res = r.headers.get("Mediad-Resource") or ""
+    if r.status != 204 or r.headers.get("Upload-Offset") != str(len(src)) or not res.startswith("/media/"):
+        raise Fail(f"last PATCH: wanted 204 at {len(src)} with Mediad-Resource, got {r.status} "
+                   f"{r.headers.get('Upload-Offset')} {res!r} {r.text[:200]}")
+    m = api_ok(200, "GET", res, u.token).json
+    with open(os.path.join(MEDIA_ROOT, m["path"]), "rb") as f:
+        got = hashlib.sha256(f.read()).hexdigest()
+    want = hashlib.sha256(src).hexdigest()
+    sc.check(got == want, f"the stored file's sha256 is {got[:16]}..., the source's {want[:16]}...")
+    rows = sql1(f"SELECT count(*) FROM media WHERE user_id = {u.id} AND title = {lit(title)}")
+    sc.check(rows == "1", f"{rows} media rows for the upload, want 1")
 
 
 # ---- main --------------------------------------------------------------------------------------------

@@ -702,6 +702,133 @@ static void test_deliveries_list_their_attempts_and_a_retry_makes_one_due(void)
 	hooks_clear(rt.tok_a);
 }
 
+/* Asserts that the attempts page in r holds attempts first, first - 1, ... (count of them), each
+ * as written by test_every_attempt_of_a_delivery_is_reachable_by_pages. */
+static void assert_attempts_page(const struct itest_resp *r, long long first, size_t count)
+{
+	struct json_object *items = itest_member(r->json, "items"), *a;
+	char body[32];
+
+	CU_ASSERT_EQUAL(itest_member_int(r->json, "total"), 45);
+	CU_ASSERT_FATAL(items != NULL && json_object_array_length(items) == count);
+	for (size_t i = 0; i < count; i++) {
+		long long n = first - (long long)i;
+
+		a = json_object_array_get_idx(items, i);
+		CU_ASSERT_EQUAL(itest_member_int(a, "attempt"), n);
+		CU_ASSERT_EQUAL(itest_member_int(a, "latencyMs"), 10 * n);
+		CU_ASSERT_TRUE(itest_parse_rfc3339_utc(itest_member_str(a, "startedAt")) > 0);
+		/* Every attempt shows its body, not only the newest. */
+		snprintf(body, sizeof(body), "oops %lld", n);
+		CU_ASSERT_STRING_EQUAL(itest_member_str(a, "responseBody"), body);
+		if (n % 2 == 0) {
+			CU_ASSERT_EQUAL(itest_member_int(a, "statusCode"), 500);
+			CU_ASSERT_TRUE(itest_member_null(a, "error"));
+		} else {
+			CU_ASSERT_TRUE(itest_member_null(a, "statusCode"));
+			CU_ASSERT_STRING_EQUAL(itest_member_str(a, "error"), "timed out");
+		}
+	}
+}
+
+/* Asserts that GET /webhooks/id<rest> as tok is 404 not_found. */
+static void get_not_found(const char *tok, const char *id, const char *rest)
+{
+	struct itest_resp r;
+
+	CU_ASSERT_EQUAL(hook_call("GET", tok, id, rest, NULL, &r), 404);
+	itest_assert_error(&r, 404, "not_found");
+	itest_resp_free(&r);
+}
+
+static void test_every_attempt_of_a_delivery_is_reachable_by_pages(void)
+{
+	char id[RTEST_UUID_LEN + 1], uuid[RTEST_UUID_LEN + 1], did[RTEST_UUID_LEN + 1],
+	        other[RTEST_UUID_LEN + 1], did2[RTEST_UUID_LEN + 1], idb[RTEST_UUID_LEN + 1],
+	        rest[RETRY_PATH_SIZE], one[RETRY_PATH_SIZE], attempts[RETRY_PATH_SIZE / 2],
+	        path[RETRY_PATH_SIZE];
+	struct itest_resp r;
+	struct json_object *log;
+	long long next = 45;
+
+	hook_with_delivery(id, uuid, did, rest);
+	snprintf(one, sizeof(one), "/deliveries/%s", did);
+	snprintf(attempts, sizeof(attempts), "/deliveries/%s/attempts", did);
+	/* Not attempted yet: the delivery, and an empty page. */
+	CU_ASSERT_EQUAL(hook_call("GET", rt.tok_a, id, attempts, NULL, &r), 200);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "total"), 0);
+	log = itest_member(r.json, "items");
+	CU_ASSERT_FATAL(log != NULL && json_object_array_length(log) == 0);
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "limit"), 50);
+	itest_resp_free(&r);
+	/* More attempts than a delivery object shows (20). */
+	CU_ASSERT(sql_run(
+	        "INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, latency_ms, "
+	        "error, response_body) SELECT $1::uuid, n, now() - (50 - n) * interval '1 minute', "
+	        "CASE WHEN n % 2 = 0 THEN 500 END, 10 * n, CASE WHEN n % 2 = 1 THEN 'timed out' END, "
+	        "'oops ' || n FROM generate_series(1, 45) n",
+	        did, NULL, NULL));
+	CU_ASSERT(sql_run("UPDATE webhook_deliveries SET state = 'failed', attempts = 45, "
+	                  "last_error = 'timed out', finished_at = now() WHERE id = $1::uuid",
+	                  did, NULL, NULL));
+
+	/* The delivery, as the list shows it. */
+	CU_ASSERT_EQUAL(hook_call("GET", rt.tok_a, id, one, NULL, &r), 200);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "id"), did);
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "type"), "job.cancelled");
+	CU_ASSERT_STRING_EQUAL(itest_jstr(&r, "state"), "failed");
+	CU_ASSERT_EQUAL(itest_member_int(r.json, "attempts"), 45);
+	log = itest_member(r.json, "attemptLog");
+	CU_ASSERT_FATAL(log != NULL && json_object_array_length(log) == 20);
+	CU_ASSERT_EQUAL(itest_member_int(json_object_array_get_idx(log, 19), "attempt"), 26);
+	itest_resp_free(&r);
+
+	/* Every attempt, newest first, by pages of 20: 45..26, 25..6, 5..1. */
+	for (long long offset = 0; offset < 60; offset += 20) {
+		snprintf(path, sizeof(path), "%s?limit=20&offset=%lld", attempts, offset);
+		CU_ASSERT_EQUAL(hook_call("GET", rt.tok_a, id, path, NULL, &r), 200);
+		CU_ASSERT_EQUAL(itest_member_int(r.json, "limit"), 20);
+		CU_ASSERT_EQUAL(itest_member_int(r.json, "offset"), offset);
+		assert_attempts_page(&r, next, next >= 20 ? 20 : (size_t)next);
+		next -= 20;
+		itest_resp_free(&r);
+	}
+	/* The default page holds them all; one past the end is empty. */
+	CU_ASSERT_EQUAL(hook_call("GET", rt.tok_a, id, attempts, NULL, &r), 200);
+	assert_attempts_page(&r, 45, 45);
+	itest_resp_free(&r);
+	snprintf(path, sizeof(path), "%s?offset=45", attempts);
+	CU_ASSERT_EQUAL(hook_call("GET", rt.tok_a, id, path, NULL, &r), 200);
+	assert_attempts_page(&r, 0, 0);
+	itest_resp_free(&r);
+	snprintf(path, sizeof(path), "%s?limit=201", attempts);
+	CU_ASSERT_EQUAL(hook_call("GET", rt.tok_a, id, path, NULL, &r), 400);
+	itest_assert_error(&r, 400, "bad_request");
+	itest_resp_free(&r);
+
+	/* Another user, through A's endpoint or an endpoint of its own: 404. */
+	hook_new(rt.tok_b, "[\"job.cancelled\"]", idb);
+	get_not_found(rt.tok_b, id, one);
+	get_not_found(rt.tok_b, id, attempts);
+	get_not_found(rt.tok_b, idb, one);
+	get_not_found(rt.tok_b, idb, attempts);
+	hooks_clear(rt.tok_b);
+	/* A delivery of another endpoint of A's, and an unknown one: 404. */
+	hook_with_delivery(other, uuid, did2, rest);
+	snprintf(rest, sizeof(rest), "/deliveries/%s", did2);
+	get_not_found(rt.tok_a, id, rest);
+	snprintf(rest, sizeof(rest), "/deliveries/%s/attempts", did2);
+	get_not_found(rt.tok_a, id, rest);
+	get_not_found(rt.tok_a, other, one);
+	get_not_found(rt.tok_a, id, "/deliveries/f84a2c4c-1a23-4e98-b3d5-04c97e2c1f10/attempts");
+	/* A deleted endpoint: its deliveries wait for gc, but no call shows them. */
+	CU_ASSERT_EQUAL(hook_call("DELETE", rt.tok_a, id, "", NULL, &r), 204);
+	itest_resp_free(&r);
+	get_not_found(rt.tok_a, id, one);
+	get_not_found(rt.tok_a, id, attempts);
+	hooks_clear(rt.tok_a);
+}
+
 static void test_delete_answers_204_and_the_endpoint_hears_nothing_more(void)
 {
 	char id[RTEST_UUID_LEN + 1], uuid[RTEST_UUID_LEN + 1], did[RTEST_UUID_LEN + 1], rest[128];
@@ -1355,6 +1482,8 @@ int main(void)
 	            test_another_users_endpoint_and_delivery_are_404);
 	CU_add_test(s, "deliveries list their attempts; a retry makes one due",
 	            test_deliveries_list_their_attempts_and_a_retry_makes_one_due);
+	CU_add_test(s, "every attempt of a delivery is reachable by pages",
+	            test_every_attempt_of_a_delivery_is_reachable_by_pages);
 	CU_add_test(s, "DELETE answers 204; the endpoint hears nothing more",
 	            test_delete_answers_204_and_the_endpoint_hears_nothing_more);
 	CU_add_test(s, "a DELETE racing a change fails neither", test_a_delete_racing_a_change_fails_neither);

@@ -3,8 +3,9 @@
 # tests/tus/package-lock.json, installed by scripts/fetch-tus-client.sh) run by Node uploads a
 # generated video through lighttpd and then through Apache + mod_proxy_fcgi, once whole and once
 # aborted at about 50 % and resumed from its stored URL (tus-client.sh says what is checked).
-# TUS_SERVERS picks the web servers (default "lighttpd apache-proxy"; Apache is left out when it or
-# its modules are not installed).
+# TUS_SERVERS picks the web servers (default "lighttpd apache-proxy"). Apache or one of its modules
+# missing while apache-proxy is among them is a failure, not a skip (./dev installs them): leave
+# Apache out with TUS_SERVERS=lighttpd.
 #
 # An automake TESTS entry: the Makefile exports abs_top_builddir and abs_top_srcdir. Exit status
 # follows automake: 0 pass, 1 a check failed or node/npm is missing (a failure, not a skip: ./dev
@@ -28,6 +29,21 @@ for v in ffmpeg curl psql sha256sum; do
 	if ! command -v "$v" >/dev/null 2>&1; then
 		echo "$me: $v is not installed (./dev installs it)" >&2
 		exit 99
+	fi
+done
+# Before anything is made: a web server asked for must be there.
+for s in ${TUS_SERVERS:-lighttpd apache-proxy}; do
+	[ "$s" = apache-proxy ] || continue
+	missing=
+	command -v apache2 >/dev/null 2>&1 || missing="apache2"
+	for m in mod_proxy mod_proxy_fcgi mod_xsendfile; do
+		[ -f "/usr/lib/apache2/modules/$m.so" ] || missing="${missing:+$missing, }$m"
+	done
+	if [ -n "$missing" ]; then
+		echo "$me: FAIL: TUS_SERVERS${TUS_SERVERS:+=$TUS_SERVERS} runs tus through Apache (apache-proxy) but $missing" \
+			"is not installed (./dev installs them; Debian 12: apt-get install apache2" \
+			"libapache2-mod-xsendfile); set TUS_SERVERS=lighttpd to leave Apache out" >&2
+		exit 1
 	fi
 done
 TUS_CLIENT=$("$abs_top_srcdir/scripts/fetch-tus-client.sh")
@@ -62,24 +78,8 @@ if ! timeout 120 ffmpeg -nostdin -y -loglevel error -f lavfi -i testsrc=size=128
 fi
 chmod -R a+rX "$SRC_DIR"
 
-run=()
-for s in ${TUS_SERVERS:-lighttpd apache-proxy}; do
-	if [ "$s" = apache-proxy ]; then
-		ok=1
-		for m in mod_proxy mod_proxy_fcgi mod_xsendfile; do
-			[ -f "/usr/lib/apache2/modules/$m.so" ] || ok=0
-		done
-		command -v apache2 >/dev/null 2>&1 || ok=0
-		if [ "$ok" = 0 ]; then
-			echo "$me: apache2 or its modules are not installed: tus runs under lighttpd only" >&2
-			continue
-		fi
-	fi
-	run+=("$s")
-done
-
 status=0
-for s in "${run[@]}"; do
+for s in ${TUS_SERVERS:-lighttpd apache-proxy}; do
 	export HARNESS_SERVER=$s
 	# harness_start installs its own EXIT trap (teardown); the source folder goes after it.
 	harness_start "$abs_top_builddir" "$abs_top_srcdir" || exit 99

@@ -579,6 +579,20 @@ static const struct hcase cases[] = {
 	  .field = "limit" },
 	{ "GET", "/webhooks/nope/deliveries", TOKEN, .status = 404, .code = "not_found" },
 
+	/* GET /webhooks/:id/deliveries/:deliveryId and its attempts, by pages of the common size */
+	{ "GET", "/webhooks/" UUID "/deliveries/" UUID, TOKEN, .status = 503, .code = "unavailable" },
+	{ "GET", "/webhooks/" UUID "/deliveries/7", TOKEN, .status = 404, .code = "not_found",
+	  .msg = "delivery" },
+	{ "GET", "/webhooks/7/deliveries/" UUID, TOKEN, .status = 404, .code = "not_found", .msg = "webhook" },
+	{ "GET", "/webhooks/" UUID "/deliveries/" UUID "/attempts?limit=200&offset=20", TOKEN, .status = 503,
+	  .code = "unavailable" },
+	{ "GET", "/webhooks/" UUID "/deliveries/" UUID "/attempts?limit=201", TOKEN, .status = 400,
+	  .code = "bad_request", .field = "limit" },
+	{ "GET", "/webhooks/" UUID "/deliveries/" UUID "/attempts?offset=-1", TOKEN, .status = 400,
+	  .code = "bad_request", .field = "offset" },
+	{ "GET", "/webhooks/" UUID "/deliveries/x/attempts", TOKEN, .status = 404, .code = "not_found",
+	  .msg = "delivery" },
+
 	/* POST /webhooks/:id/deliveries/:deliveryId/retry */
 	{ "POST", "/webhooks/" UUID "/deliveries/" UUID "/retry", TOKEN, .status = 503, .code = "unavailable" },
 	{ "POST", "/webhooks/" UUID "/deliveries/1/retry", TOKEN, .status = 404, .code = "not_found",
