@@ -15,15 +15,13 @@ set -u -o pipefail
 
 : "${abs_top_builddir:?set by make check}" "${HLS_PAGE:?set by run-hls.sh}" "${HLS_SOURCE:?set by run-hls.sh}"
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/stack.sh
-. "$here/../stack.sh"
+# shellcheck source=tests/integration/spawner.sh
+. "$here/../integration/spawner.sh"
 STACK_TAG=chromium-hls
 limit=${CHROMIUM_TIMEOUT:-90}
 ready_limit=${HLS_READY_TIMEOUT:-180}
 base=$MEDIAD_BASE_URL
 work=$MEDIAD_TEST_DIR/hls
-spawner_log=$MEDIAD_TEST_DIR/log/media-spawner.log
-SPAWNER_PID=
 rc=0
 
 say() { printf 'chromium-hls: %s\n' "$*"; }
@@ -41,30 +39,13 @@ for k in sys.argv[1:]:
 print("" if v is None else (json.dumps(v) if isinstance(v, (dict, list)) else v))' "$@" 2>/dev/null
 }
 
-# shellcheck disable=SC2317 # called by on_exit
-spawner_stop() {
-	[ -n "$SPAWNER_PID" ] || return 0
-	stack_kill_wait "$SPAWNER_PID" 15
-	wait "$SPAWNER_PID" 2>/dev/null
-	SPAWNER_PID=
-	# Sanitizer builds: the harness looks at mediad's log only; the spawner's is ours.
-	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$spawner_log" 2>/dev/null; then
-		say "sanitizer reports in media-spawner.log:"
-		grep -E -A 30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$spawner_log" | head -n 100
-		rc=1
-	fi
-}
-
 # shellcheck disable=SC2317 # the EXIT trap
 on_exit() {
 	local st=$?
 	trap - EXIT
-	spawner_stop
+	spawner_stop || rc=1
 	[ "$st" = 0 ] || rc=$st
-	if [ "$rc" != 0 ] && [ -s "$spawner_log" ]; then
-		say "last 30 lines of media-spawner.log:"
-		tail -n 30 "$spawner_log"
-	fi
+	[ "$rc" = 0 ] || spawner_log_tail
 	exit "$rc"
 }
 trap on_exit EXIT
@@ -74,36 +55,7 @@ trap 'exit 130' INT
 mkdir -p "$work" || exit 1
 
 # ---- the spawner -------------------------------------------------------------------------------
-# Its settings from MEDIAD_CONFIG alone, like every server of the stack; as the owner of the media
-# root (www-data under Apache as root), from a copy of the program when the build tree is closed
-# to that user (as the harness does for mediad).
-stack_env_names "$MEDIACTL" || exit 1
-STACK_SPAWNER=$abs_top_builddir/media-spawner
-STACK_CONFIG=$MEDIAD_CONFIG
-STACK_AS_APP=()
-owner=$(stat -c %U "$MEDIA_ROOT")
-if [ "$(id -u)" = 0 ] && [ "$owner" != root ]; then
-	STACK_AS_APP=(setpriv "--reuid=$owner" "--regid=$(id -gn "$owner")" --init-groups --)
-	if ! "${STACK_AS_APP[@]}" test -x "$STACK_SPAWNER" 2>/dev/null; then
-		mkdir -p "$MEDIAD_TEST_DIR/bin" && cp "$STACK_SPAWNER" "$MEDIAD_TEST_DIR/bin/media-spawner" &&
-			chmod 755 "$MEDIAD_TEST_DIR/bin" "$MEDIAD_TEST_DIR/bin/media-spawner" || exit 1
-		STACK_SPAWNER=$MEDIAD_TEST_DIR/bin/media-spawner
-	fi
-fi
-[ -x "$STACK_SPAWNER" ] || {
-	say "$STACK_SPAWNER is not built"
-	exit 1
-}
-: >>"$spawner_log"
-[ ${#STACK_AS_APP[@]} -eq 0 ] || chown "$owner:" "$spawner_log"
-stack_spawner_start "$spawner_log" --name hls-browser-test
-SPAWNER_PID=$STACK_PID
-# Ready once it has said how many slots it has (it then LISTENs for jobs).
-if ! stack_wait_alive "media-spawner to start" 30 "$SPAWNER_PID" grep -q 'slot' "$spawner_log"; then
-	say "media-spawner did not start"
-	exit 1
-fi
-say "media-spawner runs (pid $SPAWNER_PID, as $(ps -o user= -p "$SPAWNER_PID" 2>/dev/null))"
+spawner_start hls-browser-test || exit 1
 
 # ---- the API flow -------------------------------------------------------------------------------
 email="hls-$(date +%s)-$$-$RANDOM@example.com"

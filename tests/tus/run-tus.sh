@@ -1,6 +1,6 @@
 #!/bin/bash
 # run-tus.sh: resumable uploads with the real tus client: tus-js-client (pinned by
-# tests/tus/package-lock.json, installed by scripts/fetch-tus-client.sh) run by Node uploads a
+# tests/tus/package-lock.json, installed by scripts/fetch-npm.sh) run by Node uploads a
 # generated video through lighttpd and then through Apache + mod_proxy_fcgi, once whole and once
 # aborted at about 50 % and resumed from its stored URL (tus-client.sh says what is checked).
 # TUS_SERVERS picks the web servers (default "lighttpd apache-proxy"). Apache or one of its modules
@@ -31,22 +31,11 @@ for v in ffmpeg curl psql sha256sum; do
 		exit 99
 	fi
 done
+# shellcheck source=tests/integration/harness.sh
+. "$abs_top_srcdir/tests/integration/harness.sh"
 # Before anything is made: a web server asked for must be there.
-for s in ${TUS_SERVERS:-lighttpd apache-proxy}; do
-	[ "$s" = apache-proxy ] || continue
-	missing=
-	command -v apache2 >/dev/null 2>&1 || missing="apache2"
-	for m in mod_proxy mod_proxy_fcgi mod_xsendfile; do
-		[ -f "/usr/lib/apache2/modules/$m.so" ] || missing="${missing:+$missing, }$m"
-	done
-	if [ -n "$missing" ]; then
-		echo "$me: FAIL: TUS_SERVERS${TUS_SERVERS:+=$TUS_SERVERS} runs tus through Apache (apache-proxy) but $missing" \
-			"is not installed (./dev installs them; Debian 12: apt-get install apache2" \
-			"libapache2-mod-xsendfile); set TUS_SERVERS=lighttpd to leave Apache out" >&2
-		exit 1
-	fi
-done
-TUS_CLIENT=$("$abs_top_srcdir/scripts/fetch-tus-client.sh")
+harness_need_apache "$me" TUS_SERVERS "${TUS_SERVERS:-lighttpd apache-proxy}" || exit 1
+TUS_CLIENT=$("$abs_top_srcdir/scripts/fetch-npm.sh" tests/tus tus-js-client)
 case $? in
 0) export TUS_CLIENT ;;
 1)
@@ -54,13 +43,10 @@ case $? in
 	exit 77
 	;;
 *)
-	echo "$me: scripts/fetch-tus-client.sh failed (see above)" >&2
+	echo "$me: scripts/fetch-npm.sh failed (see above)" >&2
 	exit 1
 	;;
 esac
-
-# shellcheck source=tests/integration/harness.sh
-. "$abs_top_srcdir/tests/integration/harness.sh"
 
 SRC_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mediad-tus.XXXXXX") || exit 99
 trap 'rm -rf "$SRC_DIR"' EXIT

@@ -2,7 +2,7 @@
 //
 //   node upload.mjs CLIENT_DIR MODE FILE
 //
-// CLIENT_DIR is scripts/fetch-tus-client.sh's folder; MODE "whole" uploads FILE in one go, "resume"
+// CLIENT_DIR is the folder scripts/fetch-npm.sh printed; MODE "whole" uploads FILE in one go, "resume"
 // aborts the upload once more than half of it is sent (one PATCH for the whole file, no chunkSize:
 // the server must keep the part of the body that came), waits until the server reports the bytes
 // it kept (HEAD), and resumes from the stored upload URL with a new Upload. The aborted upload goes
