@@ -21,6 +21,8 @@
 #   STACK_MEDIA_ROOT   its media root (the web servers' X-Sendfile scope)
 #   STACK_PROCS        responders (2)              STACK_UPLOAD_PROCS  more for the uploads (2)
 #   STACK_ERRORS       the web servers' JSON error files (STACK_SRCDIR/fcgi-conf/errors)
+#   STACK_CONSOLE      the assembled web console served as /console/ (a build's console/); unset or
+#                      missing: an empty STACK_VAR/console-missing/ (then /console/ is a 404)
 #   STACK_BARE         bench/bare-responder, served at /bare by lighttpd when set (the benchmark)
 #   STACK_POOL_SOCKET, STACK_POOL_UPLOAD_SOCKET  the pool's unix sockets (Apache + mod_proxy_fcgi)
 #   STACK_APP_USER     as root: the user Apache switches to (User/Group)
@@ -393,7 +395,18 @@ stack_lighttpd_env()
 	env "${STACK_ENV_SCRUB[@]}" MEDIAD_PORT="$STACK_PORT" MEDIAD_VAR="$STACK_VAR" MEDIAD_BIN="$STACK_MEDIAD" \
 		MEDIAD_PROCS="${STACK_PROCS:-2}" MEDIAD_UPLOAD_PROCS="${STACK_UPLOAD_PROCS:-2}" \
 		MEDIAD_ERRORS="${STACK_ERRORS:-$STACK_SRCDIR/fcgi-conf/errors}" MEDIAD_CONFIG="$STACK_CONFIG" \
-		MEDIA_ROOT="$STACK_MEDIA_ROOT" MEDIAD_BARE_BIN="${STACK_BARE:-}" "$@"
+		MEDIA_ROOT="$STACK_MEDIA_ROOT" MEDIAD_BARE_BIN="${STACK_BARE:-}" MEDIAD_CONSOLE="$(stack_console_dir)" "$@"
+}
+
+# stack_console_dir: the folder served as /console/: STACK_CONSOLE when it holds an index.html, else
+# an empty STACK_VAR/console-missing (made here), so the web servers start without a built console.
+stack_console_dir()
+{
+	if [ -n "${STACK_CONSOLE:-}" ] && [ -f "$STACK_CONSOLE/index.html" ]; then
+		printf '%s\n' "$STACK_CONSOLE"
+	else
+		mkdir -p "$STACK_VAR/console-missing" && printf '%s\n' "$STACK_VAR/console-missing"
+	fi
 }
 
 # stack_lighttpd_start: lighttpd with fcgi-conf/lighttpd.conf (checked first, lighttpd -tt) on
@@ -473,7 +486,7 @@ stack_apache_conf()
 			echo "User $STACK_APP_USER"
 			echo "Group $(id -gn "$STACK_APP_USER")"
 		fi
-		for m in mpm_event authz_core mime alias env buffer reqtimeout \
+		for m in mpm_event authz_core mime alias env buffer reqtimeout headers dir \
 			$([ "$kind" = proxy ] && echo proxy proxy_fcgi || echo fcgid) xsendfile; do
 			echo "LoadModule ${m}_module $mods/mod_$m.so"
 		done
@@ -493,6 +506,7 @@ stack_apache_conf()
 		echo "Define MEDIA_ROOT \"$STACK_MEDIA_ROOT\""
 		echo "Define MEDIAD_DOCROOT \"$v/www\""
 		echo "Define MEDIAD_ERRORS \"${STACK_ERRORS:-$STACK_SRCDIR/fcgi-conf/errors}\""
+		echo "Define MEDIAD_CONSOLE \"$(stack_console_dir)\""
 		if [ "$kind" = proxy ]; then
 			echo "Define MEDIAD_SOCKET \"$STACK_POOL_SOCKET\""
 			echo "Define MEDIAD_UPLOAD_SOCKET \"$STACK_POOL_UPLOAD_SOCKET\""

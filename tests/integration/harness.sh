@@ -18,6 +18,8 @@
 #   PG_CTL_CMD       command prefix for pg_ctl (sh -c style; test tooling only)
 #   MEDIACTL         path of the built mediactl
 #   MEDIAD_WEB_SERVER  lighttpd, apache-proxy or apache-fcgid (see HARNESS_SERVER below)
+#   MEDIAD_CONSOLE_DIR the web console the web server serves at $MEDIAD_BASE_URL/console/ (the folder
+#                    named in the build's console.stamp, made by `make`; without it /console/ is a 404)
 #   MEDIAD_WEB_PID   pid of the web server (lighttpd, or Apache's parent process); it leads its
 #                    own process group, which holds the processes that send X-Sendfile files
 #   $MEDIAD_TEST_DIR/{pg-stop,pg-start,redis-stop,redis-start}: small scripts a test can execv;
@@ -409,7 +411,7 @@ harness_start()
 	lighttpd) base=lighttpd ;;
 	apache-proxy | apache-fcgid)
 		base=apache2
-		for v in mod_mpm_event mod_authz_core mod_mime mod_alias mod_env mod_buffer mod_reqtimeout mod_xsendfile \
+		for v in mod_mpm_event mod_authz_core mod_mime mod_alias mod_env mod_buffer mod_reqtimeout mod_headers mod_dir mod_xsendfile \
 			$([ "$HARNESS_SERVER" = apache-proxy ] && echo mod_proxy mod_proxy_fcgi || echo mod_fcgid); do
 			if [ ! -f "/usr/lib/apache2/modules/$v.so" ]; then
 				harness_log "/usr/lib/apache2/modules/$v.so not found (./dev installs apache2," \
@@ -492,6 +494,24 @@ harness_start()
 		done
 	fi
 
+	# The web console (/console/): the folder the build assembled, named in its console.stamp (as
+	# install-data-local reads it: console/, or console-site/ in an in-tree build, where console/ is
+	# the raw sources); copied like mediad when the web user cannot read it. No stamp: no console.
+	HARNESS_CONSOLE=
+	if [ -s "$HARNESS_BUILDDIR/console.stamp" ]; then
+		HARNESS_CONSOLE=$(head -n1 "$HARNESS_BUILDDIR/console.stamp") || return 1
+		case $HARNESS_CONSOLE in
+		/*) ;;
+		*) HARNESS_CONSOLE=$HARNESS_BUILDDIR/$HARNESS_CONSOLE ;;
+		esac
+	fi
+	if [ -n "$HARNESS_CONSOLE" ] && [ -f "$HARNESS_CONSOLE/index.html" ] && [ ${#HARNESS_AS_WEB[@]} -gt 0 ] &&
+		! "${HARNESS_AS_WEB[@]}" test -r "$HARNESS_CONSOLE/index.html" 2>/dev/null; then
+		cp -r "$HARNESS_CONSOLE" "$HARNESS_DIR/console" && chmod -R a+rX "$HARNESS_DIR/console" || return 1
+		HARNESS_CONSOLE=$HARNESS_DIR/console
+	fi
+	export MEDIAD_CONSOLE_DIR=$HARNESS_CONSOLE
+
 	harness_pg_setup || return 1
 	harness_redis_setup || return 1
 	HARNESS_HTTP_PORT=$(harness_free_port) || return 1
@@ -507,6 +527,7 @@ harness_start()
 	STACK_PROCS=${MEDIAD_PROCS:-2}
 	STACK_UPLOAD_PROCS=${MEDIAD_UPLOAD_PROCS:-2}
 	STACK_ERRORS=$HARNESS_ERRORS
+	STACK_CONSOLE=$HARNESS_CONSOLE
 	STACK_BARE=
 	STACK_POOL_SOCKET=$HARNESS_DIR/pool/mediad.sock
 	STACK_POOL_UPLOAD_SOCKET=$HARNESS_DIR/pool/mediad.sock.upload
@@ -607,4 +628,23 @@ harness_find_programs()
 		[ -f "$t" ] && HARNESS_PROGS+=("$t")
 	done
 	[ ${#HARNESS_PROGS[@]} -gt 0 ]
+}
+
+# harness_need_apache ME VAR SERVERS: for a runner whose web servers VAR (its environment knob)
+# lists as SERVERS: when apache-proxy is among them, Apache and the modules it needs must be
+# installed. Returns 1 after saying so (a failure, not a skip: ./dev installs them), else 0.
+harness_need_apache()
+{
+	local me=$1 var=$2 s m missing=
+	for s in $3; do
+		[ "$s" = apache-proxy ] || continue
+		command -v apache2 >/dev/null 2>&1 || missing="apache2"
+		for m in mod_proxy mod_proxy_fcgi mod_xsendfile; do
+			[ -f "/usr/lib/apache2/modules/$m.so" ] || missing="${missing:+$missing, }$m"
+		done
+	done
+	[ -n "$missing" ] || return 0
+	echo "$me: FAIL: $var=\"$3\" runs Apache (apache-proxy) but $missing is not installed (./dev installs" \
+		"them; Debian 12: apt-get install apache2 libapache2-mod-xsendfile); set $var=lighttpd to leave Apache out" >&2
+	return 1
 }
