@@ -21,7 +21,7 @@
 #   STACK_MEDIA_ROOT   its media root (the web servers' X-Sendfile scope)
 #   STACK_PROCS        responders (2)              STACK_UPLOAD_PROCS  more for the uploads (2)
 #   STACK_ERRORS       the web servers' JSON error files (STACK_SRCDIR/fcgi-conf/errors)
-#   STACK_CONSOLE      the assembled web console served as /console/ (a build's console/); unset or
+#   STACK_CONSOLE      the assembled web console served as /console/ (a build's console-site/); unset or
 #                      missing: an empty STACK_VAR/console-missing/ (then /console/ is a 404)
 #   STACK_BARE         bench/bare-responder, served at /bare by lighttpd when set (the benchmark)
 #   STACK_POOL_SOCKET, STACK_POOL_UPLOAD_SOCKET  the pool's unix sockets (Apache + mod_proxy_fcgi)
