@@ -1220,7 +1220,7 @@ PY
 		curl -s -o /dev/null --max-time 1 -X POST "http://127.0.0.1:$port/ready" && break
 		sleep 0.1
 	done
-	pid=$(head -n1 "$VAR/run/media-hooks.pid" 2>/dev/null)
+	pid=$(stack_pid_alive "$VAR/run/media-hooks.pid" media-hooks && head -n1 "$VAR/run/media-hooks.pid")
 	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -STOP "$pid" 2>/dev/null; then DEV_HOOKS_PAUSED=$pid; fi
 	setsid env MEDIAD_CONFIG="$BVAR/mediad.conf" "$BUILD/media-hooks" </dev/null >>"$BVAR/log/media-hooks.log" 2>&1 &
 	HOOKS_PID=$!
@@ -1253,7 +1253,7 @@ PY
 		awk '{ printf "%.1f\n", ($1 - $2) * 1000 }')
 	api DELETE "/webhooks/$wid" >/dev/null
 	hooks_stop
-	got=$(wc -l <<<"$lat")
+	got=$(grep -c . <<<"$lat")
 	p50=$(pct 50 <<<"$lat")
 	p99=$(pct 99 <<<"$lat")
 	pmax=$(pct 100 <<<"$lat")

@@ -97,12 +97,13 @@ if installed; then
 	exit 0
 fi
 tmp=$(mktemp -d "$cache/.$pkg.XXXXXX") || exit 3
+# Whatever way this ends, a half-made folder does not stay in the cache (after the mv: nothing).
+trap 'rm -rf "$tmp"' EXIT
 cp "$src/package.json" "$src/package-lock.json" "$tmp/" || exit 3
 say "installing $pkg $version into $dir (npm ci)"
 if ! (cd "$tmp" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund \
 	--loglevel=error >&2); then
 	say "npm ci failed (offline?)"
-	rm -rf "$tmp"
 	exit 1
 fi
 rm -rf "$dir" && mv "$tmp" "$dir" || exit 3

@@ -527,6 +527,13 @@ static int gc_upload(struct db *db, const struct gc_folder *f, const char *id, c
 			close(fd);
 		return -1;
 	}
+	if (PQntuples(res) == 0) {
+		/* Gone or no longer expired meanwhile (the statement checks again): nothing to do. */
+		db_clear(res);
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
 	db_clear(res);
 	if (fd >= 0 && unlinkat(f->fd, name, 0) != 0 && errno != ENOENT) {
 		fprintf(stderr, "mediactl: gc: cannot remove uploads/%s: %s\n", name, strerror(errno));

@@ -342,6 +342,16 @@ void handle_tus_head(struct http_request *req, struct http_response *resp)
 	resp_content_type(resp, "");
 }
 
+/* Removes path; a missing file is not an error, another is logged. */
+static void tus_unlink(const char *path)
+{
+	if (unlink(path) != 0 && errno != ENOENT) {
+		int e = errno;
+
+		log_error("tus: cannot remove %s: %s", path, strerror(e));
+	}
+}
+
 /* DELETE /uploads/:id: termination. The partial file goes with the row; a media made of it stays. */
 void handle_tus_delete(struct http_request *req, struct http_response *resp)
 {
@@ -358,12 +368,8 @@ void handle_tus_delete(struct http_request *req, struct http_response *resp)
 	}
 	/* A PATCH still running on it fails at its next checkpoint or its completion (no row), and
 	 * its file is only a name: a media linked from it keeps its own. */
-	if (upload_part_path(req->app->cfg->media_root, u.id, part, sizeof(part)) && unlink(part) != 0 &&
-	    errno != ENOENT) {
-		int e = errno;
-
-		log_error("tus: cannot remove %s: %s", part, strerror(e));
-	}
+	if (upload_part_path(req->app->cfg->media_root, u.id, part, sizeof(part)))
+		tus_unlink(part);
 	resp_status(resp, 204);
 	resp_content_type(resp, "");
 }
@@ -549,11 +555,7 @@ static enum merr tus_mark_complete(struct db *db, const struct media *m, void *a
 /* Removes the partial file p->part; a missing one is not an error. */
 static void tus_remove_part(const struct tus_patch *p)
 {
-	if (unlink(p->part) != 0 && errno != ENOENT) {
-		int e = errno;
-
-		log_error("tus: cannot remove %s: %s", p->part, strerror(e));
-	}
+	tus_unlink(p->part);
 }
 
 /*

@@ -17,8 +17,3 @@ double clock_mono_s(void)
 {
 	return clock_s(CLOCK_MONOTONIC);
 }
-
-double clock_wall_s(void)
-{
-	return clock_s(CLOCK_REALTIME);
-}

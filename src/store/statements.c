@@ -22,6 +22,9 @@
  */
 #define USAGE_SQL(uid) \
 	"(SELECT coalesce(sum(size_bytes + renditions_bytes), 0)::bigint FROM media WHERE user_id = " uid ")"
+/* The uploads of user uid still open: receiving and unexpired. Their announced lengths are held
+ * against the quota, at a tus creation and at every media insert alike. */
+#define UPLOADS_OPEN_WHERE(uid) " WHERE user_id = " uid " AND state = 'receiving' AND expires_at > now()"
 
 const struct db_stmt store_statements[] = {
 	{ "schema_version", "SELECT coalesce(max(version), '') FROM schema_migrations", 0 },
@@ -82,12 +85,11 @@ const struct db_stmt store_statements[] = {
 	  2 },
 	/* What a user stores (storage_quota_bytes): USAGE_SQL. */
 	{ "media_usage", "SELECT " USAGE_SQL("$1"), 1 },
-	/* ...and the lengths its open uploads reserve (as uploads_open counts them), but upload $2's
+	/* ...and the lengths its open uploads reserve (UPLOADS_OPEN_WHERE, as uploads_open counts them), but upload $2's
 	 * (NULL: none), whose bytes are the media row being inserted. */
 	{ "media_usage_reserved",
-	  "SELECT (" USAGE_SQL("$1") " + (SELECT coalesce(sum(upload_length), 0) FROM uploads "
-	                             "WHERE user_id = $1 AND state = 'receiving' AND expires_at > now() "
-	                             "AND ($2::uuid IS NULL OR id <> $2::uuid)))::bigint",
+	  "SELECT (" USAGE_SQL("$1") " + (SELECT coalesce(sum(upload_length), 0) FROM uploads " UPLOADS_OPEN_WHERE(
+	          "$1") " AND ($2::uuid IS NULL OR id <> $2::uuid)))::bigint",
 	  2 },
 	/* render jobs, API side (the spawner's statements are in render/queue.c) */
 	{ "jobs_pick_input",
@@ -302,9 +304,7 @@ const struct db_stmt store_statements[] = {
 	  8 },
 	/* The uploads of $1 still receiving and unexpired: how many, and the bytes they announced. */
 	{ "uploads_open",
-	  "SELECT count(*), coalesce(sum(upload_length), 0) FROM uploads "
-	  "WHERE user_id = $1 AND state = 'receiving' AND expires_at > now()",
-	  1 },
+	  "SELECT count(*), coalesce(sum(upload_length), 0) FROM uploads " UPLOADS_OPEN_WHERE("$1"), 1 },
 	{ "uploads_get", "SELECT " UPLOAD_SELECT " FROM uploads WHERE id = $1 AND user_id = $2", 2 },
 	{ "uploads_set_offset",
 	  "UPDATE uploads SET upload_offset = $3, updated_at = now() "

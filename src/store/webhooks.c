@@ -4,6 +4,7 @@
 
 #include "store/webhooks.h"
 
+#include <assert.h>
 #include <json-c/json.h>
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -46,11 +47,14 @@ static void events_literal(unsigned mask, char out[EVENTS_LITERAL_SIZE])
 	int i;
 
 	out[o++] = '{';
-	for (i = 0; i < WEBHOOK_EVENT_TYPES; i++)
+	for (i = 0; i < WEBHOOK_EVENT_TYPES && o < EVENTS_LITERAL_SIZE; i++)
 		if (mask & (1u << i))
 			o += (size_t)snprintf(out + o, EVENTS_LITERAL_SIZE - o, "%s%s", o > 1 ? "," : "",
 			                      webhook_event_names[i]);
-	snprintf(out + o, EVENTS_LITERAL_SIZE - o, "}");
+	/* Sized for every name at once (see EVENTS_LITERAL_SIZE): never cut, but never past it. */
+	assert(o + 2 <= EVENTS_LITERAL_SIZE);
+	if (o < EVENTS_LITERAL_SIZE)
+		snprintf(out + o, EVENTS_LITERAL_SIZE - o, "}");
 }
 
 void webhook_secret_new(char out[WEBHOOK_SECRET_SIZE])

@@ -39,18 +39,7 @@ for k in sys.argv[1:]:
 print("" if v is None else (json.dumps(v) if isinstance(v, (dict, list)) else v))' "$@" 2>/dev/null
 }
 
-# shellcheck disable=SC2317 # the EXIT trap
-on_exit() {
-	local st=$?
-	trap - EXIT
-	spawner_stop || rc=1
-	[ "$st" = 0 ] || rc=$st
-	[ "$rc" = 0 ] || spawner_log_tail
-	exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
+spawner_traps
 
 mkdir -p "$work" || exit 1
 

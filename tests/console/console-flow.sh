@@ -17,18 +17,7 @@ STACK_TAG=console-flow
 rc=0
 say() { printf 'console-flow: %s\n' "$*"; }
 
-# shellcheck disable=SC2317 # the EXIT trap
-on_exit() {
-	local st=$?
-	trap - EXIT
-	spawner_stop || rc=1
-	[ "$st" = 0 ] || rc=$st
-	[ "$rc" = 0 ] || spawner_log_tail
-	exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
+spawner_traps
 
 # The web server serves the console on the API's origin.
 url=$MEDIAD_BASE_URL/console/

@@ -105,7 +105,10 @@ for s in ${CONSOLE_SERVERS:-lighttpd apache-proxy}; do
 	rm -rf "$CONSOLE_ARTIFACTS"
 	mkdir -p "$CONSOLE_ARTIFACTS" || exit 99
 	# harness_start installs its own EXIT trap (teardown); the source folder goes after it.
-	harness_start "$abs_top_builddir" "$abs_top_srcdir" || exit 99
+	harness_start "$abs_top_builddir" "$abs_top_srcdir" || {
+		rm -rf "$SRC_DIR"
+		exit 99
+	}
 	trap 'rc=$?; rm -rf "$SRC_DIR"; (exit $rc); harness_on_exit' EXIT
 	harness_run_programs " in Chromium ($s)" "$abs_top_srcdir/tests/console/console-flow.sh" || status=1
 	harness_cleanup

@@ -73,3 +73,23 @@ spawner_log_tail()
 	echo "last 30 lines of media-spawner.log:"
 	tail -n 30 "$SPAWNER_LOG"
 }
+
+# spawner_traps: the traps of a program that starts the spawner: on exit it is stopped, the
+# program's status is the worst of rc (the caller's variable, which a check sets to 1) and how it
+# ended, and the spawner's log is shown when that is not 0; TERM and INT end the program.
+spawner_traps()
+{
+	trap spawner_on_exit EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
+}
+# shellcheck disable=SC2317 # the EXIT trap
+spawner_on_exit()
+{
+	local st=$?
+	trap - EXIT
+	spawner_stop || rc=1
+	[ "$st" = 0 ] || rc=$st
+	[ "${rc:-0}" = 0 ] || spawner_log_tail
+	exit "${rc:-0}"
+}

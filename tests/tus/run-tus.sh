@@ -68,7 +68,10 @@ status=0
 for s in ${TUS_SERVERS:-lighttpd apache-proxy}; do
 	export HARNESS_SERVER=$s
 	# harness_start installs its own EXIT trap (teardown); the source folder goes after it.
-	harness_start "$abs_top_builddir" "$abs_top_srcdir" || exit 99
+	harness_start "$abs_top_builddir" "$abs_top_srcdir" || {
+		rm -rf "$SRC_DIR"
+		exit 99
+	}
 	trap 'rc=$?; rm -rf "$SRC_DIR"; (exit $rc); harness_on_exit' EXIT
 	harness_run_programs " with tus-js-client ($s)" "$abs_top_srcdir/tests/tus/tus-client.sh" || status=1
 	harness_cleanup
