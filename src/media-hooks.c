@@ -328,6 +328,8 @@ static void claim_due(struct hooks *h)
 	if (expired < 0) {
 		(void)db_note(h, MERR_UNAVAILABLE);
 		log_error("expire: the database is unavailable");
+		if (h->once)
+			h->drained = true; /* fail now, not after ONCE_MAX_TIME_S of retries */
 		return;
 	}
 	if (expired > 0)
@@ -341,6 +343,8 @@ static void claim_due(struct hooks *h)
 	if (err != MERR_OK) {
 		log_error("claim: %s", merr_code(err));
 		h->failed = true;
+		if (h->once)
+			h->drained = true;
 		return;
 	}
 	if (n < free_slots && h->once)
@@ -578,8 +582,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (sodium_init() < 0)
+	if (sodium_init() < 0) {
+		fprintf(stderr, "media-hooks: libsodium failed to initialise\n");
 		return 1;
+	}
 	/* A receiver that closes early is an error of that transfer, not a signal that ends us:
 	 * libcurl's own guard (MSG_NOSIGNAL) does not cover every TLS back end. */
 	signal(SIGPIPE, SIG_IGN);
@@ -600,6 +606,7 @@ int main(int argc, char **argv)
 	h.cfg = &cfg;
 	h.listen.app = "media-hooks";
 	h.listen.sql = "LISTEN webhook_deliveries";
+	h.listen.poll_s = cfg.webhook_poll_interval;
 	h.concurrency = (int)(conc > 0 ? conc : cfg.webhook_concurrency);
 	h.once_until = clock_mono_s() + (double)max_time;
 	if (gethostname(host, sizeof(host)) != 0)
@@ -609,6 +616,9 @@ int main(int argc, char **argv)
 		snprintf(h.name, sizeof(h.name), "%.80s", name);
 	else
 		snprintf(h.name, sizeof(h.name), "%.60s:%ld", host, (long)getpid());
+	/* From cron: the log goes to stdout (the crontab's log file), one line on stderr on failure. */
+	if (h.once)
+		log_once_begin();
 	if (pipe2(h.wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
 		log_error("pipe: %s", strerror(errno));
 		goto out;
@@ -634,5 +644,5 @@ out:
 	db_free(h.db);
 	/* The pipe stays open: a resolver thread still running may write to it until we exit. */
 	config_free(&cfg);
-	return rc;
+	return h.once ? log_once_end(rc) : rc;
 }

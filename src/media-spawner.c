@@ -1195,8 +1195,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (sodium_init() < 0)
+	if (sodium_init() < 0) {
+		fprintf(stderr, "media-spawner: libsodium failed to initialise\n");
 		return 1;
+	}
 	if (config_load(&cfg, CONFIG_NEED_DB | CONFIG_NEED_MEDIA, err, sizeof(err)) != 0) {
 		fprintf(stderr, "media-spawner: configuration: %s\n", err);
 		config_free(&cfg);
@@ -1205,6 +1207,7 @@ int main(int argc, char **argv)
 	s.cfg = &cfg;
 	s.listen.app = "media-spawner";
 	s.listen.sql = "LISTEN render_jobs; LISTEN render_cancel";
+	s.listen.poll_s = cfg.render_poll_interval;
 	{
 		const char *dirs[] = { "", "/uploads", "/outputs" };
 		char d[FILES_PATH_MAX];
@@ -1217,8 +1220,18 @@ int main(int argc, char **argv)
 				config_free(&cfg);
 				return 78;
 			}
+			/* Renders are written there: refused now, not job after job. */
+			if (access(d, W_OK | X_OK) != 0) {
+				fprintf(stderr, "media-spawner: media_root: %.300s is not writable: %s\n", d,
+				        strerror(errno));
+				config_free(&cfg);
+				return 78;
+			}
 		}
 	}
+	/* From cron: the log goes to stdout (the crontab's log file), one line on stderr on failure. */
+	if (s.once)
+		log_once_begin();
 	if (conc < 0)
 		conc = cfg.render_concurrency > 0 ? cfg.render_concurrency : sysconf(_SC_NPROCESSORS_ONLN);
 	s.concurrency = (int)(conc < 1 ? 1 : conc > MAX_SLOTS ? MAX_SLOTS : conc);
@@ -1242,5 +1255,5 @@ out:
 	listen_close(&s.listen);
 	db_free(s.db);
 	config_free(&cfg);
-	return rc;
+	return s.once ? log_once_end(rc) : rc;
 }

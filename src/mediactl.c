@@ -1,7 +1,8 @@
-/* mediactl.c: the admin tool: migrate, config, users, gc, status and presets. */
+/* mediactl.c: the admin tool: init, migrate, config, users, gc, status and presets. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -20,15 +23,26 @@
 #include "store/migrate.h"
 #include "store/statements.h"
 #include "store/users.h"
+#include "util/buf.h"
 #include "auth/account.h"
 #include "auth/password.h"
 #include "admin/gc.h"
 #include "admin/status.h"
 
+static int load_config(struct config *cfg, unsigned need);
+
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: mediactl migrate        apply pending schema migrations\n"
+	        "usage: mediactl init [FILE] [--database-url URL] [--media-root DIR]\n"
+	        "                     [--base-path PATH] [--stream-mode x-sendfile|direct]\n"
+	        "                     [--public-base-url URL] [--redis-url URL] [--set KEY=VALUE]...\n"
+	        "                               write a new configuration file (FILE, else\n"
+	        "                               $MEDIAD_CONFIG) with fresh secrets, mode 0600, never\n"
+	        "                               over an existing one; make the media root; apply the\n"
+	        "                               migrations. database_url: --database-url or\n"
+	        "                               $DATABASE_URL\n"
+	        "       mediactl migrate        apply pending schema migrations\n"
 	        "       mediactl config         print the resolved settings, secrets masked\n"
 	        "       mediactl config --env-names\n"
 	        "                               print the environment name of every setting\n"
@@ -53,7 +67,9 @@ static void usage(FILE *out)
 
 static int cmd_migrate(const struct config *cfg)
 {
-	struct db *db = db_open(cfg, NULL, 0);
+	/* db_direct_url when set: the migration lock is a session's, which a transaction pooler
+	 * would hand to another client between two statements. */
+	struct db *db = db_open_direct(cfg, NULL, 0);
 	struct db_limits lim = {
 		/* A migration may rewrite a big table: no statement limit, but lock waits stay bounded
 		 * (a minute) so a migration never queues forever behind a long transaction. */
@@ -77,6 +93,296 @@ static int cmd_migrate(const struct config *cfg)
 	}
 	printf("%d migration%s applied\n", n, n == 1 ? "" : "s");
 	return 0;
+}
+
+/* What `mediactl init` writes: each setting given, in the order given (a later one of the same key
+ * wins, as in the file). */
+#define INIT_MAX_SETTINGS 64
+struct init_opts {
+	const char *file;
+	size_t n;
+	struct {
+		char key[64];
+		const char *value;
+	} set[INIT_MAX_SETTINGS];
+};
+
+/* Adds key = value to o. Returns 0, or 2 after saying why (too many, or a line break). */
+static int init_add(struct init_opts *o, const char *key, size_t keylen, const char *value)
+{
+	if (o->n >= INIT_MAX_SETTINGS || keylen == 0 || keylen >= sizeof(o->set[0].key)) {
+		fprintf(stderr, "mediactl: init: too many settings, or a key too long: %.*s\n",
+		        (int)(keylen > 64 ? 64 : keylen), key);
+		return 2;
+	}
+	if (strpbrk(value, "\r\n") != NULL) {
+		fprintf(stderr, "mediactl: init: the value of %.*s holds a line break\n", (int)keylen, key);
+		return 2;
+	}
+	memcpy(o->set[o->n].key, key, keylen);
+	o->set[o->n].key[keylen] = '\0';
+	o->set[o->n].value = value;
+	o->n++;
+	return 0;
+}
+
+/* The value init writes for key: the last one given, or NULL. */
+static const char *init_get(const struct init_opts *o, const char *key)
+{
+	size_t i = o->n;
+
+	while (i-- > 0)
+		if (strcmp(o->set[i].key, key) == 0)
+			return o->set[i].value;
+	return NULL;
+}
+
+/*
+ * Parses init's arguments (those after "init"): [FILE] and the options. --database-url falls back
+ * to $DATABASE_URL and --redis-url to $REDIS_URL, so the file holds what the programs will use.
+ * Returns 0, or 2 (a usage error) after printing why to stderr.
+ */
+static int init_args(int argc, char **argv, struct init_opts *o)
+{
+	static const struct {
+		const char *opt, *key;
+	} named[] = {
+		{ "--database-url", "database_url" },
+		{ "--media-root", "media_root" },
+		{ "--base-path", "base_path" },
+		{ "--stream-mode", "stream_mode" },
+		{ "--public-base-url", "public_base_url" },
+		{ "--redis-url", "redis_url" },
+	};
+	const char *env;
+	size_t k;
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i], *eq;
+
+		if (a[0] != '-') {
+			if (o->file != NULL) {
+				fprintf(stderr, "mediactl: init: one FILE only (got %s and %s)\n", o->file,
+				        a);
+				return 2;
+			}
+			o->file = a;
+			continue;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "mediactl: init: a value must follow %s\n", a);
+			return 2;
+		}
+		if (strcmp(a, "--set") == 0) {
+			eq = strchr(argv[i + 1], '=');
+			if (eq == NULL) {
+				fprintf(stderr, "mediactl: init: --set takes KEY=VALUE (got %s)\n",
+				        argv[i + 1]);
+				return 2;
+			}
+			if (init_add(o, argv[i + 1], (size_t)(eq - argv[i + 1]), eq + 1) != 0)
+				return 2;
+			i++;
+			continue;
+		}
+		for (k = 0; k < sizeof(named) / sizeof(named[0]); k++)
+			if (strcmp(a, named[k].opt) == 0)
+				break;
+		if (k == sizeof(named) / sizeof(named[0])) {
+			fprintf(stderr, "mediactl: init: unknown option %s\n", a);
+			return 2;
+		}
+		if (init_add(o, named[k].key, strlen(named[k].key), argv[++i]) != 0)
+			return 2;
+	}
+	env = getenv("DATABASE_URL");
+	if (init_get(o, "database_url") == NULL && env != NULL && env[0] != '\0' &&
+	    init_add(o, "database_url", strlen("database_url"), env) != 0)
+		return 2;
+	env = getenv("REDIS_URL");
+	if (init_get(o, "redis_url") == NULL && env != NULL && env[0] != '\0' &&
+	    init_add(o, "redis_url", strlen("redis_url"), env) != 0)
+		return 2;
+	if (init_get(o, "database_url") == NULL) {
+		fprintf(stderr, "mediactl: init: no database: give --database-url URL or set DATABASE_URL\n");
+		return 2;
+	}
+	if (o->file == NULL)
+		o->file = getenv("MEDIAD_CONFIG");
+	if (o->file == NULL || o->file[0] == '\0')
+		o->file = MEDIAD_SYSCONFDIR "/mediad.conf";
+	return 0;
+}
+
+/* Appends "key = value\n" to out, the value quoted when the parser would otherwise trim it. */
+static int init_line(struct buf *out, const char *key, const char *value)
+{
+	size_t n = strlen(value);
+	bool quote = n > 0 && (value[0] == ' ' || value[0] == '\t' || value[0] == '"' ||
+	                       value[n - 1] == ' ' || value[n - 1] == '\t' || value[n - 1] == '"');
+
+	return buf_printf(out, "%s = %s%s%s\n", key, quote ? "\"" : "", value, quote ? "\"" : "");
+}
+
+/* Makes dir (mode 0750, parents as needed); an existing folder is fine. Returns 0 or errno. */
+static int mkdir_p(const char *dir)
+{
+	char p[PATH_MAX];
+	size_t i, n = strlen(dir);
+	struct stat st;
+
+	if (n == 0 || n >= sizeof(p))
+		return ENAMETOOLONG;
+	memcpy(p, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		p[i] = '\0';
+		if (mkdir(p, 0750) != 0 && errno != EEXIST)
+			return errno;
+		if (stat(p, &st) != 0)
+			return errno;
+		if (!S_ISDIR(st.st_mode))
+			return ENOTDIR;
+		p[i] = i < n ? '/' : '\0';
+	}
+	return 0;
+}
+
+/*
+ * mediactl init: writes a new configuration file with fresh secrets (mode 0600, O_EXCL: an
+ * existing file is never touched), checks it as every program will read it, makes the media root's
+ * folders and applies the migrations. One line per thing done. Returns 0, 1 (something failed: one
+ * line says what; a file already written stays, and says so) or 78 (the settings are invalid;
+ * nothing written).
+ */
+static int cmd_init(struct init_opts *o)
+{
+	unsigned char rnd[32];
+	char jwt[2 * sizeof(rnd) + 1], skey[2 * sizeof(rnd) + 1], err[512], stamp[64], path[PATH_MAX];
+	struct buf text = BUF_INIT;
+	struct config cfg;
+	bool cfg_loaded = false, written = false;
+	const char *root;
+	time_t now = time(NULL);
+	size_t i, off;
+	int fd = -1, e, rc = 1;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(jwt, sizeof(jwt), rnd, sizeof(rnd));
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(skey, sizeof(skey), rnd, sizeof(rnd));
+	sodium_memzero(rnd, sizeof(rnd));
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+	if (buf_printf(&text,
+	               "# mediad.conf: written by `mediactl init` on %s. One \"key = value\" a line;\n"
+	               "# every setting and its default: mediad.conf.sample, or `mediactl config`.\n"
+	               "# It holds secrets: keep it mode 0600, readable only by the user that runs mediad.\n",
+	               stamp) != 0 ||
+	    init_line(&text, "jwt_secret", jwt) != 0 || init_line(&text, "stream_key", skey) != 0) {
+		fprintf(stderr, "mediactl: init: out of memory\n");
+		goto out;
+	}
+	for (i = 0; i < o->n; i++) {
+		if (init_line(&text, o->set[i].key, o->set[i].value) != 0) {
+			fprintf(stderr, "mediactl: init: out of memory\n");
+			goto out;
+		}
+	}
+	/* Checked as the programs will read it before anything is written: a wrong key or value
+	 * leaves no file behind. */
+	if (config_defaults(&cfg) != 0) {
+		fprintf(stderr, "mediactl: init: out of memory\n");
+		goto out;
+	}
+	cfg_loaded = true;
+	if (config_parse(&cfg, text.data, o->file, err, sizeof(err)) != 0 ||
+	    config_check(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT | CONFIG_NEED_MEDIA, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mediactl: init: %s; nothing written\n", err);
+		rc = 78;
+		goto out;
+	}
+	fd = open(o->file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		e = errno;
+		if (e == EEXIST)
+			fprintf(stderr,
+			        "mediactl: init: %s already exists; it was left as it is (remove it, or name "
+			        "another file)\n",
+			        o->file);
+		else
+			fprintf(stderr, "mediactl: init: cannot create %s: %s\n", o->file, strerror(e));
+		goto out;
+	}
+	written = true;
+	/* The umask may have taken bits off, never added any: 0600 is what the secrets need. */
+	for (off = 0; off < text.len;) {
+		ssize_t w = write(fd, text.data + off, text.len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			fprintf(stderr, "mediactl: init: cannot write %s: %s\n", o->file,
+			        w < 0 ? strerror(errno) : "short write");
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		fprintf(stderr, "mediactl: init: cannot write %s: %s\n", o->file, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	written = false; /* complete: kept from here on */
+	printf("wrote %s (mode 0600) with a new jwt_secret and stream_key\n", o->file);
+
+	root = cfg.media_root;
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, i == 0 ? "uploads" : "outputs");
+		e = mkdir_p(path);
+		if (e != 0) {
+			fprintf(stderr, "mediactl: init: cannot make %s: %s (the configuration is written)\n",
+			        path, strerror(e));
+			goto out;
+		}
+	}
+	printf("media root %s ready (uploads/, outputs/)\n", root);
+
+	/* The migrations as `mediactl migrate` runs them, with the settings as every program sees
+	 * them: this file, then the environment. */
+	config_free(&cfg);
+	cfg_loaded = false;
+	if (setenv("MEDIAD_CONFIG", o->file, 1) != 0 || load_config(&cfg, CONFIG_NEED_DB) != 0) {
+		fprintf(stderr, "mediactl: init: %s is written, but cannot be read back\n", o->file);
+		goto out;
+	}
+	cfg_loaded = true;
+	if (cmd_migrate(&cfg) != 0) {
+		fprintf(stderr,
+		        "mediactl: init: %s is written; once the database is reachable, run `mediactl "
+		        "migrate`\n",
+		        o->file);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	/* A file cut short holds half a configuration: gone, so that init can be run again. */
+	if (written && unlink(o->file) != 0)
+		fprintf(stderr, "mediactl: init: cannot remove the partial %s: %s\n", o->file,
+		        strerror(errno));
+	if (cfg_loaded)
+		config_free(&cfg);
+	sodium_memzero(jwt, sizeof(jwt));
+	sodium_memzero(skey, sizeof(skey));
+	if (text.data != NULL)
+		sodium_memzero(text.data, text.len);
+	buf_free(&text);
+	return rc;
 }
 
 /* Reads one line (the password) from stdin, without its line ending. Returns its length or -1. */
@@ -466,6 +772,18 @@ int main(int argc, char **argv)
 		rc = load_config(&cfg, 0);
 		if (rc == 0)
 			config_print(&cfg, stdout);
+	} else if (strcmp(argv[1], "init") == 0) {
+		struct init_opts *io = malloc(sizeof(*io));
+
+		if (io == NULL) {
+			fprintf(stderr, "mediactl: out of memory\n");
+			return 1;
+		}
+		rc = init_args(argc - 2, argv + 2, io);
+		if (rc == 0)
+			rc = cmd_init(io);
+		free(io);
+		return rc;
 	} else if (strcmp(argv[1], "migrate") == 0 && argc == 2) {
 		rc = load_config(&cfg, CONFIG_NEED_DB);
 		if (rc == 0)

@@ -62,11 +62,12 @@ static void install_stop_handler(void)
 /* Serves requests on listen_fd until asked to stop. Returns the process exit code. */
 static struct cidr_list trusted_proxies;
 
-#define NEED_ALL (CONFIG_NEED_DB | CONFIG_NEED_REDIS | CONFIG_NEED_JWT | CONFIG_NEED_MEDIA)
+#define NEED_ALL (CONFIG_NEED_DB | CONFIG_NEED_JWT | CONFIG_NEED_MEDIA)
 
 /*
  * Loads and checks everything a worker needs before any is started: the settings, the trusted
- * proxy list, the CORS origins, a parsable redis_url, and the media folders (made if missing).
+ * proxy list, the CORS origins, a parsable redis_url (or none: empty runs without Redis), and the
+ * media folders (made if missing).
  * Returns 0, or -1 with one line in err. cfg must be freed with config_free either way.
  */
 static int startup_load(struct config *cfg, struct cidr_list *trusted, char *err, size_t errlen)
@@ -105,6 +106,11 @@ static int startup_load(struct config *cfg, struct cidr_list *trusted, char *err
 		log_error("start-up: Redis cannot be reached (%.300s): serving without it (degraded) "
 		          "until it is back",
 		          sub);
+		break;
+	case KV_PROBE_OFF:
+		/* Said once here, never per request: kv tries nothing. */
+		log_info("start-up: redis_url is empty: running without Redis (rate limits per process, "
+		         "no analytics cache, revocations read from PostgreSQL)");
 		break;
 	}
 	kv_free(probe);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "store/files.h"
 
 /* A longer name is not one the server made (it makes names of about 40 bytes): left alone. */
@@ -157,8 +159,25 @@ struct gc_tally {
 	long long removed;
 	long long bytes;
 	long long missing;
-	bool failed; /* an I/O error was printed: the exit status is 1 */
+	long long errors; /* files that could not be read or removed (listed on out): exit status 1 */
 };
+
+/*
+ * A file gc could not read or remove: listed on out with the files removed, and counted; the run
+ * goes on, and one line on stderr sums them up at the end (gc_run), so that cron mails one line.
+ */
+static __attribute__((format(printf, 3, 4))) void gc_file_error(struct gc_tally *t, FILE *out,
+                                                                const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mediactl: gc: ", out);
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+	t->errors++;
+}
 
 int gc_parse_duration(const char *s, long long *secs)
 {
@@ -299,11 +318,8 @@ static int gc_batch(struct db *db, const struct gc_folder *f, const struct gc_en
 			continue;
 		/* Still the file we asked about, still regular and old. */
 		if (fstatat(f->fd, e[i].name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			if (errno != ENOENT) {
-				fprintf(stderr, "mediactl: gc: %s/%s: %s\n", f->dir, e[i].name,
-				        strerror(errno));
-				t->failed = true;
-			}
+			if (errno != ENOENT)
+				gc_file_error(t, out, "%s/%s: %s", f->dir, e[i].name, strerror(errno));
 			continue;
 		}
 		if (!(S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && e[i].dir)) || st.st_dev != e[i].dev ||
@@ -318,11 +334,9 @@ static int gc_batch(struct db *db, const struct gc_folder *f, const struct gc_en
 
 			if (e2 != 0) {
 				errno = e2;
-				if (errno != ENOENT) {
-					fprintf(stderr, "mediactl: gc: cannot remove %s/%s: %s\n", f->dir,
-					        e[i].name, strerror(errno));
-					t->failed = true;
-				}
+				if (errno != ENOENT)
+					gc_file_error(t, out, "cannot remove %s/%s: %s", f->dir, e[i].name,
+					              strerror(errno));
 				continue;
 			}
 			fprintf(out, "removed %s %s/%s\n", what, f->dir, e[i].name);
@@ -380,11 +394,8 @@ static int gc_folder_run(struct db *db, const struct gc_folder *f, const struct 
 		if (kind == GC_SKIP)
 			continue;
 		if (fstatat(f->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			if (errno != ENOENT) {
-				fprintf(stderr, "mediactl: gc: %s/%s: %s\n", f->dir, de->d_name,
-				        strerror(errno));
-				t->failed = true;
-			}
+			if (errno != ENOENT)
+				gc_file_error(t, out, "%s/%s: %s", f->dir, de->d_name, strerror(errno));
 			continue;
 		}
 		/* lstat: a symbolic link is neither regular nor a folder, so it is neither followed nor
@@ -417,7 +428,7 @@ out:
  * Whether the file of media path rel is gone: 1 when it is, 0 when it is there or rel is not a
  * plain name in one of our folders (not ours to judge), -1 on another error (printed).
  */
-static int gc_file_gone(const struct gc_folder fs[2], const char *rel)
+static int gc_file_gone(const struct gc_folder fs[2], const char *rel, FILE *out, struct gc_tally *t)
 {
 	struct stat st;
 	int i;
@@ -435,7 +446,7 @@ static int gc_file_gone(const struct gc_folder fs[2], const char *rel)
 			return 0;
 		if (errno == ENOENT)
 			return 1;
-		fprintf(stderr, "mediactl: gc: %s: %s\n", rel, strerror(errno));
+		gc_file_error(t, out, "%s: %s", rel, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -466,10 +477,8 @@ static int gc_missing(struct db *db, const struct gc_folder fs[2], FILE *out, st
 		for (i = 0; i < rows; i++) {
 			const char *row[2] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1) };
 			struct pg_result *still;
-			int gone = gc_file_gone(fs, row[1]);
+			int gone = gc_file_gone(fs, row[1], out, t);
 
-			if (gone < 0)
-				t->failed = true;
 			if (gone <= 0)
 				continue;
 			still = db_exec(db, "gc_media_still", 2, row, &err);
@@ -535,10 +544,8 @@ static int gc_upload(struct db *db, const struct gc_folder *f, const char *id, c
 		return 0;
 	}
 	db_clear(res);
-	if (fd >= 0 && unlinkat(f->fd, name, 0) != 0 && errno != ENOENT) {
-		fprintf(stderr, "mediactl: gc: cannot remove uploads/%s: %s\n", name, strerror(errno));
-		t->failed = true;
-	}
+	if (fd >= 0 && unlinkat(f->fd, name, 0) != 0 && errno != ENOENT)
+		gc_file_error(t, out, "cannot remove uploads/%s: %s", name, strerror(errno));
 	fprintf(out, "removed expired upload %s\n", id);
 out:
 	t->removed++;
@@ -685,6 +692,7 @@ int gc_run(struct db *db, const char *media_root, const struct gc_opts *o, FILE 
 	struct gc_folder fs[2] = { { "uploads", -1 }, { "outputs", -1 } };
 	struct gc_tally t;
 	time_t now = time(NULL);
+	FILE *log_was = NULL;
 	int i, rc = 1;
 
 	memset(&t, 0, sizeof(t));
@@ -702,7 +710,15 @@ int gc_run(struct db *db, const char *media_root, const struct gc_opts *o, FILE 
 			fprintf(stderr, "mediactl: gc: cannot open %s: %s\n", p, strerror(errno));
 			goto out;
 		}
+		/* Said once, before anything: not one line per file that cannot be removed. */
+		if (!o->dry_run && faccessat(fs[i].fd, ".", W_OK | X_OK, 0) != 0) {
+			fprintf(stderr, "mediactl: gc: %s is not writable: %s\n", p, strerror(errno));
+			goto out;
+		}
 	}
+	/* The database's own log lines (db.c: a connection lost, why) belong with the report; stderr
+	 * keeps one line per run that fails, for cron to mail. */
+	log_was = log_set_stream(out);
 	if (gc_uploads(db, &fs[0], o, out, &t) != 0)
 		goto out;
 	for (i = 0; i < 2; i++)
@@ -714,8 +730,15 @@ int gc_run(struct db *db, const char *media_root, const struct gc_opts *o, FILE 
 		goto out;
 	fprintf(out, "gc: %lld %s (%lld bytes), %lld missing rows\n", t.removed,
 	        o->dry_run ? "would be removed" : "removed", t.bytes, t.missing);
-	rc = t.failed ? 1 : 0;
+	rc = 0;
+	if (t.errors > 0) {
+		fprintf(stderr,
+		        "mediactl: gc: %lld file(s) could not be read or removed: listed in the output\n",
+		        t.errors);
+		rc = 1;
+	}
 out:
+	(void)log_set_stream(log_was);
 	for (i = 0; i < 2; i++)
 		if (fs[i].fd >= 0)
 			close(fs[i].fd);

@@ -39,9 +39,13 @@ int gc_parse_duration(const char *s, long long *secs) __attribute__((warn_unused
  * every expired resumable upload (its row, then its partial file uploads/.tus-<id>.part, whatever
  * its age, unless a PATCH holds it), then every regular file older than o->older_than that is a temp file (".tmp-*") or that no media row
  * names, except what an unfinished render job still needs; prints one line per file to out, then
- * "missing: media ID PATH" for each media row whose file is gone, then a summary line. Errors go
- * to stderr. Returns 0, or 1 after a database or I/O error (what was removed before it stays
- * removed; nothing is removed without the database having been asked first).
+ * "missing: media ID PATH" for each media row whose file is gone, then a summary line. A file that
+ * cannot be read or removed is listed on out too ("mediactl: gc: ...") and the run goes on; log
+ * lines (the database's) go to out while it runs. stderr gets exactly one line when the run fails
+ * (cron mails it) and none when it succeeds: a database error, a folder that cannot be opened or
+ * written (checked first), or the count of files that could not be read or removed. Returns 0, or
+ * 1 after such a failure (what was removed before it stays removed; nothing is removed without the
+ * database having been asked first).
  */
 int gc_run(struct db *db, const char *media_root, const struct gc_opts *o, FILE *out)
         __attribute__((warn_unused_result));

@@ -19,7 +19,6 @@
 #include "core/log.h"
 #include "http/clientip.h"
 #include "http/json_body.h"
-#include "store/kv.h"
 #include "store/media.h"
 #include "store/revocations.h"
 #include "store/users.h"
@@ -142,12 +141,12 @@ static bool login_fail_ok(struct http_request *req, struct http_response *resp, 
 	return ratelimit_hit(req, resp, key, req->app->cfg->login_fail_account, LOGIN_FAIL_WINDOW_S, false);
 }
 
-/* A successful login clears the account's failures. While Redis is down the counters are each
- * responder's own (ratelimit_hit) and cannot be cleared: then successes count too, and the window
- * ends them. */
+/* A successful login clears the account's failures, in Redis and in this responder (where they are
+ * counted while Redis is down or not configured). Another responder's own count is not reached:
+ * without Redis, its window ends it. */
 static void login_fail_clear(struct http_request *req, const char *key)
 {
-	kv_best_effort(kv_del(req->app->kv, key));
+	ratelimit_clear(req, key);
 }
 
 void handle_auth_login(struct http_request *req, struct http_response *resp)

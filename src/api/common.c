@@ -5,13 +5,63 @@
 
 #include <json-c/json.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "app.h"
+#include "core/config.h"
 #include "http/clientip.h"
 #include "http/query.h"
 #include <string.h>
+
+/* The scheme and host the client used, for links when public_base_url is not set. Only host
+ * characters are copied: a Host header cannot inject anything into the link. */
+static void request_origin(struct http_request *req, char *out, size_t outlen)
+{
+	const char *https = http_param(req, "HTTPS"), *host = http_header(req, "Host");
+	const char *scheme = (https != NULL && strcmp(https, "on") == 0) ? "https" : "http";
+	char h[256];
+	size_t i, o = 0;
+
+	if (host == NULL)
+		host = http_param(req, "SERVER_NAME");
+	for (i = 0; host != NULL && host[i] != '\0' && o + 1 < sizeof(h); i++) {
+		char c = host[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		    c == '-' || c == ':' || c == '[' || c == ']')
+			h[o++] = c;
+	}
+	h[o] = '\0';
+	snprintf(out, outlen, "%s://%s", scheme, o ? h : "localhost");
+}
+
+/* url (public_base_url) has a path past its host, beyond a lone '/'. */
+static bool url_has_path(const char *url)
+{
+	const char *p = strstr(url, "://");
+	const char *slash = strchr(p != NULL ? p + 3 : url, '/');
+
+	return slash != NULL && slash[strspn(slash, "/")] != '\0';
+}
+
+void api_link_base(struct http_request *req, char *out, size_t outlen)
+{
+	const char *pub = req->app->cfg->public_base_url;
+	char origin[300];
+	size_t n;
+
+	if (pub != NULL && pub[0] != '\0') {
+		n = strlen(pub);
+		/* A trailing slash would double the one every link adds. */
+		while (n > 0 && pub[n - 1] == '/')
+			n--;
+		snprintf(out, outlen, "%.*s%s", (int)n, pub, url_has_path(pub) ? "" : req->base);
+		return;
+	}
+	request_origin(req, origin, sizeof(origin));
+	snprintf(out, outlen, "%s%s", origin, req->base);
+}
 
 void resp_store_error(struct http_response *resp, enum merr e, const char *what)
 {

@@ -29,6 +29,14 @@ void api_client_ip(struct http_request *req, char *out, size_t outlen);
  * client cut to its /64 (clientip_limit_key). out should hold CLIENTIP_KEY_SIZE bytes. */
 void api_client_limit_key(struct http_request *req, char *out, size_t outlen);
 
+/*
+ * The absolute base of the links a client takes elsewhere (stream links, a tus upload's URL), no
+ * trailing '/': public_base_url when set, followed by req->base unless it names a path of its own
+ * ("https://example.com/~user/api" is taken as it is; "https://example.com" gets the prefix);
+ * else the scheme and host the client used and req->base. Cut to outlen - 1 bytes.
+ */
+void api_link_base(struct http_request *req, char *out, size_t outlen);
+
 /* Reads ?limit= (default 50, 1..200) and ?offset= (default 0). Returns false with a 400 set. */
 bool api_pagination(struct http_request *req, struct http_response *resp, int64_t *limit, int64_t *offset);
 /* Answers {"items": items, "total", "limit", "offset"}; takes ownership of items. */

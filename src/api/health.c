@@ -15,13 +15,15 @@
 #include "store/db.h"
 #include "store/kv.h"
 
-/* 200 "ok" with both stores; 200 "degraded" with Redis down (every route still works without it:
- * it only holds what may be lost); 503 "unavailable" with PostgreSQL down. */
+/* 200 "ok" with both stores, or with PostgreSQL and no Redis configured ("redis": "not
+ * configured": a choice, not a fault); 200 "degraded" with a configured Redis down (every route
+ * still works without it: it only holds what may be lost); 503 "unavailable" with PostgreSQL down. */
 void handle_healthz(struct http_request *req, struct http_response *resp)
 {
 	/* Both at once: PostgreSQL runs its SELECT 1 while Redis answers the PING. */
 	bool pg = db_ping_send(req->app->db) == MERR_OK;
-	bool rd = kv_ping(req->app->kv) == MERR_OK;
+	bool off = !kv_configured(req->app->kv);
+	bool rd = off || kv_ping(req->app->kv) == MERR_OK;
 	struct json_object *o;
 
 	pg = pg && db_ping_wait(req->app->db) == MERR_OK;
@@ -47,7 +49,10 @@ void handle_healthz(struct http_request *req, struct http_response *resp)
 	                                              rd  ? "ok" :
 	                                                    "degraded"));
 	json_object_object_add(o, "postgres", json_object_new_string(pg ? "ok" : "down"));
-	json_object_object_add(o, "redis", json_object_new_string(rd ? "ok" : "down"));
+	json_object_object_add(o, "redis",
+	                       json_object_new_string(off ? "not configured" :
+	                                              rd  ? "ok" :
+	                                                    "down"));
 	resp_header(resp, "Cache-Control", "no-store");
 	resp_json(resp, pg ? 200 : 503, o);
 }

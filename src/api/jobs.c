@@ -50,7 +50,7 @@ static void render_enqueue(struct http_request *req, struct http_response *resp,
 		json_object_object_add(o, "inputFile", json_object_new_string(in->path));
 		json_object_object_add(o, "outputFile", json_object_new_string(output));
 	}
-	resp_header(resp, "Location", "/jobs/%s", id);
+	resp_header(resp, "Location", "%s/jobs/%s", req->base, id);
 	resp_json(resp, 202, o);
 }
 

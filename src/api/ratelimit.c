@@ -1,5 +1,5 @@
 /* ratelimit.c: one Redis round trip per check (INCR + EXPIRE NX + TTL, pipelined); while Redis is
- * down, a small table of fixed windows in this process. */
+ * down, or without one, a small table of fixed windows in this process. */
 #include "config.h"
 
 #include "api/ratelimit.h"
@@ -86,6 +86,27 @@ void ratelimit_local_hit(const char *key, long long window_s, long long now_s, l
 	*ttl_s = s->start_s + s->window_s - now_s;
 }
 
+void ratelimit_local_clear(const char *key)
+{
+	uint64_t h = rl_hash(key);
+	size_t i, at = (size_t)(h % RATELIMIT_LOCAL_SLOTS);
+
+	for (i = 0; i < RATELIMIT_LOCAL_PROBE; i++) {
+		struct rl_slot *c = &rl_table[(at + i) % RATELIMIT_LOCAL_SLOTS];
+
+		if (c->h == h) {
+			memset(c, 0, sizeof(*c));
+			return;
+		}
+	}
+}
+
+void ratelimit_clear(struct http_request *req, const char *key)
+{
+	kv_best_effort(kv_del(req->app->kv, key));
+	ratelimit_local_clear(key);
+}
+
 bool ratelimit_hit(struct http_request *req, struct http_response *resp, const char *key, long long limit,
                    long long window_s, bool headers)
 {
@@ -94,8 +115,8 @@ bool ratelimit_hit(struct http_request *req, struct http_response *resp, const c
 	if (kv_incr_window(req->app->kv, key, window_s, &count, &ttl) != MERR_OK) {
 		struct timespec ts;
 
-		/* Redis is down (it logs that once): count in this process instead, so the limit still
-		 * holds, per responder. */
+		/* Redis is down (it logs that once) or not configured (kv tried nothing): count in this
+		 * process instead, so the limit still holds, per responder. */
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ratelimit_local_hit(key, window_s, (long long)ts.tv_sec, &count, &ttl);
 	}

@@ -1,4 +1,5 @@
-/* ratelimit.h: fixed-window rate limits kept in Redis, or in the process while Redis is down. */
+/* ratelimit.h: fixed-window rate limits kept in Redis, or in the process while Redis is down or
+ * when there is none (redis_url empty). */
 #ifndef MEDIAD_RATELIMIT_H
 #define MEDIAD_RATELIMIT_H
 
@@ -7,8 +8,9 @@
 #include "http/request.h"
 #include "http/response.h"
 
-/* The per-process table used while Redis is down: RATELIMIT_LOCAL_SLOTS counters (32 bytes each),
- * a key looked up among RATELIMIT_LOCAL_PROBE neighbouring slots. */
+/* The per-process table used while Redis is down, and always without Redis: RATELIMIT_LOCAL_SLOTS
+ * counters (32 bytes each, 128 KiB in all, never more), a key looked up among
+ * RATELIMIT_LOCAL_PROBE neighbouring slots. */
 #define RATELIMIT_LOCAL_SLOTS 4096
 #define RATELIMIT_LOCAL_PROBE 16
 
@@ -17,8 +19,9 @@
  * hit is allowed. Otherwise sets a 429 `rate_limited` with Retry-After and RateLimit-Limit,
  * RateLimit-Remaining and RateLimit-Reset, and returns false. With headers, an allowed hit also
  * gets the RateLimit-* headers. The window is kept in Redis, shared by every responder; while Redis
- * cannot be reached it is kept in this process (ratelimit_local_hit), so with N responders a client
- * may get up to N times limit hits through. Never a 503: Redis alone never stops a route.
+ * cannot be reached, or when redis_url is empty, it is kept in this process (ratelimit_local_hit),
+ * so with N responders a client may get up to N times limit hits through. Never a 503: Redis alone
+ * never stops a route.
  */
 bool ratelimit_hit(struct http_request *req, struct http_response *resp, const char *key, long long limit,
                    long long window_s, bool headers);
@@ -29,5 +32,12 @@ bool ratelimit_hit(struct http_request *req, struct http_response *resp, const c
  */
 void ratelimit_local_hit(const char *key, long long window_s, long long now_s, long long *count,
                          long long *ttl_s);
+/* Forgets key's per-process counter, if it has one: its next hit starts a new window. */
+void ratelimit_local_clear(const char *key);
+/*
+ * Clears key's window everywhere it may be counted: in Redis (best effort) and in this process,
+ * so the next hit counts from one. For counters of failures that a success ends (login).
+ */
+void ratelimit_clear(struct http_request *req, const char *key);
 
 #endif

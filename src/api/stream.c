@@ -25,32 +25,11 @@
 #include "store/media.h"
 #include "store/renditions.h"
 
-/* The scheme and host the client used, for links when public_base_url is not set. Only host
- * characters are copied: a Host header cannot inject anything into the link. */
-static void request_base(struct http_request *req, char *out, size_t outlen)
-{
-	const char *https = http_param(req, "HTTPS"), *host = http_header(req, "Host");
-	const char *scheme = (https != NULL && strcmp(https, "on") == 0) ? "https" : "http";
-	char h[256];
-	size_t i, o = 0;
-
-	if (host == NULL)
-		host = http_param(req, "SERVER_NAME");
-	for (i = 0; host != NULL && host[i] != '\0' && o + 1 < sizeof(h); i++) {
-		char c = host[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		    c == '-' || c == ':' || c == '[' || c == ']')
-			h[o++] = c;
-	}
-	h[o] = '\0';
-	snprintf(out, outlen, "%s://%s", scheme, o ? h : "localhost");
-}
-
 /* Adds key: "<base>/media/<id>/<file>?expires=E&sig=S" to o (a NULL o is left alone). */
 static void stream_url_add(struct json_object *o, const char *key, const char *base, int64_t id,
                            const char *file, int64_t expires, const char *sig)
 {
-	char url[600];
+	char url[1400];
 
 	if (o == NULL)
 		return;
@@ -67,7 +46,7 @@ static void stream_url_add(struct json_object *o, const char *key, const char *b
 void handle_stream_url(struct http_request *req, struct http_response *resp)
 {
 	const struct config *cfg = req->app->cfg;
-	char base[300], sig[SIGNLINK_SIG_SIZE], expires_at[40];
+	char base[1024], sig[SIGNLINK_SIG_SIZE], expires_at[40];
 	struct json_object *o;
 	struct media m;
 	int64_t id, expires;
@@ -91,13 +70,7 @@ void handle_stream_url(struct http_request *req, struct http_response *resp)
 		resp_error(resp, MERR_INTERNAL, NULL, "cannot sign the link");
 		return;
 	}
-	if (cfg->public_base_url[0] != '\0')
-		snprintf(base, sizeof(base), "%s", cfg->public_base_url);
-	else
-		request_base(req, base, sizeof(base));
-	/* A trailing slash in public_base_url would double the one below. */
-	if (base[0] != '\0' && base[strlen(base) - 1] == '/')
-		base[strlen(base) - 1] = '\0';
+	api_link_base(req, base, sizeof(base));
 	api_time_rfc3339((time_t)expires, expires_at, sizeof(expires_at));
 	o = json_object_new_object();
 	stream_url_add(o, "url", base, id, "stream", expires, sig);

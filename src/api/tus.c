@@ -87,10 +87,11 @@ static void tus_expires_header(struct http_response *resp, const struct upload *
 
 /* Mediad-Resource: where the media made of a complete upload is (GET /media/:id serves project
  * assets too). */
-static void tus_resource_header(struct http_response *resp, const struct upload *u)
+static void tus_resource_header(const struct http_request *req, struct http_response *resp,
+                                const struct upload *u)
 {
 	if (u->media_id > 0)
-		resp_header(resp, "Mediad-Resource", "/media/%" PRId64, u->media_id);
+		resp_header(resp, "Mediad-Resource", "%s/media/%" PRId64, req->base, u->media_id);
 }
 
 /* What Upload-Metadata says, decoded and checked. */
@@ -192,11 +193,10 @@ void handle_tus_create(struct http_request *req, struct http_response *resp)
 {
 	const struct config *cfg = req->app->cfg;
 	const char *raw = http_header(req, "Upload-Metadata");
-	char location[600];
+	char base[1024], location[1200];
 	struct tus_meta meta;
 	struct upload u;
 	int64_t length;
-	size_t base_len;
 	enum merr err;
 	int e;
 
@@ -257,12 +257,13 @@ void handle_tus_create(struct http_request *req, struct http_response *resp)
 		resp_error(resp, tus_disk_error(e), NULL, "cannot store the upload");
 		return;
 	}
-	/* Relative when public_base_url is not set: tus clients resolve it against the endpoint. A
-	 * trailing slash of public_base_url would double the one below. */
-	base_len = strlen(cfg->public_base_url);
-	if (base_len > 0 && cfg->public_base_url[base_len - 1] == '/')
-		base_len--;
-	snprintf(location, sizeof(location), "%.*s/uploads/%s", (int)base_len, cfg->public_base_url, u.id);
+	/* Root-relative when public_base_url is not set (tus clients resolve it against the
+	 * endpoint), under the prefix the API is served under either way (api_link_base). */
+	if (cfg->public_base_url[0] != '\0')
+		api_link_base(req, base, sizeof(base));
+	else
+		snprintf(base, sizeof(base), "%s", req->base);
+	snprintf(location, sizeof(location), "%s/uploads/%s", base, u.id);
 	resp_header(resp, "Location", "%s", location);
 	tus_expires_header(resp, &u);
 	resp_status(resp, 201);
@@ -272,7 +273,8 @@ void handle_tus_create(struct http_request *req, struct http_response *resp)
 /* Answers a PATCH at offset of the complete (or, found under the lock, failed) upload u: a
  * retried last PATCH (offset = length) is told again where the media is, which exists once; any
  * other offset is 409. */
-static void tus_answer_done(struct http_response *resp, const struct upload *u, int64_t offset)
+static void tus_answer_done(const struct http_request *req, struct http_response *resp,
+                            const struct upload *u, int64_t offset)
 {
 	if (strcmp(u->state, "complete") != 0) {
 		resp_error(resp, MERR_GONE, NULL, "upload %s was refused (not a media file); start a new one",
@@ -285,7 +287,7 @@ static void tus_answer_done(struct http_response *resp, const struct upload *u, 
 		           u->id, u->length);
 		return;
 	}
-	tus_resource_header(resp, u);
+	tus_resource_header(req, resp, u);
 	resp_status(resp, 204);
 	resp_content_type(resp, "");
 }
@@ -318,7 +320,7 @@ static bool tus_load(struct http_request *req, struct http_response *resp, struc
 		return false;
 	}
 	if (live_only && strcmp(u->state, "failed") == 0) {
-		tus_answer_done(resp, u, -1);
+		tus_answer_done(req, resp, u, -1);
 		return false;
 	}
 	return true;
@@ -337,7 +339,7 @@ void handle_tus_head(struct http_request *req, struct http_response *resp)
 	if (u.metadata[0] != '\0')
 		resp_header(resp, "Upload-Metadata", "%s", u.metadata);
 	tus_expires_header(resp, &u);
-	tus_resource_header(resp, &u);
+	tus_resource_header(req, resp, &u);
 	resp_status(resp, 200);
 	resp_content_type(resp, "");
 }
@@ -600,7 +602,7 @@ static void tus_complete(struct tus_patch *p, struct http_response *resp)
 		p->u.media_id = m.id;
 		tus_remove_part(p);
 		resp_header(resp, "Upload-Offset", "%" PRId64, p->u.length);
-		tus_resource_header(resp, &p->u);
+		tus_resource_header(p->req, resp, &p->u);
 		resp_status(resp, 204);
 		resp_content_type(resp, "");
 		return;
@@ -616,7 +618,7 @@ static void tus_complete(struct tus_patch *p, struct http_response *resp)
 		}
 		if (strcmp(now.state, "complete") == 0)
 			tus_remove_part(p);
-		tus_answer_done(resp, &now, now.length);
+		tus_answer_done(p->req, resp, &now, now.length);
 		return;
 	}
 	if (err != MERR_UNSUPPORTED_MEDIA_TYPE && err != MERR_QUOTA_EXCEEDED && err != MERR_NOT_FOUND)
@@ -654,7 +656,7 @@ static bool tus_open_part(struct tus_patch *p, struct http_response *resp, int64
 		return false;
 	}
 	if (strcmp(now.state, "receiving") != 0) {
-		tus_answer_done(resp, &now, offset);
+		tus_answer_done(p->req, resp, &now, offset);
 		return false;
 	}
 	log_error("tus: %s is missing: upload %s lost its bytes", p->part, p->u.id);
@@ -698,7 +700,7 @@ void handle_tus_patch(struct http_request *req, struct http_response *resp)
 	if (!tus_load(req, resp, &p.u, true))
 		return;
 	if (strcmp(p.u.state, "complete") == 0) {
-		tus_answer_done(resp, &p.u, offset);
+		tus_answer_done(req, resp, &p.u, offset);
 		return;
 	}
 	tus_expires_header(resp, &p.u);
@@ -725,7 +727,7 @@ void handle_tus_patch(struct http_request *req, struct http_response *resp)
 		 * between a completion's commit and its unlink) is not needed any more. */
 		if (strcmp(p.u.state, "complete") == 0)
 			tus_remove_part(&p);
-		tus_answer_done(resp, &p.u, offset);
+		tus_answer_done(req, resp, &p.u, offset);
 		goto out;
 	}
 	if (offset != p.u.offset) {

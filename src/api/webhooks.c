@@ -319,7 +319,7 @@ void handle_webhooks_create(struct http_request *req, struct http_response *resp
 		resp_error(resp, MERR_INTERNAL, NULL, "out of memory");
 		goto out;
 	}
-	resp_header(resp, "Location", "/webhooks/%s",
+	resp_header(resp, "Location", "%s/webhooks/%s", req->base,
 	            json_object_get_string(json_object_object_get(out, "id")));
 	resp_header(resp, "Cache-Control", "no-store");
 	resp_json(resp, 201, out);

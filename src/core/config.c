@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "store/kv.h"
 #include "util/buf.h"
 
 #ifndef MEDIAD_SYSCONFDIR
@@ -48,6 +49,7 @@ struct cfg_key {
 
 static const struct cfg_key cfg_keys[] = {
 	S(database_url, NULL, true, "PostgreSQL connection URL or conninfo"),
+	S(db_direct_url, "", true, "direct PostgreSQL URL for session work (LISTEN, migrations) when database_url is a transaction pooler; empty: database_url"),
 	S(redis_url, NULL, true, "redis://host:port[/db] or unix:/path/to/redis.sock"),
 	S(jwt_secret, NULL, true, "HS256 secret for login tokens, at least 32 bytes"),
 	S(stream_key, NULL, true, "HMAC key for stream links; derived from jwt_secret when empty"),
@@ -63,6 +65,7 @@ static const struct cfg_key cfg_keys[] = {
 	S(ffprobe_path, "ffprobe", false, "ffprobe program"),
 	S(listen_group, "", false, "group given mediad --listen's unix socket (mode 0660); empty: ours"),
 	S(auto_renditions, "hls,poster", false, "renditions each video or audio upload gets: hls, poster, storyboard, comma-separated; empty: none"),
+	S(base_path, "", false, "path prefix the API is served under, e.g. /~user/api; empty: SCRIPT_NAME decides"),
 	I(token_ttl, "3600", 60, 30 * 86400, "login token lifetime, seconds"),
 	I(stream_ttl, "600", 10, 86400, "stream link lifetime, seconds"),
 	I(max_json_bytes, "65536", 1024, 16 * 1024 * 1024, "largest JSON request body, bytes"),
@@ -95,6 +98,7 @@ static const struct cfg_key cfg_keys[] = {
 	I(db_lock_timeout_ms, "2000", 10, 3600000, "longest wait for a PostgreSQL lock, milliseconds"),
 	I(db_idle_tx_timeout_ms, "10000", 100, 3600000, "idle-in-transaction limit, milliseconds"),
 	I(db_tcp_timeout, "10", 1, 600, "seconds before a silent PostgreSQL connection is given up"),
+	B(db_prepared, "on", "prepare statements on each connection; off: unnamed statements, for PgBouncer < 1.21 in transaction mode"),
 	I(body_read_timeout_ms, "30000", 100, 3600000, "longest wait for the next bytes of a request body, milliseconds"),
 	I(body_min_rate_bps, "500", 0, 1LL << 40, "slowest request body accepted past body_read_timeout_ms, bytes/s; 0 = any"),
 	I(webhook_timeout, "10", 1, 300, "longest webhook delivery attempt (resolve, connect, send, answer), seconds"),
@@ -448,9 +452,14 @@ int config_check(const struct config *c, unsigned need, char *err, size_t errlen
 		         "database_url is not set (DATABASE_URL or database_url in the config file)");
 		return -1;
 	}
-	if ((need & CONFIG_NEED_REDIS) && empty(c->redis_url)) {
-		snprintf(err, errlen, "redis_url is not set (REDIS_URL or redis_url in the config file)");
-		return -1;
+	/* Empty: no Redis (mediad runs without it). Set: it must parse, in every program, like any
+	 * malformed setting. */
+	if (!empty(c->redis_url)) {
+		struct kv_url u;
+
+		if (kv_url_parse(c->redis_url, &u, err, errlen) != 0)
+			return -1;
+		kv_url_free(&u);
 	}
 	if (need & CONFIG_NEED_JWT) {
 		if (empty(c->jwt_secret)) {

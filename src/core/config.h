@@ -17,6 +17,7 @@ enum stream_mode { STREAM_XSENDFILE = 0, STREAM_DIRECT = 1 };
  */
 struct config {
 	char *database_url;
+	char *db_direct_url; /* a session connection (LISTEN, migrations) past a transaction pooler */
 	char *redis_url;
 	char *jwt_secret;
 	char *stream_key;
@@ -29,6 +30,7 @@ struct config {
 	char *ffprobe_path;
 	char *listen_group;
 	char *auto_renditions; /* config_auto_renditions reads it */
+	char *base_path;       /* path prefix the API is served under ("" or "/~user/api") */
 	long long token_ttl;
 	long long stream_ttl;
 	long long max_json_bytes;
@@ -61,6 +63,8 @@ struct config {
 	long long db_lock_timeout_ms;
 	long long db_idle_tx_timeout_ms;
 	long long db_tcp_timeout;
+	/* Between two 8-byte fields: each setting needs an 8-byte word of its own (origins). */
+	bool db_prepared;
 	long long body_read_timeout_ms;
 	long long body_min_rate_bps;
 	/* media-hooks (webhook delivery) */
@@ -82,7 +86,7 @@ struct config {
 /* Which settings a program insists on; a missing one stops start-up. */
 enum config_need {
 	CONFIG_NEED_DB = 1 << 0,
-	CONFIG_NEED_REDIS = 1 << 1,
+	/* 1 << 1 was redis_url: it may be empty now (no Redis); a set one must parse, always. */
 	CONFIG_NEED_JWT = 1 << 2,
 	CONFIG_NEED_MEDIA = 1 << 3,
 };

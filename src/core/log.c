@@ -4,6 +4,7 @@
 #include "core/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -12,6 +13,11 @@
 
 static const char *log_prog = "mediad";
 static char log_rid[40];
+static FILE *log_out; /* NULL: stderr */
+/* log_once_begin: the first error line, flattened, and how many there were. */
+static bool log_once;
+static char log_once_err[LOG_ONCE_ERR_MAX];
+static unsigned long log_once_errors;
 
 const char *log_program(void)
 {
@@ -43,6 +49,61 @@ void log_time_rfc3339(char *out, unsigned long outlen)
 	snprintf(out, outlen, "%s.%03ldZ", tmp, (long)(tv.tv_usec / 1000));
 }
 
+FILE *log_set_stream(FILE *f)
+{
+	FILE *was = log_out;
+
+	log_out = f;
+	return was;
+}
+
+/* Copies msg into out as one line: each run of control bytes and spaces (libpq's messages hold a
+ * newline and a tab) becomes one space. */
+static void log_flatten(char *out, size_t outlen, const char *msg)
+{
+	size_t o = 0;
+	bool space = false;
+
+	for (; *msg != '\0' && o + 1 < outlen; msg++) {
+		unsigned char c = (unsigned char)*msg;
+
+		if (c <= ' ' || c == 0x7f) {
+			space = o > 0;
+			continue;
+		}
+		if (space && o + 2 < outlen)
+			out[o++] = ' ';
+		space = false;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
+void log_once_begin(void)
+{
+	/* Before anything is written to stdout: whole lines reach the log file as they happen. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	log_out = stdout;
+	log_once = true;
+	log_once_err[0] = '\0';
+	log_once_errors = 0;
+}
+
+int log_once_end(int rc)
+{
+	if (!log_once || rc == 0)
+		return rc;
+	fflush(stdout);
+	if (log_once_err[0] == '\0')
+		fprintf(stderr, "%s: failed with exit status %d\n", log_prog, rc);
+	else if (log_once_errors > 1)
+		fprintf(stderr, "%s: %s (and %lu more error line(s) in the log)\n", log_prog, log_once_err,
+		        log_once_errors - 1);
+	else
+		fprintf(stderr, "%s: %s\n", log_prog, log_once_err);
+	return rc;
+}
+
 static __attribute__((format(printf, 2, 0))) void log_line(const char *level, const char *fmt, va_list ap)
 {
 	char ts[40];
@@ -50,9 +111,11 @@ static __attribute__((format(printf, 2, 0))) void log_line(const char *level, co
 
 	log_time_rfc3339(ts, sizeof(ts));
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_once && strcmp(level, "error") == 0 && log_once_errors++ == 0)
+		log_flatten(log_once_err, sizeof(log_once_err), msg);
 	/* One fprintf per line: lines from a pool of processes sharing stderr stay whole. */
-	fprintf(stderr, "%s %s[%ld] %s%s%s %s\n", ts, log_prog, (long)getpid(), level,
-	        log_rid[0] ? " rid=" : "", log_rid, msg);
+	fprintf(log_out != NULL ? log_out : stderr, "%s %s[%ld] %s%s%s %s\n", ts, log_prog, (long)getpid(),
+	        level, log_rid[0] ? " rid=" : "", log_rid, msg);
 }
 
 void log_error(const char *fmt, ...)

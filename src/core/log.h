@@ -2,6 +2,8 @@
 #ifndef MEDIAD_LOG_H
 #define MEDIAD_LOG_H
 
+#include <stdio.h>
+
 /* Sets the program name printed in every line (e.g. "mediad"). */
 void log_init(const char *prog);
 /* The program name log_init set ("mediad" before it is called). */
@@ -10,6 +12,21 @@ const char *log_program(void);
 void log_set_request_id(const char *rid);
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Where log lines go: f, or standard error when f is NULL (the default). Returns the stream used
+ * until now (NULL for standard error). The access lines stay on standard error.
+ */
+FILE *log_set_stream(FILE *f);
+/*
+ * For a run from cron (--once): from now on log lines go to standard output, line buffered (the
+ * crontab appends it to a log file), and the first error line is kept, on one line (at most
+ * LOG_ONCE_ERR_MAX bytes). log_once_end(rc) then prints, when rc is not 0, exactly one line on
+ * standard error, "<program>: <that error>" (or the exit status when none was logged), which cron
+ * mails; a clean run prints nothing there. Returns rc.
+ */
+#define LOG_ONCE_ERR_MAX 480
+void log_once_begin(void);
+int log_once_end(int rc);
 /* The access line: time, request id, method, path, status, duration. */
 void log_request(const char *rid, const char *method, const char *path, int status, double ms);
 /* Formats now (UTC) as RFC 3339 with milliseconds into out (>= 25 bytes). */

@@ -215,6 +215,92 @@ out:
 	return rc;
 }
 
+/* The n bytes of s begin path and end at a segment boundary: path is s, or goes on with a '/'. */
+static bool under_prefix(const char *path, const char *s, size_t n)
+{
+	if (n == 0 || strncmp(path, s, n) != 0)
+		return false;
+	return path[n] == '\0' || path[n] == '/' || s[n - 1] == '/';
+}
+
+/*
+ * Copies the n bytes of s into out (outlen bytes) as a URL path, percent-encoding what is neither
+ * unreserved nor a path character, without a trailing '/' and with a leading one. Returns 0, or -1
+ * when it does not fit.
+ */
+static int base_encode(const char *s, size_t n, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o = 0;
+
+	while (n > 0 && s[n - 1] == '/')
+		n--;
+	out[0] = '\0';
+	if (n == 0)
+		return 0;
+	if (s[0] != '/') {
+		if (outlen < 2)
+			return -1;
+		out[o++] = '/';
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (isalnum(c) || strchr("-._~/!$&'()*+,;=:@", c) != NULL) {
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)c;
+		} else {
+			if (o + 3 >= outlen)
+				return -1;
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/*
+ * Takes the prefix the API is served under off req->path into req->base, by the rules above
+ * http_request_init (request.h). base_path may be NULL or "", script_name NULL. Returns MERR_OK,
+ * or MERR_BAD_REQUEST when the prefix does not fit req->base.
+ */
+static enum merr http_set_base(struct http_request *req, const char *base_path, const char *script_name)
+{
+	size_t n = 0, len;
+	const char *slash;
+
+	if (base_path != NULL && base_path[0] != '\0') {
+		/* Compared as configured: a leading '/' may be left out, trailing ones are ignored. */
+		const char *bp = base_path[0] == '/' ? base_path + 1 : base_path;
+		size_t bn = strlen(bp);
+
+		while (bn > 0 && bp[bn - 1] == '/')
+			bn--;
+		if (base_encode(base_path, strlen(base_path), req->base, sizeof(req->base)) != 0)
+			return MERR_BAD_REQUEST;
+		if (bn > 0 && req->path[0] == '/' && under_prefix(req->path + 1, bp, bn))
+			n = bn + 1;
+	} else if (script_name != NULL && script_name[0] == '/' &&
+	           !under_prefix(req->path, script_name, strlen(script_name))) {
+		/* Rewritten onto a script: its folder is the prefix, if the path is under it. */
+		slash = strrchr(script_name, '/');
+		if (under_prefix(req->path, script_name, (size_t)(slash - script_name)))
+			n = (size_t)(slash - script_name);
+		if (base_encode(req->path, n, req->base, sizeof(req->base)) != 0)
+			return MERR_BAD_REQUEST;
+	}
+	if (n == 0)
+		return MERR_OK;
+	len = strlen(req->path);
+	memmove(req->path, req->path + n, len - n + 1);
+	if (req->path[0] == '\0')
+		snprintf(req->path, sizeof(req->path), "/");
+	return MERR_OK;
+}
+
 enum merr http_request_init(struct http_request *req, struct app *app, const struct config *cfg,
                             const struct http_io *io)
 {
@@ -235,8 +321,10 @@ enum merr http_request_init(struct http_request *req, struct app *app, const str
 		uri = "/";
 	qs = http_param(req, "QUERY_STRING");
 	req->query_string = qs ? qs : "";
-	if (http_set_path(req, uri) != MERR_OK) {
+	if (http_set_path(req, uri) != MERR_OK || http_set_base(req, cfg != NULL ? cfg->base_path : NULL,
+	                                                        http_param(req, "SCRIPT_NAME")) != MERR_OK) {
 		snprintf(req->path, sizeof(req->path), "/");
+		req->base[0] = '\0';
 		return MERR_BAD_REQUEST;
 	}
 	if (query_parse(req->query_string, &req->query) != 0)

@@ -12,6 +12,7 @@
 #include "util/buf.h"
 
 #define HTTP_MAX_PATH 2048
+#define HTTP_MAX_BASE 512
 #define ROUTE_MAX_PARAMS 4
 #define ROUTE_MAX_PARAM_LEN 128
 
@@ -51,7 +52,12 @@ struct http_request {
 	const struct config *cfg; /* the body caps and deadlines http/ reads; see http_request_init */
 	const struct http_io *io;
 	const char *method;         /* REQUEST_METHOD */
-	char path[HTTP_MAX_PATH];   /* percent-decoded path, without the query string */
+	char path[HTTP_MAX_PATH];   /* percent-decoded path routed on: without the query string and
+	                             * without base */
+	char base[HTTP_MAX_BASE];   /* the prefix the API is served under ("/~user/api"), ready for a
+	                             * URL (percent-encoded), no trailing '/'; "" at the root. Every
+	                             * root-relative link and Location starts with it. See
+	                             * http_request_init. */
 	const char *query_string;   /* raw, "" when absent */
 	struct query query;         /* parsed query_string */
 	struct route_params params; /* :name values from the matched pattern */
@@ -97,9 +103,20 @@ void http_body_too_slow(const struct http_request *req, char *out, size_t n);
 enum merr http_read_body(struct http_request *req, size_t cap, struct buf *out);
 
 /*
- * Sets up req over io: method, decoded path, query. app is kept for the handlers. cfg gives the
- * body deadlines and the JSON caps; it may be NULL only when no JSON body is read (then body reads
- * have no deadline). Returns MERR_OK or MERR_BAD_REQUEST.
+ * Sets up req over io: method, decoded path, base, query. app is kept for the handlers. cfg gives
+ * the body deadlines, the JSON caps and base_path; it may be NULL only when no JSON body is read
+ * (then body reads have no deadline, and there is no base_path). Returns MERR_OK or
+ * MERR_BAD_REQUEST.
+ *
+ * The path comes from REQUEST_URI (SCRIPT_NAME when there is none) and the prefix it is served
+ * under (req->base) is taken off it:
+ *  - base_path set (cfg): that is the prefix; a path under it loses it, another path (a server
+ *    that already took it off) is routed as it is;
+ *  - else SCRIPT_NAME decides. When the path starts with SCRIPT_NAME, the web server mapped the
+ *    URL onto mediad itself (lighttpd, Apache <Location>, mod_proxy_fcgi): no prefix. When it
+ *    does not, the URL was rewritten (mod_rewrite in an .htaccess: "/~u/api/media/1" runs
+ *    "/~u/api/mediad.fcgi"): the prefix is SCRIPT_NAME's folder, when the path is under it.
+ * PATH_INFO is not read: it is the path less a prefix only in some of these set-ups.
  */
 enum merr http_request_init(struct http_request *req, struct app *app, const struct config *cfg,
                             const struct http_io *io);

@@ -1,4 +1,5 @@
-/* db.c: one lazily opened libpq connection per process, its prepared statements, reconnection. */
+/* db.c: one lazily opened libpq connection per process, its statements (prepared or unnamed),
+ * reconnection. */
 #include "config.h"
 
 #include "store/db.h"
@@ -19,6 +20,11 @@ struct db {
 	int connect_timeout;
 	const struct db_stmt *stmts;
 	int nstmts;
+	/* The table and db_ping_stmt by name (sorted, for bsearch): db_prepared = off sends a
+	 * statement's SQL, found here, where on would name a statement prepared on the connection. */
+	const struct db_stmt **byname;
+	int nbyname;
+	bool prepared;
 	struct db_limits lim;
 	PGconn *conn;
 	bool in_tx;
@@ -39,6 +45,9 @@ const struct db_limits db_default_limits = {
 	.tcp_timeout_s = 10,
 };
 
+/* Prepared on every connection, whatever the program's table holds: db_ping uses it. */
+static const struct db_stmt db_ping_stmt = { "db_ping", "SELECT 1", 0 };
+
 static long long db_now_ms(void)
 {
 	struct timespec t;
@@ -47,21 +56,49 @@ static long long db_now_ms(void)
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+static int db_stmt_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct db_stmt *const *)a)->name, (*(const struct db_stmt *const *)b)->name);
+}
+
+/* The statement called name, from the table or db_ping_stmt; NULL when there is none. */
+static const struct db_stmt *db_stmt_find(const struct db *db, const char *name)
+{
+	const struct db_stmt key = { name, NULL, 0 };
+	const struct db_stmt *kp = &key;
+	const struct db_stmt *const *hit;
+
+	hit = bsearch(&kp, db->byname, (size_t)db->nbyname, sizeof(db->byname[0]), db_stmt_cmp);
+	return hit != NULL ? *hit : NULL;
+}
+
 struct db *db_new(const char *conninfo, int connect_timeout, const struct db_stmt *stmts, int n)
 {
 	struct db *db = calloc(1, sizeof(*db));
+	int i;
 
 	if (db == NULL)
 		return NULL;
+	if (n < 0 || (stmts == NULL && n > 0))
+		n = 0;
 	db->conninfo = strdup(conninfo);
-	if (db->conninfo == NULL) {
+	db->byname = calloc((size_t)n + 1, sizeof(db->byname[0]));
+	if (db->conninfo == NULL || db->byname == NULL) {
+		free(db->conninfo);
+		free(db->byname);
 		free(db);
 		return NULL;
 	}
 	db->connect_timeout = connect_timeout;
 	db->lim = db_default_limits;
+	db->prepared = true;
 	db->stmts = stmts;
 	db->nstmts = n;
+	db->byname[0] = &db_ping_stmt;
+	for (i = 0; i < n; i++)
+		db->byname[i + 1] = &stmts[i];
+	db->nbyname = n + 1;
+	qsort(db->byname, (size_t)db->nbyname, sizeof(db->byname[0]), db_stmt_cmp);
 	return db;
 }
 
@@ -79,6 +116,7 @@ void db_free(struct db *db)
 		return;
 	db_disconnect(db);
 	free(db->conninfo);
+	free(db->byname);
 	free(db);
 }
 
@@ -87,9 +125,16 @@ void db_set_limits(struct db *db, const struct db_limits *lim)
 	db->lim = *lim;
 }
 
-struct db *db_open(const struct config *cfg, const struct db_stmt *stmts, int n)
+void db_set_prepared(struct db *db, bool prepared)
 {
-	struct db *db = db_new(cfg->database_url, (int)cfg->db_connect_timeout, stmts, n);
+	db->prepared = prepared;
+}
+
+/* db_open and db_open_direct: conninfo with the program's settings. */
+static struct db *db_open_url(const struct config *cfg, const char *conninfo, const struct db_stmt *stmts,
+                              int n)
+{
+	struct db *db = db_new(conninfo, (int)cfg->db_connect_timeout, stmts, n);
 	struct db_limits lim = {
 		.statement_timeout_ms = cfg->db_statement_timeout_ms,
 		.lock_timeout_ms = cfg->db_lock_timeout_ms,
@@ -97,9 +142,27 @@ struct db *db_open(const struct config *cfg, const struct db_stmt *stmts, int n)
 		.tcp_timeout_s = cfg->db_tcp_timeout,
 	};
 
-	if (db != NULL)
+	if (db != NULL) {
 		db_set_limits(db, &lim);
+		db_set_prepared(db, cfg->db_prepared);
+	}
 	return db;
+}
+
+struct db *db_open(const struct config *cfg, const struct db_stmt *stmts, int n)
+{
+	return db_open_url(cfg, cfg->database_url, stmts, n);
+}
+
+const char *db_session_url(const struct config *cfg)
+{
+	return cfg->db_direct_url != NULL && cfg->db_direct_url[0] != '\0' ? cfg->db_direct_url :
+	                                                                     cfg->database_url;
+}
+
+struct db *db_open_direct(const struct config *cfg, const struct db_stmt *stmts, int n)
+{
+	return db_open_url(cfg, db_session_url(cfg), stmts, n);
 }
 
 void db_error_summary(const struct pg_result *res, char *out, size_t outlen)
@@ -121,23 +184,29 @@ static void db_log_failure(const char *what, const PGresult *res)
 	log_error("db: %s: %s", what, summary);
 }
 
-/* Prepared on every connection, whatever the program's table holds: db_ping uses it. */
-static const struct db_stmt db_ping_stmt = { "db_ping", "SELECT 1", 0 };
-
 static int db_prepare_all(struct db *db)
 {
 	int i;
 
+	if (!db->prepared) /* each statement goes out unnamed, with its SQL */
+		return 0;
 	for (i = -1; i < db->nstmts; i++) {
 		const struct db_stmt *st = i < 0 ? &db_ping_stmt : &db->stmts[i];
 		PGresult *res = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
 		bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
 		if (!ok) {
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 			char what[128];
 
 			snprintf(what, sizeof(what), "prepare %s", st->name);
 			db_log_failure(what, res);
+			/* 42P05 on a connection we just opened: its server session is shared with
+			 * other clients, which only a transaction pooler does. */
+			if (state != NULL && strcmp(state, "42P05") == 0)
+				log_error("db: database_url leads to a server session another client "
+				          "prepared in: a transaction pooler (PgBouncer < 1.21)? Set "
+				          "db_prepared = off, and db_direct_url for LISTEN and migrations");
 		}
 		PQclear(res);
 		if (!ok)
@@ -343,12 +412,26 @@ static enum merr db_map_error(PGresult *res)
 	return MERR_INTERNAL;
 }
 
-/* Sends a statement (name prepared, or sql). Returns 0, or -1 with *err. */
+/*
+ * Sends a statement (name: one of the table, or sql). Returns 0, or -1 with *err. Without
+ * prepared statements, name's SQL goes out unnamed; a name the table lacks is then MERR_INTERNAL
+ * before anything is sent (prepared, the server says so: MERR_INTERNAL too).
+ */
 static int db_send(struct db *db, const char *name, const char *sql, int nparams, const char *const *params,
                    enum merr *err)
 {
 	int sent = 0, attempt;
 
+	if (name != NULL && !db->prepared) {
+		const struct db_stmt *st = db_stmt_find(db, name);
+
+		if (st == NULL) {
+			log_error("db: %s: no such statement", name);
+			*err = MERR_INTERNAL;
+			return -1;
+		}
+		sql = st->sql;
+	}
 	db_check_idle(db);
 	/* A send that fails never reached the server: one more try on a new connection is safe. */
 	for (attempt = 0; attempt < 2 && !sent; attempt++) {
@@ -356,7 +439,7 @@ static int db_send(struct db *db, const char *name, const char *sql, int nparams
 			*err = MERR_UNAVAILABLE;
 			return -1;
 		}
-		if (name != NULL)
+		if (name != NULL && db->prepared)
 			sent = PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
 		else
 			sent = PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);

@@ -1,4 +1,4 @@
-/* db.h: the per-process PostgreSQL connection, prepared statements and reconnection. */
+/* db.h: the per-process PostgreSQL connection, its statements and reconnection. */
 #ifndef MEDIAD_DB_H
 #define MEDIAD_DB_H
 
@@ -10,7 +10,12 @@
 struct db;
 struct pg_result;
 
-/* A prepared statement: registered once, prepared on every (re)connection. */
+/*
+ * A statement of a program's table, run by name. With db_prepared on (the default) every one is
+ * prepared on each (re)connection; off, none is: db_exec sends the named statement's SQL unnamed
+ * (PQsendQueryParams), which a transaction pooler (PgBouncer < 1.21, pool_mode = transaction)
+ * passes through, where a statement prepared on one server connection is missing on the next.
+ */
 struct db_stmt {
 	const char *name;
 	const char *sql;
@@ -18,8 +23,9 @@ struct db_stmt {
 };
 
 /*
- * Creates a handle for conninfo; connects lazily. stmts (may be NULL) is a table of n statements
- * that must outlive the handle. Returns NULL on out of memory.
+ * Creates a handle for conninfo; connects lazily; prepares statements (db_set_prepared). stmts
+ * (may be NULL) is a table of n statements, with distinct names, that must outlive the handle; it
+ * is indexed by name here. Returns NULL on out of memory.
  */
 struct db *db_new(const char *conninfo, int connect_timeout, const struct db_stmt *stmts, int n);
 void db_free(struct db *db);
@@ -27,6 +33,12 @@ void db_free(struct db *db);
 /*
  * The bounds every connection gets (issue 10: nothing may wait on PostgreSQL without a limit).
  * The first three are set in the session on connect; 0 there means "no limit" (migrations).
+ * Behind a transaction pooler (PgBouncer, pool_mode = transaction) the session is not ours: the
+ * settings land on whichever server connection served that statement, and the next statement may
+ * run on another one. They are still sent (the same values on each, so harmless), but there the
+ * bounds belong on the server side as well: PgBouncer's per-database connect_query, or
+ * ALTER ROLE ... SET statement_timeout (and lock_timeout, idle_in_transaction_session_timeout).
+ * Our own reply deadline below bounds every wait either way.
  * Besides them, a statement's reply is awaited at most statement_timeout_ms + DB_REPLY_SLACK_MS on
  * our side (a stalled backend cannot cancel itself), and never more than DB_REPLY_MAX_MS when
  * statement_timeout_ms is 0; the connection is then dropped and the call fails MERR_UNAVAILABLE.
@@ -45,18 +57,27 @@ extern const struct db_limits db_default_limits;
 /* Sets the bounds; they apply from the next (re)connection, so call it before the first query. */
 void db_set_limits(struct db *db, const struct db_limits *lim);
 struct config;
-/* db_new with the program's settings: database_url, db_connect_timeout and the db_* bounds. */
+/* Prepared statements (true, db_new's default) or unnamed ones; from the next (re)connection,
+ * so call it before the first query. */
+void db_set_prepared(struct db *db, bool prepared);
+/* db_new with the program's settings: database_url, db_connect_timeout, db_prepared and the db_*
+ * bounds. */
 struct db *db_open(const struct config *cfg, const struct db_stmt *stmts, int n);
+/* The URL of work that needs a session of its own (LISTEN, session advisory locks: migrations):
+ * db_direct_url, or database_url when that is empty. Borrowed from cfg. */
+const char *db_session_url(const struct config *cfg);
+/* db_open on db_session_url: for migrations, which hold a session advisory lock. */
+struct db *db_open_direct(const struct config *cfg, const struct db_stmt *stmts, int n);
 /* Connects (or reconnects after a server restart) and prepares. Returns 0 or -1 (logged). */
 int db_ensure(struct db *db) __attribute__((warn_unused_result));
 
 /*
- * Runs prepared statement name with text parameters (NULL = SQL NULL). On success returns the
+ * Runs statement name of the table with text parameters (NULL = SQL NULL). On success returns the
  * result (PGRES_TUPLES_OK or PGRES_COMMAND_OK), which the caller frees with db_clear.
  * On failure returns NULL and sets *err: MERR_UNAVAILABLE when the server cannot be reached, a
  * bound above ran out (statement or lock timeout, or no reply in time), MERR_CONFLICT on a unique
  * violation, MERR_NOT_FOUND on a foreign-key violation, MERR_BAD_REQUEST on a check or data
- * error, MERR_INTERNAL otherwise. Only store modules call this: handlers never see libpq types.
+ * error, MERR_INTERNAL otherwise (a name missing from the table among them: logged). Only store modules call this: handlers never see libpq types.
  *
  * A statement is sent at most once. Before sending, a connection the server has closed while we
  * were idle (a restart) is noticed without a round trip and replaced; a send that fails is retried

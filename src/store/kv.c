@@ -19,6 +19,9 @@
 #include "http/query.h"
 
 struct kv {
+	/* redis_url is empty: no Redis at all. Every call fails at once, quietly, and nothing ever
+	 * connects; the callers take the same paths as while Redis is down. */
+	bool off;
 	char *host;     /* NULL for a unix socket */
 	char *path;     /* unix socket path */
 	char *password; /* may be NULL */
@@ -335,6 +338,11 @@ struct kv *kv_new(const char *url, int timeout_ms, char *err, size_t errlen)
 	}
 	kv->timeout.tv_sec = timeout_ms / 1000;
 	kv->timeout.tv_usec = (timeout_ms % 1000) * 1000;
+	if (url == NULL || url[0] == '\0') {
+		kv->off = true;
+		snprintf(kv->why, sizeof(kv->why), "not configured (redis_url is empty)");
+		return kv;
+	}
 	if (kv_url_parse(url, &u, err, errlen) != 0) {
 		kv_free(kv);
 		return NULL;
@@ -501,6 +509,8 @@ static int kv_connect(struct kv *kv)
 {
 	redisReply *r;
 
+	if (kv->off)
+		return -1;
 	if (kv->c != NULL) {
 		struct pollfd p = { kv->c->fd, POLLIN, 0 };
 
@@ -561,6 +571,10 @@ enum kv_probe kv_check(struct kv *kv, char *msg, size_t n)
 {
 	int rc;
 
+	if (kv->off) {
+		snprintf(msg, n, "%s", kv->why);
+		return KV_PROBE_OFF;
+	}
 	kv->quiet = true;
 	rc = kv_connect(kv);
 	kv->quiet = false;
@@ -575,6 +589,11 @@ enum kv_probe kv_check(struct kv *kv, char *msg, size_t n)
 		return KV_PROBE_TOO_OLD;
 	}
 	return KV_PROBE_DOWN;
+}
+
+bool kv_configured(const struct kv *kv)
+{
+	return !kv->off;
 }
 
 const char *kv_server_id(const struct kv *kv)
@@ -1189,7 +1208,7 @@ bool kv_track_sync(struct kv *kv)
 	redisReply *r;
 	int argc = 0, i;
 
-	if (kv->track.fn == NULL)
+	if (kv->track.fn == NULL || kv->off)
 		return false;
 	if (kv->track.c != NULL && kv_track_drain(kv) != 0)
 		kv_track_lost(kv);

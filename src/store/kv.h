@@ -54,18 +54,24 @@ void kv_url_free(struct kv_url *u);
 
 /*
  * Creates a handle for url (see kv_url_parse). Connects lazily. Returns NULL and fills err when
- * the URL is malformed.
+ * the URL is malformed. An empty (or NULL) url makes a handle for no Redis at all: every call
+ * fails at once with MERR_UNAVAILABLE, logs nothing and never connects, so every caller takes the
+ * path it takes while Redis is down (per-process rate limits, no analytics cache, revocations read
+ * from PostgreSQL), for good.
  */
 struct kv *kv_new(const char *url, int timeout_ms, char *err, size_t errlen);
 void kv_free(struct kv *kv);
 
 /*
  * What a server answers at start-up: KV_PROBE_OK, KV_PROBE_DOWN (cannot be reached: not fatal, the
- * responder runs without Redis until it is back) or KV_PROBE_TOO_OLD (older than KV_MIN_MAJOR).
- * msg gets one line: the version, or why not. Logs nothing: the caller says it.
+ * responder runs without Redis until it is back), KV_PROBE_TOO_OLD (older than KV_MIN_MAJOR) or
+ * KV_PROBE_OFF (no redis_url: nothing was tried). msg gets one line: the version, or why not.
+ * Logs nothing: the caller says it.
  */
-enum kv_probe { KV_PROBE_OK, KV_PROBE_DOWN, KV_PROBE_TOO_OLD };
+enum kv_probe { KV_PROBE_OK, KV_PROBE_DOWN, KV_PROBE_TOO_OLD, KV_PROBE_OFF };
 enum kv_probe kv_check(struct kv *kv, char *msg, size_t n);
+/* False when the handle was made from an empty redis_url (no Redis, see kv_new). */
+bool kv_configured(const struct kv *kv);
 /* The run_id of the server the handle is connected to now (it changes at every Redis start), or
  * NULL when not connected. Valid until the next call on kv. */
 const char *kv_server_id(const struct kv *kv);

@@ -9,6 +9,8 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/log.h"
+#include "store/db.h"
 
 /* Waits (bounded) for the reply to what was sent on c. false: no reply in time or an error. */
 static bool listen_wait(PGconn *c)
@@ -37,10 +39,18 @@ void listen_ensure(struct pg_listen *l, const struct config *cfg, double now, bo
 {
 	char timeout[16];
 	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-	const char *vals[] = { cfg->database_url, timeout, l->app, NULL };
+	const char *vals[] = { db_session_url(cfg), timeout, l->app, NULL };
 
 	if (l->conn != NULL && PQstatus(l->conn) == CONNECTION_OK)
 		return;
+	if (!cfg->db_prepared && (cfg->db_direct_url == NULL || cfg->db_direct_url[0] == '\0')) {
+		if (!l->polling_only)
+			log_info("no db_direct_url: polling every %lld s (db_prepared = off: database_url is "
+			         "taken for a transaction pooler, where LISTEN misses notifications)",
+			         l->poll_s);
+		l->polling_only = true;
+		return;
+	}
 	listen_close(l);
 	if (now < l->retry_at || !may_connect)
 		return;

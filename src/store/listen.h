@@ -18,12 +18,17 @@ struct pg_listen {
 	double retry_at;      /* monotonic seconds */
 	const char *app;      /* application_name */
 	const char *sql;      /* "LISTEN a; LISTEN b" */
+	long long poll_s;     /* the daemon's polling interval, for the "polling only" log line */
+	bool polling_only;    /* no session to LISTEN on (said once); polling alone finds the work */
 };
 
 /*
- * Opens the connection (database_url, db_connect_timeout) and sends l->sql if there is none and
- * LISTEN_RETRY_S passed since the last try; may_connect false (the database is known to be down)
- * skips the try. now: monotonic seconds.
+ * Opens the connection (db_direct_url, else database_url; db_connect_timeout) and sends l->sql if
+ * there is none and LISTEN_RETRY_S passed since the last try; may_connect false (the database is
+ * known to be down) skips the try. now: monotonic seconds. A LISTEN needs a session: with
+ * db_prepared off (database_url is taken for a transaction pooler, where a LISTEN lands on a
+ * server connection that is soon another client's, so notifications are silently missed) and no
+ * db_direct_url, it never connects and logs once that the daemon polls every l->poll_s seconds.
  */
 void listen_ensure(struct pg_listen *l, const struct config *cfg, double now, bool may_connect);
 /* The socket to poll, or -1. */

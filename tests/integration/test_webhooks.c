@@ -1222,10 +1222,14 @@ static char *json_text(struct json_object *o)
 static char *event_data(const char *ev)
 {
 	struct db *db = db_new(getenv("DATABASE_URL"), 5, outbox_statements, outbox_statements_count);
+	const char *prepared = getenv("DB_PREPARED");
 	struct buf b = BUF_INIT;
 	struct json_object *o = NULL, *data;
 	char *text = NULL;
 
+	/* Through PgBouncer in transaction mode (run-pgbouncer.sh), as media-hooks would be. */
+	if (db != NULL && prepared != NULL && strcmp(prepared, "off") == 0)
+		db_set_prepared(db, false);
 	if (db != NULL &&
 	    sql_run("UPDATE webhook_events SET payload = NULL WHERE id = $1::uuid", ev, NULL, NULL) &&
 	    payload_get(db, ev, &b) == MERR_OK)

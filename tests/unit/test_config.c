@@ -287,9 +287,16 @@ static void test_check_requires_what_is_needed(void)
 	CU_ASSERT_EQUAL(config_check(&c, CONFIG_NEED_DB, err, sizeof(err)), -1);
 	CU_ASSERT_EQUAL(config_parse(&c, "database_url = postgres:///media\n", "t", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(config_check(&c, CONFIG_NEED_DB, err, sizeof(err)), 0);
-	/* missing redis_url */
-	CU_ASSERT_EQUAL(config_check(&c, CONFIG_NEED_REDIS, err, sizeof(err)), -1);
+	/* no redis_url, or an empty one: accepted (mediad runs without Redis) */
+	CU_ASSERT_EQUAL(config_check(&c, CONFIG_NEED_DB, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(config_parse(&c, "redis_url =\n", "t", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(config_check(&c, 0, err, sizeof(err)), 0);
+	/* a malformed one is refused by every program, mediactl config too */
+	CU_ASSERT_EQUAL(config_parse(&c, "redis_url = redis://a@b@host\n", "t", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(config_check(&c, 0, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "redis_url"));
+	CU_ASSERT_EQUAL(config_parse(&c, "redis_url = unix:/run/redis.sock\n", "t", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(config_check(&c, 0, err, sizeof(err)), 0);
 	/* media_root must be absolute */
 	CU_ASSERT_EQUAL(config_parse(&c, "media_root = media\n", "t", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(config_check(&c, CONFIG_NEED_MEDIA, err, sizeof(err)), -1);
@@ -403,7 +410,7 @@ static void test_booleans_take_the_usual_words(void)
 		{ "webhook_allow_private = 1\n", true },      { "webhook_allow_private = 0\n", false },
 		{ "webhook_allow_private = \"on\"\n", true },
 	};
-	char err[256], out[8192];
+	char err[256], out[32768];
 	struct config c;
 	size_t i;
 	FILE *f;

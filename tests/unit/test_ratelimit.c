@@ -1,5 +1,5 @@
-/* test_ratelimit.c: unit tests of the per-process fixed windows used while Redis is down
- * (api/ratelimit.c). */
+/* test_ratelimit.c: unit tests of the per-process fixed windows used while Redis is down or not
+ * configured (api/ratelimit.c). */
 #include "config.h"
 
 #include "api/ratelimit.h"
@@ -69,6 +69,27 @@ static void test_a_flood_of_fresh_keys_keeps_the_busy_counter(void)
 	CU_ASSERT_EQUAL(count, 51);
 }
 
+/* A cleared key starts again from one (a successful login clears its account's failures); the
+ * others keep counting. */
+static void test_a_cleared_key_starts_from_one(void)
+{
+	long long count = 0, other = 0, ttl = 0;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		ratelimit_local_hit("clear-me", 900, 5000, &count, &ttl);
+		ratelimit_local_hit("clear-other", 900, 5000, &other, &ttl);
+	}
+	CU_ASSERT_EQUAL(count, 3);
+	ratelimit_local_clear("clear-me");
+	ratelimit_local_clear("clear-never-seen");
+	ratelimit_local_hit("clear-me", 900, 5001, &count, &ttl);
+	CU_ASSERT_EQUAL(count, 1);
+	CU_ASSERT_EQUAL(ttl, 900);
+	ratelimit_local_hit("clear-other", 900, 5001, &other, &ttl);
+	CU_ASSERT_EQUAL(other, 4);
+}
+
 /* The local table hashes its keys with libsodium's SipHash. */
 static int suite_init(void)
 {
@@ -80,6 +101,7 @@ static const struct unit_test tests[] = {
 	{ "a new window starts from one", test_a_new_window_starts_from_one },
 	{ "keys count apart", test_keys_count_apart },
 	{ "a flood of fresh keys keeps the busy counter", test_a_flood_of_fresh_keys_keeps_the_busy_counter },
+	{ "a cleared key starts from one", test_a_cleared_key_starts_from_one },
 };
 
 UNIT_SUITES(UNIT_SUITE("ratelimit", suite_init, NULL, tests));

@@ -1,10 +1,12 @@
-/* test_request.c: unit tests of the body read deadline (http/request.c: http_read, http_read_body). */
+/* test_request.c: unit tests of http/request.c: the body read deadline (http_read, http_read_body)
+ * and the path prefix (http_request_init: req->path and req->base). */
 #include "config.h"
 
 #include "http/request.h"
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -209,6 +211,183 @@ static void test_the_408_message_names_both_limits(void)
 	fixture_free(&x);
 }
 
+/* The CGI variables of one request as a web server passes them; NULL: not passed. */
+struct cgi_vars {
+	const char *script_name, *path_info, *request_uri;
+};
+
+static const char *cgi_param(void *ctx, const char *name)
+{
+	const struct cgi_vars *v = ctx;
+
+	if (strcmp(name, "REQUEST_METHOD") == 0)
+		return "GET";
+	if (strcmp(name, "SCRIPT_NAME") == 0)
+		return v->script_name;
+	if (strcmp(name, "PATH_INFO") == 0)
+		return v->path_info;
+	if (strcmp(name, "REQUEST_URI") == 0)
+		return v->request_uri;
+	return NULL;
+}
+
+/* One row: what the web server passed, base_path, and the path routed on and the prefix kept. */
+struct prefix_case {
+	const char *what;
+	struct cgi_vars v;
+	const char *base_path;
+	const char *path, *base;
+};
+
+static const struct prefix_case prefix_cases[] = {
+	/* lighttpd, fastcgi.server "/" with fix-root-scriptname (fcgi-conf/lighttpd.conf) */
+	{ "lighttpd at the root",
+	  { "", "/media/7/stream", "/media/7/stream?expires=1&sig=x" },
+	  "",
+	  "/media/7/stream",
+	  "" },
+	/* lighttpd without fix-root-scriptname: SCRIPT_NAME is the whole path */
+	{ "lighttpd, SCRIPT_NAME the whole path", { "/media/7", NULL, "/media/7" }, "", "/media/7", "" },
+	/* Apache, <Location "/"> + FcgidWrapper virtual (fcgi-conf/apache-fcgid.conf): the URL is
+	 * mapped onto the document root, SCRIPT_NAME its first segment */
+	{ "apache-fcgid virtual wrapper",
+	  { "/media", "/7/stream", "/media/7/stream" },
+	  "",
+	  "/media/7/stream",
+	  "" },
+	/* Apache + mod_proxy_fcgi: SCRIPT_NAME the path */
+	{ "apache-proxy-fcgi", { "/auth/login", NULL, "/auth/login" }, "", "/auth/login", "" },
+	/* shared host: .htaccess rewrites /~u/api/... onto /~u/api/mediad.fcgi */
+	{ "rewritten onto the script",
+	  { "/~u/api/mediad.fcgi", NULL, "/~u/api/media/7/stream?a=b" },
+	  "",
+	  "/media/7/stream",
+	  "/~u/api" },
+	{ "rewritten onto the script with PATH_INFO",
+	  { "/~u/api/mediad.fcgi", "/auth/login", "/~u/api/auth/login" },
+	  "",
+	  "/auth/login",
+	  "/~u/api" },
+	{ "rewritten, the prefix itself", { "/~u/api/mediad.fcgi", NULL, "/~u/api" }, "", "/", "/~u/api" },
+	{ "rewritten, the prefix with its slash",
+	  { "/~u/api/mediad.fcgi", NULL, "/~u/api/" },
+	  "",
+	  "/",
+	  "/~u/api" },
+	{ "rewritten, percent-encoded path",
+	  { "/~u/api/mediad.fcgi", NULL, "/%7Eu/api/healthz" },
+	  "",
+	  "/healthz",
+	  "/~u/api" },
+	{ "a prefix with a space is encoded again",
+	  { "/my api/mediad.fcgi", NULL, "/my%20api/jobs/1" },
+	  "",
+	  "/jobs/1",
+	  "/my%20api" },
+	{ "the script called by its name",
+	  { "/~u/api/mediad.fcgi", "/healthz", "/~u/api/mediad.fcgi/healthz" },
+	  "",
+	  "/~u/api/mediad.fcgi/healthz",
+	  "" },
+	{ "a script at the root gives no prefix", { "/mediad.fcgi", NULL, "/media/7" }, "", "/media/7", "" },
+	{ "rewritten from outside the script's folder",
+	  { "/~u/api/mediad.fcgi", NULL, "/other/x" },
+	  "",
+	  "/other/x",
+	  "" },
+	{ "a sibling folder is no prefix",
+	  { "/~u/api/mediad.fcgi", NULL, "/~u/apix/healthz" },
+	  "",
+	  "/~u/apix/healthz",
+	  "" },
+	/* base_path set: it wins over SCRIPT_NAME */
+	{ "base_path strips its prefix",
+	  { "/~u/api/mediad.fcgi", NULL, "/~u/api/auth/me" },
+	  "/~u/api",
+	  "/auth/me",
+	  "/~u/api" },
+	{ "base_path with trailing slash",
+	  { "", "/x", "/~u/api/auth/me" },
+	  "/~u/api/",
+	  "/auth/me",
+	  "/~u/api" },
+	{ "base_path without leading slash",
+	  { NULL, NULL, "/~u/api/auth/me" },
+	  "~u/api",
+	  "/auth/me",
+	  "/~u/api" },
+	{ "base_path, a path a proxy already cut",
+	  { "", "/auth/me", "/auth/me" },
+	  "/api",
+	  "/auth/me",
+	  "/api" },
+	{ "base_path is matched per segment",
+	  { "", NULL, "/apix/auth/me" },
+	  "/api",
+	  "/apix/auth/me",
+	  "/api" },
+	{ "base_path, the prefix itself", { "", NULL, "/api" }, "/api", "/", "/api" },
+	{ "base_path \"/\" is the root", { "", NULL, "/auth/me" }, "/", "/auth/me", "" },
+	/* no REQUEST_URI: SCRIPT_NAME is the path */
+	{ "no REQUEST_URI", { "/healthz", NULL, NULL }, "", "/healthz", "" },
+};
+
+static void test_the_prefix_is_taken_off_the_path_and_kept_for_links(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(prefix_cases) / sizeof(prefix_cases[0]); i++) {
+		const struct prefix_case *c = &prefix_cases[i];
+		struct cgi_vars v = c->v;
+		struct http_io io = { .ctx = &v, .read = fake_read, .write = fake_write, .param = cgi_param };
+		struct config cfg;
+		struct app app;
+		struct http_request req;
+		bool ok;
+
+		memset(&app, 0, sizeof(app));
+		CU_ASSERT_EQUAL_FATAL(config_defaults(&cfg), 0);
+		free(cfg.base_path);
+		cfg.base_path = strdup(c->base_path);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(cfg.base_path);
+		app.cfg = &cfg;
+		CU_ASSERT_EQUAL(http_request_init(&req, &app, &cfg, &io), MERR_OK);
+		ok = strcmp(req.path, c->path) == 0 && strcmp(req.base, c->base) == 0;
+		if (!ok)
+			fprintf(stderr, "\n  %s: path \"%s\" base \"%s\", want \"%s\" \"%s\"\n", c->what,
+			        req.path, req.base, c->path, c->base);
+		CU_ASSERT_TRUE(ok);
+		http_request_free(&req);
+		config_free(&cfg);
+	}
+}
+
+static void test_a_prefix_that_does_not_fit_is_a_bad_request(void)
+{
+	static char sn[HTTP_MAX_PATH];
+	struct cgi_vars v = { sn, NULL, NULL };
+	struct http_io io = { .ctx = &v, .read = fake_read, .write = fake_write, .param = cgi_param };
+	char uri[HTTP_MAX_PATH];
+	struct config cfg;
+	struct app app;
+	struct http_request req;
+
+	/* A prefix of 300 spaces: 900 bytes once encoded, past HTTP_MAX_BASE. */
+	memset(sn, 0, sizeof(sn));
+	sn[0] = '/';
+	memset(sn + 1, ' ', 300);
+	snprintf(sn + 301, sizeof(sn) - 301, "/mediad.fcgi");
+	snprintf(uri, sizeof(uri), "%.301s/healthz", sn);
+	v.request_uri = uri;
+	memset(&app, 0, sizeof(app));
+	CU_ASSERT_EQUAL_FATAL(config_defaults(&cfg), 0);
+	app.cfg = &cfg;
+	CU_ASSERT_EQUAL(http_request_init(&req, &app, &cfg, &io), MERR_BAD_REQUEST);
+	CU_ASSERT_STRING_EQUAL(req.base, "");
+	http_request_free(&req);
+	config_free(&cfg);
+}
+
 static const struct unit_test tests[] = {
 	{ "the first read waits at most body_read_timeout_ms",
 	  test_first_read_waits_at_most_body_read_timeout },
@@ -225,4 +404,11 @@ static const struct unit_test tests[] = {
 	{ "the 408 message names both limits", test_the_408_message_names_both_limits },
 };
 
-UNIT_SUITES(UNIT_SUITE("request body deadline", NULL, NULL, tests));
+static const struct unit_test prefix_tests[] = {
+	{ "the prefix is taken off the path and kept for links",
+	  test_the_prefix_is_taken_off_the_path_and_kept_for_links },
+	{ "a prefix that does not fit is a bad request", test_a_prefix_that_does_not_fit_is_a_bad_request },
+};
+
+UNIT_SUITES(UNIT_SUITE("request body deadline", NULL, NULL, tests),
+            UNIT_SUITE("request path prefix", NULL, NULL, prefix_tests));
