@@ -445,6 +445,39 @@ static bool empty(const char *s)
 	return s == NULL || *s == '\0';
 }
 
+/* base_path: '/' then segments of a URL path's own characters (nothing to percent-encode), none
+ * of them "." or "..", at most CONFIG_BASE_PATH_MAX bytes. */
+static int config_check_base_path(const char *bp, char *err, size_t errlen)
+{
+	const char *p, *seg;
+
+	if (bp[0] != '/' || strlen(bp) > CONFIG_BASE_PATH_MAX) {
+		snprintf(err, errlen,
+		         "base_path must be a URL path starting with '/', at most %d bytes (e.g. /~user/api)",
+		         CONFIG_BASE_PATH_MAX);
+		return -1;
+	}
+	for (p = bp; *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && strchr("-._~/!$&'()*+,;=:@", *p) == NULL) {
+			snprintf(
+			        err, errlen,
+			        "base_path: '%c' (0x%02x) is not a URL path character: use letters, digits and "
+			        "-._~/!$&'()*+,;=:@",
+			        isprint((unsigned char)*p) ? *p : '?', (unsigned char)*p);
+			return -1;
+		}
+	}
+	for (seg = bp + 1; seg != NULL; seg = (p = strchr(seg, '/')) != NULL ? p + 1 : NULL) {
+		size_t n = strcspn(seg, "/");
+
+		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.')) {
+			snprintf(err, errlen, "base_path may not have a . or .. segment: %s", bp);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int config_check(const struct config *c, unsigned need, char *err, size_t errlen)
 {
 	if ((need & CONFIG_NEED_DB) && empty(c->database_url)) {
@@ -461,6 +494,10 @@ int config_check(const struct config *c, unsigned need, char *err, size_t errlen
 			return -1;
 		kv_url_free(&u);
 	}
+	/* A path prefix: links are built with it and every request is compared with it, so a value
+	 * that cannot be a path is refused here, not by every request. */
+	if (!empty(c->base_path) && config_check_base_path(c->base_path, err, errlen) != 0)
+		return -1;
 	if (need & CONFIG_NEED_JWT) {
 		if (empty(c->jwt_secret)) {
 			snprintf(err, errlen,

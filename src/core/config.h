@@ -9,6 +9,8 @@
 enum stream_mode { STREAM_XSENDFILE = 0, STREAM_DIRECT = 1 };
 
 #define CONFIG_ORIGIN_SLOTS 96
+/* Longest base_path (request.h's HTTP_MAX_BASE holds it percent-encoded). */
+#define CONFIG_BASE_PATH_MAX 200
 #define CONFIG_ORIGIN_MAX 96
 
 /*

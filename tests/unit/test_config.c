@@ -437,6 +437,41 @@ static void test_booleans_take_the_usual_words(void)
 	config_free(&c);
 }
 
+static void test_check_base_path(void)
+{
+	static const struct {
+		const char *value;
+		int want;
+	} cases[] = {
+		{ "/~user/api", 0 }, { "/api/", 0 },         { "/a/b.c/d", 0 }, { "/", 0 },
+		{ "api", -1 },       { "/a b", -1 },         { "/a?x", -1 },    { "/a#x", -1 },
+		{ "/a%2e", -1 },     { "/a/../b", -1 },      { "/a/..", -1 },   { "/./a", -1 },
+		{ "/a\"b", -1 },     { "/caf\xc3\xa9", -1 },
+	};
+	char err[256], text[512], longer[CONFIG_BASE_PATH_MAX + 8];
+	struct config c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		CU_ASSERT_EQUAL_FATAL(config_defaults(&c), 0);
+		snprintf(text, sizeof(text), "base_path = %s\n", cases[i].value);
+		CU_ASSERT_EQUAL_FATAL(config_parse(&c, text, "test.conf", err, sizeof(err)), 0);
+		err[0] = '\0';
+		CU_ASSERT_EQUAL(config_check(&c, 0, err, sizeof(err)), cases[i].want);
+		if (cases[i].want != 0)
+			CU_ASSERT_PTR_NOT_NULL(strstr(err, "base_path"));
+		config_free(&c);
+	}
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[0] = '/';
+	longer[sizeof(longer) - 1] = '\0';
+	CU_ASSERT_EQUAL_FATAL(config_defaults(&c), 0);
+	snprintf(text, sizeof(text), "base_path = %s\n", longer);
+	CU_ASSERT_EQUAL_FATAL(config_parse(&c, text, "test.conf", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(config_check(&c, 0, err, sizeof(err)), -1);
+	config_free(&c);
+}
+
 static void test_mask_url_truncates_safely(void)
 {
 	char out[12];
@@ -468,6 +503,7 @@ static const struct unit_test tests[] = {
 	{ "mask_url hides passwords", test_mask_url_hides_passwords },
 	{ "mask_url truncates safely", test_mask_url_truncates_safely },
 	{ "booleans take the usual words", test_booleans_take_the_usual_words },
+	{ "check refuses a base_path that is no plain path", test_check_base_path },
 };
 
 UNIT_SUITES(UNIT_SUITE("config", NULL, NULL, tests));
