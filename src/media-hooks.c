@@ -153,6 +153,12 @@ static void slot_finish(struct hooks *h, struct slot *sl, struct outbox_attempt 
 		          "recorded (%s); its lease will run out and it is sent again",
 		          d->id, d->event_type, d->webhook_id, d->attempt, what, a->latency_ms,
 		          merr_code(err));
+		/* --once: a result not recorded is a failure whatever the reason (db_note counts only
+		 * an unavailable database), and this line is the one cron mails. */
+		if (h->once) {
+			h->failed = true;
+			log_once_fail();
+		}
 	} else if (oc.lost) {
 		log_info("delivery %s (%s, endpoint %s) attempt %d: %s in %lld ms; no longer ours (lease "
 		         "taken over), not recorded",

@@ -121,6 +121,16 @@ static enum merr db_note(struct spawner *s, enum merr err)
 	return err;
 }
 
+/* After an error line that leaves something undone (a write not recorded, a file not removed):
+ * a --once run then exits non-zero, that line its one line on stderr (log_once_fail). */
+static void once_fail(struct spawner *s)
+{
+	if (!s->once)
+		return;
+	s->failed = true;
+	log_once_fail();
+}
+
 /*
  * For an outcome write whose failure the spawner cannot repair (release, fail, cancel,
  * interrupted): logs it with the job, so nothing fails silently, then notes it like db_note. What
@@ -128,11 +138,13 @@ static enum merr db_note(struct spawner *s, enum merr err)
  */
 static void db_drop(struct spawner *s, const struct claimed_job *j, const char *what, enum merr err)
 {
-	if (err != MERR_OK)
+	if (err != MERR_OK) {
 		log_error(
 		        "job %s: %s could not be recorded (%s); its lease will run out and it goes back to the "
 		        "queue",
 		        j->id, what, merr_code(err));
+		once_fail(s);
+	}
 	(void)db_note(s, err);
 }
 
@@ -144,6 +156,7 @@ static void spawner_fault(struct spawner *s, const char *msg)
 
 	if (strcmp(s->fault, msg) != 0) {
 		log_error("spawner fault: %s; jobs are left waiting until it is fixed", msg);
+		once_fail(s);
 		snprintf(s->fault, sizeof(s->fault), "%s", msg);
 		s->fault_backoff = 1.0;
 		s->next_spawner_beat = 0; /* tell mediactl status now */
@@ -252,8 +265,9 @@ static int slot_probe_start(const struct spawner *s, struct slot *sl, char *why,
 	return 0;
 }
 
-/* Removes an output of the slot's job: a file, or a rendition's folder with what it holds. */
-static void out_remove(const struct slot *sl, const char *path)
+/* Removes an output of the slot's job: a file, or a rendition's folder with what it holds. A file
+ * left behind fails a --once run (mediactl gc removes it later). */
+static void out_remove(struct spawner *s, const struct slot *sl, const char *path)
 {
 	int e = 0;
 
@@ -261,8 +275,10 @@ static void out_remove(const struct slot *sl, const char *path)
 		e = files_remove_tree(path);
 	else if (unlink(path) != 0 && errno != ENOENT)
 		e = errno;
-	if (e != 0)
+	if (e != 0) {
 		log_error("job %s: cannot remove %s: %s", sl->job.id, path, strerror(e));
+		once_fail(s);
+	}
 }
 
 /* Frees the slot: the child is gone, the temp output removed unless it became the output. */
@@ -271,7 +287,7 @@ static void slot_free(struct spawner *s, struct slot *sl)
 	/* The temp output first: the job's state is already written, and whoever reads it may look
 	 * for leftovers at once; closing the children (a kill and a wait) comes after. */
 	if (!sl->placed && sl->tmp[0] != '\0')
-		out_remove(sl, sl->tmp);
+		out_remove(s, sl, sl->tmp);
 	sl->tmp[0] = '\0';
 	ffrun_close(&sl->run);
 	child_close(&sl->probe);
@@ -575,7 +591,7 @@ static void finish_renditions(struct spawner *s, struct slot *sl, const char *ds
 		log_info("job %s: completed, but a newer %s job's renditions are already in place; its "
 		         "output is discarded",
 		         j->id, j->preset);
-		out_remove(sl, dst);
+		out_remove(s, sl, dst);
 		sl->placed = false;
 		spawner_fault_clear(s);
 		slot_free(s, sl);
@@ -584,7 +600,7 @@ static void finish_renditions(struct spawner *s, struct slot *sl, const char *ds
 	if (err == MERR_OK) {
 		for (d = old; *d != '\0'; d += strlen(d) + 1)
 			if (files_abs(s->cfg->media_root, d, path, sizeof(path)))
-				out_remove(sl, path);
+				out_remove(s, sl, path);
 		log_info(
 		        "job %s: completed -> %s (%d rendition(s); ffmpeg %.3f s, read back %.3f s, recorded "
 		        "%.3f s after the claim)",
@@ -600,12 +616,13 @@ static void finish_renditions(struct spawner *s, struct slot *sl, const char *ds
 		return;
 	}
 	log_error("job %s: the renditions could not be recorded (%s)", j->id, merr_code(err));
+	once_fail(s);
 	if (db_note(s, queue_fail(s->db, j,
 	                          err == MERR_NOT_FOUND ? "the media was deleted while it rendered" :
 	                                                  "the output could not be recorded",
 	                          false, &lost)) == MERR_OK &&
 	    !lost)
-		out_remove(sl, dst); /* failed for good under our fence: nothing will ever point at it */
+		out_remove(s, sl, dst); /* failed for good under our fence: nothing will ever point at it */
 	sl->placed = false;
 	slot_free(s, sl);
 }
@@ -657,7 +674,7 @@ static void finish_try(struct spawner *s, struct slot *sl)
 	snprintf(dst, sizeof(dst), "%s/%s", s->cfg->media_root, j->output_path);
 	if (cancel) {
 		if (sl->placed)
-			out_remove(sl, dst); /* under our lock, and the job ends without an output */
+			out_remove(s, sl, dst); /* under our lock, and the job ends without an output */
 		db_drop(s, j, "finish cancel", queue_finish_cancel(s->db, j));
 		log_info("job %s: cancelled while finishing; output discarded", j->id);
 		sl->placed = false;
@@ -709,9 +726,10 @@ static void finish_try(struct spawner *s, struct slot *sl)
 		return;
 	}
 	log_error("job %s: the output could not be recorded (%s)", j->id, merr_code(err));
+	once_fail(s);
 	if (db_note(s, queue_fail(s->db, j, "the output could not be recorded", false, &lost)) == MERR_OK &&
 	    !lost)
-		out_remove(sl, dst); /* failed for good under our fence: nothing will ever point at it */
+		out_remove(s, sl, dst); /* failed for good under our fence: nothing will ever point at it */
 	sl->placed = false;
 	slot_free(s, sl);
 }
@@ -1220,8 +1238,11 @@ int main(int argc, char **argv)
 				config_free(&cfg);
 				return 78;
 			}
-			/* Renders are written there: refused now, not job after job. */
-			if (access(d, W_OK | X_OK) != 0) {
+			/* --once: renders are written to outputs/ (only there): refused now, in one line,
+			 * not job after job. The daemon starts anyway and waits, as a spawner fault (see
+			 * media_root_fault), until the folder can be written: a restart loop would not
+			 * fix it, and RestartPreventExitStatus=78 would keep it down once fixed. */
+			if (s.once && c == 2 && access(d, W_OK | X_OK) != 0) {
 				fprintf(stderr, "media-spawner: media_root: %.300s is not writable: %s\n", d,
 				        strerror(errno));
 				config_free(&cfg);

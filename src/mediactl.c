@@ -1,6 +1,7 @@
 /* mediactl.c: the admin tool: init, migrate, config, users, gc, status and presets. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,8 +69,9 @@ static void usage(FILE *out)
 
 static int cmd_migrate(const struct config *cfg)
 {
-	/* db_direct_url when set: the migration lock is a session's, which a transaction pooler
-	 * would hand to another client between two statements. */
+	/* db_direct_url when set (PostgreSQL itself): migrating works through a transaction pooler
+	 * too (each file is one transaction holding the lock), but a long one is better not queued
+	 * behind the pool. */
 	struct db *db = db_open_direct(cfg, NULL, 0);
 	struct db_limits lim = {
 		/* A migration may rewrite a big table: no statement limit, but lock waits stay bounded
@@ -107,12 +110,29 @@ struct init_opts {
 	} set[INIT_MAX_SETTINGS];
 };
 
-/* Adds key = value to o. Returns 0, or 2 after saying why (too many, or a line break). */
+/*
+ * Adds key = value to o. Returns 0, or 2 after saying why: too many, a key that is no setting
+ * (a '#' or a line break would make it a comment or another line), or a value with a line break.
+ * A '#' in a value is kept: the parser reads it as part of the value (there are no trailing
+ * comments), and passwords may hold one.
+ */
 static int init_add(struct init_opts *o, const char *key, size_t keylen, const char *value)
 {
-	if (o->n >= INIT_MAX_SETTINGS || keylen == 0 || keylen >= sizeof(o->set[0].key)) {
-		fprintf(stderr, "mediactl: init: too many settings, or a key too long: %.*s\n",
-		        (int)(keylen > 64 ? 64 : keylen), key);
+	if (o->n >= INIT_MAX_SETTINGS) {
+		fprintf(stderr, "mediactl: init: more than %d settings\n", INIT_MAX_SETTINGS);
+		return 2;
+	}
+	if (keylen >= sizeof(o->set[0].key) || !config_key_known(key, keylen)) {
+		char shown[65];
+		size_t i;
+
+		/* Shown on one line, whatever it holds. */
+		for (i = 0; i < keylen && i + 1 < sizeof(shown); i++)
+			shown[i] = isprint((unsigned char)key[i]) ? key[i] : '?';
+		shown[i] = '\0';
+		fprintf(stderr,
+		        "mediactl: init: \"%s\" is not a setting (`mediactl config` lists them all)\n",
+		        shown);
 		return 2;
 	}
 	if (strpbrk(value, "\r\n") != NULL) {
@@ -135,6 +155,45 @@ static const char *init_get(const struct init_opts *o, const char *key)
 		if (strcmp(o->set[i].key, key) == 0)
 			return o->set[i].value;
 	return NULL;
+}
+
+/*
+ * A connection string holds a password: a conninfo or URL parameter "password=", or a URL's
+ * "user:password@" before its host.
+ */
+static bool url_holds_password(const char *url)
+{
+	const char *p, *host;
+	size_t n;
+
+	for (p = url; *p != '\0'; p++)
+		if (strncasecmp(p, "password=", 9) == 0)
+			return true;
+	host = strstr(url, "://");
+	if (host == NULL)
+		return false;
+	host += 3;
+	n = strcspn(host, "/?#");
+	p = memchr(host, '@', n);
+	return p != NULL && memchr(host, ':', (size_t)(p - host)) != NULL;
+}
+
+/* Warns when a connection string on the command line holds a password: on a shared host every
+ * user can read other users' command lines (ps). */
+static void init_warn_password(const char *key, const char *value)
+{
+	char env[64];
+	size_t i, n = strlen(key);
+
+	if (n <= 4 || strcmp(key + n - 4, "_url") != 0 || !url_holds_password(value))
+		return;
+	for (i = 0; i < n && i + 1 < sizeof(env); i++)
+		env[i] = (char)toupper((unsigned char)key[i]);
+	env[i] = '\0';
+	fprintf(stderr,
+	        "mediactl: init: warning: the %s on the command line holds a password, which other "
+	        "users can see (ps); set it in the environment instead: %s='...' mediactl init\n",
+	        key, env);
 }
 
 /*
@@ -184,6 +243,7 @@ static int init_args(int argc, char **argv, struct init_opts *o)
 			}
 			if (init_add(o, argv[i + 1], (size_t)(eq - argv[i + 1]), eq + 1) != 0)
 				return 2;
+			init_warn_password(o->set[o->n - 1].key, eq + 1);
 			i++;
 			continue;
 		}
@@ -196,6 +256,7 @@ static int init_args(int argc, char **argv, struct init_opts *o)
 		}
 		if (init_add(o, named[k].key, strlen(named[k].key), argv[++i]) != 0)
 			return 2;
+		init_warn_password(named[k].key, argv[i]);
 	}
 	env = getenv("DATABASE_URL");
 	if (init_get(o, "database_url") == NULL && env != NULL && env[0] != '\0' &&
@@ -252,9 +313,89 @@ static int mkdir_p(const char *dir)
 }
 
 /*
- * mediactl init: writes a new configuration file with fresh secrets (mode 0600, O_EXCL: an
- * existing file is never touched), checks it as every program will read it, makes the media root's
- * folders and applies the migrations. One line per thing done. Returns 0, 1 (something failed: one
+ * Writes text as a new file at path (mode 0600), never over an existing one, so that a crash
+ * leaves no file or the whole of it: into a temporary file beside it (O_EXCL, O_NOFOLLOW),
+ * synced, then linked to path and the folder synced. Returns 0, EEXIST (path exists; left as it
+ * is, nothing said) or -1 after one line on stderr. The temporary file is gone on every path.
+ */
+static int init_write(const char *path, const struct buf *text)
+{
+	unsigned char rnd[6];
+	char hex[2 * sizeof(rnd) + 1], tmp[PATH_MAX], dir[PATH_MAX], *slash;
+	int fd = -1, dfd = -1, rc = -1, e;
+	bool made = false;
+	size_t off;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	e = snprintf(tmp, sizeof(tmp), "%s.init-%s", path, hex);
+	if (e < 0 || (size_t)e >= sizeof(tmp) || strlen(path) >= sizeof(dir)) {
+		fprintf(stderr, "mediactl: init: cannot create %s: %s\n", path, strerror(ENAMETOOLONG));
+		goto out;
+	}
+	/* The umask may take bits off, never add any: 0600 is what the secrets need. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "mediactl: init: cannot create %s: %s\n", tmp, strerror(errno));
+		goto out;
+	}
+	made = true;
+	for (off = 0; off < text->len;) {
+		ssize_t w = write(fd, text->data + off, text->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			fprintf(stderr, "mediactl: init: cannot write %s: %s\n", tmp,
+			        w < 0 ? strerror(errno) : "short write");
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0) {
+		fprintf(stderr, "mediactl: init: cannot write %s: %s\n", tmp, strerror(errno));
+		goto out;
+	}
+	e = close(fd);
+	fd = -1;
+	if (e != 0) {
+		fprintf(stderr, "mediactl: init: cannot write %s: %s\n", tmp, strerror(errno));
+		goto out;
+	}
+	/* link, not rename: it fails on an existing path instead of replacing it. */
+	if (link(tmp, path) != 0) {
+		if (errno == EEXIST)
+			rc = EEXIST;
+		else
+			fprintf(stderr, "mediactl: init: cannot create %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	memcpy(dir, path, strlen(path) + 1);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir ? 1 : 0] = '\0';
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0)
+		fprintf(stderr, "mediactl: init: warning: cannot sync the folder %s: %s\n", dir,
+		        strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (made && unlink(tmp) != 0)
+		fprintf(stderr, "mediactl: init: cannot remove %s: %s\n", tmp, strerror(errno));
+	return rc;
+}
+
+/*
+ * mediactl init: checks the settings, writes a new configuration file with fresh secrets
+ * (init_write: mode 0600, an existing file is never touched, a crash leaves no half file), reads it
+ * back as every program will (file, then environment), makes that media root's folders and
+ * applies the migrations. One line per thing done. Returns 0, 1 (something failed: one
  * line says what; a file already written stays, and says so) or 78 (the settings are invalid;
  * nothing written).
  */
@@ -264,11 +405,11 @@ static int cmd_init(struct init_opts *o)
 	char jwt[2 * sizeof(rnd) + 1], skey[2 * sizeof(rnd) + 1], err[512], stamp[64], path[PATH_MAX];
 	struct buf text = BUF_INIT;
 	struct config cfg;
-	bool cfg_loaded = false, written = false;
+	bool cfg_loaded = false;
 	const char *root;
 	time_t now = time(NULL);
-	size_t i, off;
-	int fd = -1, e, rc = 1;
+	size_t i;
+	int e, rc = 1;
 
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(jwt, sizeof(jwt), rnd, sizeof(rnd));
@@ -304,41 +445,26 @@ static int cmd_init(struct init_opts *o)
 		rc = 78;
 		goto out;
 	}
-	fd = open(o->file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		e = errno;
-		if (e == EEXIST)
-			fprintf(stderr,
-			        "mediactl: init: %s already exists; it was left as it is (remove it, or name "
-			        "another file)\n",
-			        o->file);
-		else
-			fprintf(stderr, "mediactl: init: cannot create %s: %s\n", o->file, strerror(e));
+	e = init_write(o->file, &text);
+	if (e == EEXIST)
+		fprintf(stderr,
+		        "mediactl: init: %s already exists; it was left as it is (remove it, or name "
+		        "another file)\n",
+		        o->file);
+	if (e != 0)
 		goto out;
-	}
-	written = true;
-	/* The umask may have taken bits off, never added any: 0600 is what the secrets need. */
-	for (off = 0; off < text.len;) {
-		ssize_t w = write(fd, text.data + off, text.len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			fprintf(stderr, "mediactl: init: cannot write %s: %s\n", o->file,
-			        w < 0 ? strerror(errno) : "short write");
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		fprintf(stderr, "mediactl: init: cannot write %s: %s\n", o->file, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	written = false; /* complete: kept from here on */
 	printf("wrote %s (mode 0600) with a new jwt_secret and stream_key\n", o->file);
 
+	/* From here on, the settings as every program sees them: this file, then the environment
+	 * (MEDIA_ROOT there wins over the file's media_root). */
+	config_free(&cfg);
+	cfg_loaded = false;
+	if (setenv("MEDIAD_CONFIG", o->file, 1) != 0 ||
+	    load_config(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT | CONFIG_NEED_MEDIA) != 0) {
+		fprintf(stderr, "mediactl: init: %s is written, but cannot be read back\n", o->file);
+		goto out;
+	}
+	cfg_loaded = true;
 	root = cfg.media_root;
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/%s", root, i == 0 ? "uploads" : "outputs");
@@ -350,16 +476,6 @@ static int cmd_init(struct init_opts *o)
 		}
 	}
 	printf("media root %s ready (uploads/, outputs/)\n", root);
-
-	/* The migrations as `mediactl migrate` runs them, with the settings as every program sees
-	 * them: this file, then the environment. */
-	config_free(&cfg);
-	cfg_loaded = false;
-	if (setenv("MEDIAD_CONFIG", o->file, 1) != 0 || load_config(&cfg, CONFIG_NEED_DB) != 0) {
-		fprintf(stderr, "mediactl: init: %s is written, but cannot be read back\n", o->file);
-		goto out;
-	}
-	cfg_loaded = true;
 	if (cmd_migrate(&cfg) != 0) {
 		fprintf(stderr,
 		        "mediactl: init: %s is written; once the database is reachable, run `mediactl "
@@ -369,12 +485,6 @@ static int cmd_init(struct init_opts *o)
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	/* A file cut short holds half a configuration: gone, so that init can be run again. */
-	if (written && unlink(o->file) != 0)
-		fprintf(stderr, "mediactl: init: cannot remove the partial %s: %s\n", o->file,
-		        strerror(errno));
 	if (cfg_loaded)
 		config_free(&cfg);
 	sodium_memzero(jwt, sizeof(jwt));
@@ -510,12 +620,12 @@ static int cmd_gc(const struct config *cfg, const struct gc_opts *o)
 	/* Line by line, so the actions and the errors (stderr) interleave rightly in a cron log. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* An upload's file waits unprotected between its rename and its row for about one ffprobe run
-	 * (see gc.c); allowed, since ffprobe_timeout is the operator's, but said. */
+	 * (see gc.c); allowed, since ffprobe_timeout is the operator's, but said: on stdout, with the
+	 * report (the crontab's log file), since stderr is for a run that fails (cron mails it). */
 	if (o->older_than <= cfg->ffprobe_timeout)
-		fprintf(stderr,
-		        "mediactl: gc: warning: --older-than %llds is not above ffprobe_timeout (%llds): an "
-		        "upload being stored could be removed\n",
-		        o->older_than, cfg->ffprobe_timeout);
+		printf("mediactl: gc: warning: --older-than %llds is not above ffprobe_timeout (%llds): an "
+		       "upload being stored could be removed\n",
+		       o->older_than, cfg->ffprobe_timeout);
 	rc = gc_run(db, cfg->media_root, o, stdout);
 	db_free(db);
 	return rc;

@@ -67,10 +67,11 @@ static struct cidr_list trusted_proxies;
 /*
  * Loads and checks everything a worker needs before any is started: the settings, the trusted
  * proxy list, the CORS origins, a parsable redis_url (or none: empty runs without Redis), and the
- * media folders (made if missing).
+ * media folders (made if missing). procs: how many processes serve (the pool's workers), 0 when
+ * the web server spawns them and only it knows; said in the warning about an empty redis_url.
  * Returns 0, or -1 with one line in err. cfg must be freed with config_free either way.
  */
-static int startup_load(struct config *cfg, struct cidr_list *trusted, char *err, size_t errlen)
+static int startup_load(struct config *cfg, struct cidr_list *trusted, int procs, char *err, size_t errlen)
 {
 	char sub[FILES_PATH_MAX];
 	struct kv *probe;
@@ -108,9 +109,22 @@ static int startup_load(struct config *cfg, struct cidr_list *trusted, char *err
 		          sub);
 		break;
 	case KV_PROBE_OFF:
-		/* Said once here, never per request: kv tries nothing. */
-		log_info("start-up: redis_url is empty: running without Redis (rate limits per process, "
-		         "no analytics cache, revocations read from PostgreSQL)");
+		/* Said once here, never per request: kv tries nothing. A warning: each process counts
+		 * the rate limits on its own, so a client gets up to that many times each one. */
+		if (procs > 0)
+			log_warn(
+			        "start-up: redis_url is empty: running without Redis: the rate limits are "
+			        "counted by each of the %d worker processes on its own, so a client may get up "
+			        "to %d times each limit through; the account lock and revocations are kept in "
+			        "PostgreSQL; no analytics cache",
+			        procs, procs);
+		else
+			log_warn(
+			        "start-up: redis_url is empty: running without Redis: the rate limits are "
+			        "counted by each process the web server runs on its own (lighttpd max-procs, "
+			        "mod_fcgid FcgidMaxProcesses), so a client may get that many times each limit "
+			        "through; the account lock and revocations are kept in PostgreSQL; no analytics "
+			        "cache");
 		break;
 	}
 	kv_free(probe);
@@ -230,7 +244,7 @@ static int master_run(struct config *cfg, const int *place_fd, int n)
 			struct cidr_list fresh_trusted;
 			char err[512];
 
-			if (startup_load(&fresh, &fresh_trusted, err, sizeof(err)) != 0) {
+			if (startup_load(&fresh, &fresh_trusted, n, err, sizeof(err)) != 0) {
 				log_error("master: reload refused, keeping the running settings: %s", err);
 				config_free(&fresh);
 			} else {
@@ -409,7 +423,11 @@ int main(int argc, char **argv)
 		return 78; /* EX_CONFIG */
 	}
 #endif
-	if (startup_load(&cfg, &trusted_proxies, err, sizeof(err)) != 0) {
+	/* With --listen we run the pool and know its size; spawned by the web server we do not. */
+	if (startup_load(&cfg, &trusted_proxies,
+	                 listen_spec == NULL ? 0 :
+	                                       (int)workers + (upload_spec != NULL ? (int)upload_workers : 0),
+	                 err, sizeof(err)) != 0) {
 		fprintf(stderr, "mediad: configuration: %s\n", err);
 		config_free(&cfg);
 		return 78; /* EX_CONFIG */

@@ -18,12 +18,21 @@
 #
 # MEDIAD_PREFIX: where `./configure --prefix=$HOME/mediad && make install` put mediad. Edit it if
 # you installed elsewhere; MEDIAD_CONFIG likewise (the file `mediactl init` wrote).
+# What goes wrong here is said on stderr, which mod_fcgid puts in the host's error log.
 if [ -z "${HOME:-}" ]; then
 	HOME=$(getent passwd "$(id -u)" | cut -d: -f6)
 	export HOME
 fi
-MEDIAD_PREFIX=${MEDIAD_PREFIX:-$HOME/mediad}
+MEDIAD_PREFIX=${MEDIAD_PREFIX:-${HOME:+$HOME/mediad}}
+if [ -z "$MEDIAD_PREFIX" ]; then
+	echo "mediad.fcgi: cannot find the home folder of uid $(id -u) (no HOME, no passwd entry): set MEDIAD_PREFIX in $0" >&2
+	exit 1
+fi
 MEDIAD_CONFIG=${MEDIAD_CONFIG:-$MEDIAD_PREFIX/etc/mediad.conf}
 export MEDIAD_CONFIG
+if [ ! -x "$MEDIAD_PREFIX/bin/mediad" ]; then
+	echo "mediad.fcgi: $MEDIAD_PREFIX/bin/mediad is not there (or not executable): set MEDIAD_PREFIX in $0 to the --prefix mediad was installed with" >&2
+	exit 1
+fi
 # exec: mod_fcgid signals (SIGTERM at idle or life time) and counts this very process.
 exec "$MEDIAD_PREFIX/bin/mediad"

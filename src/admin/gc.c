@@ -687,51 +687,80 @@ static int gc_webhooks(struct db *db, const struct gc_opts *o, FILE *out)
 	return 0;
 }
 
+/* A folder gc cannot use: said on out at once (the report) and kept for the one line on stderr
+ * (the first such fault). */
+static __attribute__((format(printf, 4, 5))) void gc_folder_fault(char *fault, size_t len, FILE *out,
+                                                                  const char *fmt, ...)
+{
+	char line[FILES_PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(out, "mediactl: gc: %s: its files are left alone this run\n", line);
+	if (fault[0] == '\0')
+		snprintf(fault, len, "%s", line);
+}
+
 int gc_run(struct db *db, const char *media_root, const struct gc_opts *o, FILE *out)
 {
 	struct gc_folder fs[2] = { { "uploads", -1 }, { "outputs", -1 } };
+	bool usable[2] = { false, false }; /* opened, and writable unless a dry run */
+	char fault[FILES_PATH_MAX + 256] = "";
 	struct gc_tally t;
 	time_t now = time(NULL);
 	FILE *log_was = NULL;
 	int i, rc = 1;
 
 	memset(&t, 0, sizeof(t));
+	/* A folder gc cannot use leaves its files alone (said once, not one line per file), and the
+	 * run fails; what needs only the database (the webhook outbox) and the other folder still
+	 * run, so a read-only media root never lets the outbox grow. */
 	for (i = 0; i < 2; i++) {
 		char p[FILES_PATH_MAX];
 		int n = snprintf(p, sizeof(p), "%s/%s", media_root, fs[i].dir);
 
 		if (n < 0 || (size_t)n >= sizeof(p)) {
-			fprintf(stderr, "mediactl: gc: media_root is too long\n");
-			goto out;
+			gc_folder_fault(fault, sizeof(fault), out, "media_root is too long");
+			continue;
 		}
 		/* media_root and these two folders are the operator's: a link there is followed. */
 		fs[i].fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fs[i].fd < 0) {
-			fprintf(stderr, "mediactl: gc: cannot open %s: %s\n", p, strerror(errno));
-			goto out;
+			gc_folder_fault(fault, sizeof(fault), out, "cannot open %s: %s", p, strerror(errno));
+			continue;
 		}
-		/* Said once, before anything: not one line per file that cannot be removed. */
 		if (!o->dry_run && faccessat(fs[i].fd, ".", W_OK | X_OK, 0) != 0) {
-			fprintf(stderr, "mediactl: gc: %s is not writable: %s\n", p, strerror(errno));
-			goto out;
+			gc_folder_fault(fault, sizeof(fault), out, "%s is not writable: %s", p,
+			                strerror(errno));
+			continue;
 		}
+		usable[i] = true;
 	}
 	/* The database's own log lines (db.c: a connection lost, why) belong with the report; stderr
 	 * keeps one line per run that fails, for cron to mail. */
 	log_was = log_set_stream(out);
-	if (gc_uploads(db, &fs[0], o, out, &t) != 0)
+	/* An expired upload's row goes before its file: never one without the other's folder. */
+	if (usable[0] && gc_uploads(db, &fs[0], o, out, &t) != 0)
 		goto out;
 	for (i = 0; i < 2; i++)
-		if (gc_folder_run(db, &fs[i], o, now, out, &t) != 0)
+		if (usable[i] && gc_folder_run(db, &fs[i], o, now, out, &t) != 0)
 			goto out;
-	if (gc_missing(db, fs, out, &t) != 0)
+	/* Only reads the folders: they must be open, not writable. */
+	if (fs[0].fd >= 0 && fs[1].fd >= 0 && gc_missing(db, fs, out, &t) != 0)
 		goto out;
 	if (gc_webhooks(db, o, out) != 0)
 		goto out;
 	fprintf(out, "gc: %lld %s (%lld bytes), %lld missing rows\n", t.removed,
 	        o->dry_run ? "would be removed" : "removed", t.bytes, t.missing);
 	rc = 0;
-	if (t.errors > 0) {
+	if (fault[0] != '\0') {
+		fprintf(stderr, "mediactl: gc: %s: its files were left alone (the rest ran)%s\n", fault,
+		        t.errors > 0 ? "; and file(s) could not be read or removed: listed in the output" :
+		                       "");
+		rc = 1;
+	} else if (t.errors > 0) {
 		fprintf(stderr,
 		        "mediactl: gc: %lld file(s) could not be read or removed: listed in the output\n",
 		        t.errors);

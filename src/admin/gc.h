@@ -43,9 +43,10 @@ int gc_parse_duration(const char *s, long long *secs) __attribute__((warn_unused
  * cannot be read or removed is listed on out too ("mediactl: gc: ...") and the run goes on; log
  * lines (the database's) go to out while it runs. stderr gets exactly one line when the run fails
  * (cron mails it) and none when it succeeds: a database error, a folder that cannot be opened or
- * written (checked first), or the count of files that could not be read or removed. Returns 0, or
- * 1 after such a failure (what was removed before it stays removed; nothing is removed without the
- * database having been asked first).
+ * written (checked first, said once on out too: its files are left alone, while the other folder
+ * and the database-only webhook cleanup still run), or the count of files that could not be read
+ * or removed. Returns 0, or 1 after such a failure (what was removed before it stays removed;
+ * nothing is removed without the database having been asked first).
  */
 int gc_run(struct db *db, const char *media_root, const struct gc_opts *o, FILE *out)
         __attribute__((warn_unused_result));

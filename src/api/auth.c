@@ -19,6 +19,8 @@
 #include "core/log.h"
 #include "http/clientip.h"
 #include "http/json_body.h"
+#include "store/kv.h"
+#include "store/login_failures.h"
 #include "store/media.h"
 #include "store/revocations.h"
 #include "store/users.h"
@@ -129,31 +131,59 @@ static bool login_rate_ok(struct http_request *req, struct http_response *resp, 
  * checked (so parallel guesses cannot slip past the count) and a success takes it back by clearing
  * the counter (login_fail_clear): what is counted is the failures since the last success. Emails
  * nobody registered are counted the same, so the answers tell nobody who is registered.
- * Returns false with the 429 set; key (key_len bytes) gets the counter's key.
+ *
+ * Where it is counted: in Redis, shared by every responder. Without Redis (redis_url empty) in
+ * PostgreSQL (store/login_failures.c), shared too: a count per process would let a host of N
+ * responders (mod_fcgid runs up to 100) take N times login_fail_account guesses. When that count
+ * cannot be made (a database error, as when Redis is down) the attempt is counted in this process
+ * instead: the same policy as for Redis down, neither open nor closed. A login is never refused for
+ * want of a counter, but the lock still holds, per process, until the store answers again.
+ * Returns false with the 429 set; key (key_len bytes) gets the counter's key, hex (33 bytes) the
+ * account's key (the email's hash).
  */
 static bool login_fail_ok(struct http_request *req, struct http_response *resp, const char *email, char *key,
-                          size_t key_len)
+                          size_t key_len, char hex[33])
 {
-	char hex[33];
+	long long limit = req->app->cfg->login_fail_account, count = 0, ttl = 0;
+	enum merr err;
 
 	email_key(email, hex);
 	snprintf(key, key_len, "mediad:rl:login:acct:%s", hex);
-	return ratelimit_hit(req, resp, key, req->app->cfg->login_fail_account, LOGIN_FAIL_WINDOW_S, false);
+	if (kv_configured(req->app->kv))
+		return ratelimit_hit(req, resp, key, limit, LOGIN_FAIL_WINDOW_S, false);
+	err = login_failures_hit(req->app->db, hex, LOGIN_FAIL_WINDOW_S, &count, &ttl);
+	if (err != MERR_OK) {
+		log_error("login: the account's failures could not be counted in PostgreSQL (%s): counted in "
+		          "this process",
+		          merr_code(err));
+		return ratelimit_hit_local(resp, key, limit, LOGIN_FAIL_WINDOW_S, false);
+	}
+	return ratelimit_answer(resp, limit, count, ttl, false);
 }
 
-/* A successful login clears the account's failures, in Redis and in this responder (where they are
- * counted while Redis is down or not configured). Another responder's own count is not reached:
- * without Redis, its window ends it. */
-static void login_fail_clear(struct http_request *req, const char *key)
+/* A successful login clears the account's failures: in Redis, or in PostgreSQL without it, and in
+ * this responder (where they are counted while Redis, or that row, cannot be reached). Best effort:
+ * a failure to clear leaves the count to its window. */
+static void login_fail_clear(struct http_request *req, const char *key, const char *hex)
 {
-	ratelimit_clear(req, key);
+	enum merr err;
+
+	if (kv_configured(req->app->kv)) {
+		ratelimit_clear(req, key);
+		return;
+	}
+	ratelimit_local_clear(key);
+	err = login_failures_clear(req->app->db, hex, LOGIN_FAIL_WINDOW_S);
+	if (err != MERR_OK)
+		log_error("login: the account's failures could not be cleared in PostgreSQL (%s)",
+		          merr_code(err));
 }
 
 void handle_auth_login(struct http_request *req, struct http_response *resp)
 {
 	struct json_object *body = NULL, *o;
 	const char *email, *password;
-	char norm[ACCOUNT_EMAIL_MAX + 1], token[TOKEN_MAX_LEN], expires[40], acct[96] = "";
+	char norm[ACCOUNT_EMAIL_MAX + 1], token[TOKEN_MAX_LEN], expires[40], acct[96] = "", acct_hex[33] = "";
 	struct token_claims claims;
 	struct user u;
 	struct verr e;
@@ -172,7 +202,8 @@ void handle_auth_login(struct http_request *req, struct http_response *resp)
 		goto out;
 	err = users_by_email(req->app->db, norm, &u);
 	/* After the lookup: a database outage is a 503 and no failure of the account. */
-	if ((err == MERR_OK || err == MERR_NOT_FOUND) && !login_fail_ok(req, resp, norm, acct, sizeof(acct)))
+	if ((err == MERR_OK || err == MERR_NOT_FOUND) &&
+	    !login_fail_ok(req, resp, norm, acct, sizeof(acct), acct_hex))
 		goto out;
 	if (err == MERR_NOT_FOUND) {
 		/* Same work, same answer as a wrong password: nobody learns who is registered. */
@@ -191,7 +222,7 @@ void handle_auth_login(struct http_request *req, struct http_response *resp)
 		resp_error(resp, MERR_UNAUTHORIZED, NULL, "invalid email or password");
 		goto out;
 	}
-	login_fail_clear(req, acct);
+	login_fail_clear(req, acct, acct_hex);
 	if (password_needs_rehash(u.password_hash)) {
 		char fresh[PASSWORD_HASH_LEN];
 

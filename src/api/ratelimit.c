@@ -107,30 +107,43 @@ void ratelimit_clear(struct http_request *req, const char *key)
 	ratelimit_local_clear(key);
 }
 
+bool ratelimit_answer(struct http_response *resp, long long limit, long long count, long long ttl_s,
+                      bool headers)
+{
+	if (ttl_s < 1)
+		ttl_s = 1;
+	if (count > limit || headers) {
+		resp_header(resp, "RateLimit-Limit", "%lld", limit);
+		resp_header(resp, "RateLimit-Remaining", "%lld", count > limit ? 0 : limit - count);
+		resp_header(resp, "RateLimit-Reset", "%lld", ttl_s);
+	}
+	if (count > limit) {
+		resp_header(resp, "Retry-After", "%lld", ttl_s);
+		resp_error(resp, MERR_RATE_LIMITED, NULL, "too many requests; retry in %lld s", ttl_s);
+		return false;
+	}
+	return true;
+}
+
+bool ratelimit_hit_local(struct http_response *resp, const char *key, long long limit, long long window_s,
+                         bool headers)
+{
+	long long count = 0, ttl = window_s;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ratelimit_local_hit(key, window_s, (long long)ts.tv_sec, &count, &ttl);
+	return ratelimit_answer(resp, limit, count, ttl, headers);
+}
+
 bool ratelimit_hit(struct http_request *req, struct http_response *resp, const char *key, long long limit,
                    long long window_s, bool headers)
 {
 	long long count = 0, ttl = window_s;
 
-	if (kv_incr_window(req->app->kv, key, window_s, &count, &ttl) != MERR_OK) {
-		struct timespec ts;
-
-		/* Redis is down (it logs that once) or not configured (kv tried nothing): count in this
-		 * process instead, so the limit still holds, per responder. */
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ratelimit_local_hit(key, window_s, (long long)ts.tv_sec, &count, &ttl);
-	}
-	if (ttl < 1)
-		ttl = 1;
-	if (count > limit || headers) {
-		resp_header(resp, "RateLimit-Limit", "%lld", limit);
-		resp_header(resp, "RateLimit-Remaining", "%lld", count > limit ? 0 : limit - count);
-		resp_header(resp, "RateLimit-Reset", "%lld", ttl);
-	}
-	if (count > limit) {
-		resp_header(resp, "Retry-After", "%lld", ttl);
-		resp_error(resp, MERR_RATE_LIMITED, NULL, "too many requests; retry in %lld s", ttl);
-		return false;
-	}
-	return true;
+	/* Redis is down (it logs that once) or not configured (kv tried nothing): count in this
+	 * process instead, so the limit still holds, per responder. */
+	if (kv_incr_window(req->app->kv, key, window_s, &count, &ttl) != MERR_OK)
+		return ratelimit_hit_local(resp, key, limit, window_s, headers);
+	return ratelimit_answer(resp, limit, count, ttl, headers);
 }

@@ -25,6 +25,17 @@
  */
 bool ratelimit_hit(struct http_request *req, struct http_response *resp, const char *key, long long limit,
                    long long window_s, bool headers);
+/* ratelimit_hit counting in this process only, whatever Redis does: for a caller whose own shared
+ * count failed (the account lock's row in PostgreSQL, without Redis). */
+bool ratelimit_hit_local(struct http_response *resp, const char *key, long long limit, long long window_s,
+                         bool headers);
+/*
+ * The answer to a hit counted elsewhere (count hits in the window, ttl_s seconds left in it): true
+ * when count is within limit; otherwise the 429 and its headers as ratelimit_hit sets them, and
+ * false. headers as for ratelimit_hit.
+ */
+bool ratelimit_answer(struct http_response *resp, long long limit, long long count, long long ttl_s,
+                      bool headers);
 /*
  * The per-process fixed window of key at now_s (monotonic seconds): counts one hit, sets *count to
  * the hits in the window and *ttl_s to the seconds left in it. The table is bounded: when a key's

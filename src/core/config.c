@@ -160,6 +160,11 @@ static const struct cfg_key *cfg_find(const char *name, size_t len)
 	return NULL;
 }
 
+bool config_key_known(const char *name, size_t len)
+{
+	return cfg_find(name, len) != NULL;
+}
+
 /* Every setting has a slot in config.origins ("" there means the default). */
 _Static_assert(offsetof(struct config, origins) / 8 <= CONFIG_ORIGIN_SLOTS,
                "CONFIG_ORIGIN_SLOTS is too small");

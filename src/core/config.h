@@ -103,6 +103,8 @@ int config_defaults(struct config *c) __attribute__((warn_unused_result));
 int config_parse(struct config *c, const char *text, const char *name, char *err, size_t errlen)
         __attribute__((warn_unused_result));
 int config_apply_env(struct config *c, char *err, size_t errlen) __attribute__((warn_unused_result));
+/* The len bytes at name are exactly the name of a setting (what config_parse accepts as a key). */
+bool config_key_known(const char *name, size_t len);
 /*
  * The whole start-up sequence: defaults, the file (MEDIAD_CONFIG, else the compiled-in default,
  * which may be absent), the environment, then checks for what need requires.

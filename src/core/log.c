@@ -14,9 +14,12 @@
 static const char *log_prog = "mediad";
 static char log_rid[40];
 static FILE *log_out; /* NULL: stderr */
-/* log_once_begin: the first error line, flattened, and how many there were. */
+/* log_once_begin: the first error line, the last one, the one log_once_fail named (each
+ * flattened), and how many there were. */
 static bool log_once;
 static char log_once_err[LOG_ONCE_ERR_MAX];
+static char log_once_last[LOG_ONCE_ERR_MAX];
+static char log_once_cause[LOG_ONCE_ERR_MAX];
 static unsigned long log_once_errors;
 
 const char *log_program(void)
@@ -57,23 +60,30 @@ FILE *log_set_stream(FILE *f)
 	return was;
 }
 
-/* Copies msg into out as one line: each run of control bytes and spaces (libpq's messages hold a
- * newline and a tab) becomes one space. */
+/* Copies msg into out as one line: each run of control bytes (libpq's messages hold a newline and
+ * a tab), with the spaces around it, becomes one space; one at either end is dropped. Other spaces
+ * stay as they are. Truncates to outlen. */
 static void log_flatten(char *out, size_t outlen, const char *msg)
 {
 	size_t o = 0;
-	bool space = false;
+	bool sep = false;
 
+	if (outlen == 0)
+		return;
 	for (; *msg != '\0' && o + 1 < outlen; msg++) {
 		unsigned char c = (unsigned char)*msg;
 
-		if (c <= ' ' || c == 0x7f) {
-			space = o > 0;
+		if (c < ' ' || c == 0x7f) {
+			while (o > 0 && out[o - 1] == ' ')
+				o--;
+			sep = o > 0;
 			continue;
 		}
-		if (space && o + 2 < outlen)
+		if (sep && c == ' ')
+			continue;
+		if (sep && o + 2 < outlen)
 			out[o++] = ' ';
-		space = false;
+		sep = false;
 		out[o++] = (char)c;
 	}
 	out[o] = '\0';
@@ -86,33 +96,52 @@ void log_once_begin(void)
 	log_out = stdout;
 	log_once = true;
 	log_once_err[0] = '\0';
+	log_once_last[0] = '\0';
+	log_once_cause[0] = '\0';
 	log_once_errors = 0;
+}
+
+bool log_once_active(void)
+{
+	return log_once;
+}
+
+void log_once_fail(void)
+{
+	if (log_once && log_once_cause[0] == '\0')
+		memcpy(log_once_cause, log_once_last, sizeof(log_once_cause));
 }
 
 int log_once_end(int rc)
 {
+	const char *why = log_once_cause[0] != '\0' ? log_once_cause : log_once_err;
+
 	if (!log_once || rc == 0)
 		return rc;
 	fflush(stdout);
-	if (log_once_err[0] == '\0')
+	if (why[0] == '\0')
 		fprintf(stderr, "%s: failed with exit status %d\n", log_prog, rc);
 	else if (log_once_errors > 1)
-		fprintf(stderr, "%s: %s (and %lu more error line(s) in the log)\n", log_prog, log_once_err,
+		fprintf(stderr, "%s: %s (and %lu more error line(s) in the log)\n", log_prog, why,
 		        log_once_errors - 1);
 	else
-		fprintf(stderr, "%s: %s\n", log_prog, log_once_err);
+		fprintf(stderr, "%s: %s\n", log_prog, why);
 	return rc;
 }
 
 static __attribute__((format(printf, 2, 0))) void log_line(const char *level, const char *fmt, va_list ap)
 {
 	char ts[40];
-	char msg[1024];
+	char raw[1024], msg[1024];
 
 	log_time_rfc3339(ts, sizeof(ts));
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_once && strcmp(level, "error") == 0 && log_once_errors++ == 0)
-		log_flatten(log_once_err, sizeof(log_once_err), msg);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_flatten(msg, sizeof(msg), raw);
+	if (log_once && strcmp(level, "error") == 0) {
+		log_flatten(log_once_last, sizeof(log_once_last), msg);
+		if (log_once_errors++ == 0)
+			memcpy(log_once_err, log_once_last, sizeof(log_once_err));
+	}
 	/* One fprintf per line: lines from a pool of processes sharing stderr stay whole. */
 	fprintf(log_out != NULL ? log_out : stderr, "%s %s[%ld] %s%s%s %s\n", ts, log_prog, (long)getpid(),
 	        level, log_rid[0] ? " rid=" : "", log_rid, msg);
@@ -124,6 +153,15 @@ void log_error(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	log_line("error", fmt, ap);
+	va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line("warning", fmt, ap);
 	va_end(ap);
 }
 

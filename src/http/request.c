@@ -262,6 +262,49 @@ static int base_encode(const char *s, size_t n, char *out, size_t outlen)
 	return 0;
 }
 
+/* A URL path character that needs no percent-encoding: config_check_base_path's set. */
+static bool plain_path_char(unsigned char c)
+{
+	return isalnum(c) || (c != '\0' && strchr("-._~/!$&'()*+,;=:@", c) != NULL);
+}
+
+/*
+ * The n bytes of s are a plain path to use as a prefix: '/' then segments of plain_path_char,
+ * none empty (no "//", which a browser reads as another host) and none "." or "..".
+ */
+static bool plain_prefix(const char *s, size_t n)
+{
+	size_t i, seg = 1;
+
+	if (n < 2 || s[0] != '/')
+		return false;
+	for (i = 1; i <= n; i++) {
+		if (i < n && s[i] != '/') {
+			if (!plain_path_char((unsigned char)s[i]))
+				return false;
+			continue;
+		}
+		if (i == seg || (i - seg == 1 && s[seg] == '.') ||
+		    (i - seg == 2 && s[seg] == '.' && s[seg + 1] == '.'))
+			return false;
+		seg = i + 1;
+	}
+	return true;
+}
+
+/*
+ * The path is not in normal form: it has an empty, "." or ".." segment. The web server may
+ * have resolved these before it chose the script, so SCRIPT_NAME cannot be compared with it.
+ */
+static bool path_not_normal(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (strstr(path, "//") != NULL || strstr(path, "/./") != NULL || strstr(path, "/../") != NULL)
+		return true;
+	return (n >= 2 && strcmp(path + n - 2, "/.") == 0) || (n >= 3 && strcmp(path + n - 3, "/..") == 0);
+}
+
 /*
  * Takes the prefix the API is served under off req->path into req->base, by the rules above
  * http_request_init (request.h). base_path may be NULL or "", script_name NULL. Returns MERR_OK,
@@ -283,11 +326,13 @@ static enum merr http_set_base(struct http_request *req, const char *base_path, 
 			return MERR_BAD_REQUEST;
 		if (bn > 0 && req->path[0] == '/' && under_prefix(req->path + 1, bp, bn))
 			n = bn + 1;
-	} else if (script_name != NULL && script_name[0] == '/' &&
+	} else if (script_name != NULL && script_name[0] == '/' && !path_not_normal(req->path) &&
 	           !under_prefix(req->path, script_name, strlen(script_name))) {
-		/* Rewritten onto a script: its folder is the prefix, if the path is under it. */
+		/* Rewritten onto a script: its folder is the prefix, if the path is under it and the
+		 * folder is a plain path (never "//host", which would make our links leave the site). */
 		slash = strrchr(script_name, '/');
-		if (under_prefix(req->path, script_name, (size_t)(slash - script_name)))
+		if (under_prefix(req->path, script_name, (size_t)(slash - script_name)) &&
+		    plain_prefix(script_name, (size_t)(slash - script_name)))
 			n = (size_t)(slash - script_name);
 		if (base_encode(req->path, n, req->base, sizeof(req->base)) != 0)
 			return MERR_BAD_REQUEST;

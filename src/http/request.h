@@ -115,7 +115,10 @@ enum merr http_read_body(struct http_request *req, size_t cap, struct buf *out);
  *  - else SCRIPT_NAME decides. When the path starts with SCRIPT_NAME, the web server mapped the
  *    URL onto mediad itself (lighttpd, Apache <Location>, mod_proxy_fcgi): no prefix. When it
  *    does not, the URL was rewritten (mod_rewrite in an .htaccess: "/~u/api/media/1" runs
- *    "/~u/api/mediad.fcgi"): the prefix is SCRIPT_NAME's folder, when the path is under it.
+ *    "/~u/api/mediad.fcgi"): the prefix is SCRIPT_NAME's folder, when the path is under it,
+ *    the path has no empty, "." or ".." segment (the server may have resolved those before it
+ *    chose the script) and the folder is a plain path as base_path must be (letters, digits,
+ *    -._~!$&'()*+,;=:@, no empty, "." or ".." segment). Otherwise there is no prefix.
  * PATH_INFO is not read: it is the path less a prefix only in some of these set-ups.
  */
 enum merr http_request_init(struct http_request *req, struct app *app, const struct config *cfg,

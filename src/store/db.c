@@ -25,6 +25,9 @@ struct db {
 	const struct db_stmt **byname;
 	int nbyname;
 	bool prepared;
+	/* Whether each new connection sets the bounds as session settings: not through a transaction
+	 * pooler, where they would stay on a server connection other clients then use. */
+	bool session_limits;
 	struct db_limits lim;
 	PGconn *conn;
 	bool in_tx;
@@ -92,6 +95,7 @@ struct db *db_new(const char *conninfo, int connect_timeout, const struct db_stm
 	db->connect_timeout = connect_timeout;
 	db->lim = db_default_limits;
 	db->prepared = true;
+	db->session_limits = true;
 	db->stmts = stmts;
 	db->nstmts = n;
 	db->byname[0] = &db_ping_stmt;
@@ -130,6 +134,11 @@ void db_set_prepared(struct db *db, bool prepared)
 	db->prepared = prepared;
 }
 
+void db_set_session_limits(struct db *db, bool on)
+{
+	db->session_limits = on;
+}
+
 /* db_open and db_open_direct: conninfo with the program's settings. */
 static struct db *db_open_url(const struct config *cfg, const char *conninfo, const struct db_stmt *stmts,
                               int n)
@@ -145,6 +154,9 @@ static struct db *db_open_url(const struct config *cfg, const char *conninfo, co
 	if (db != NULL) {
 		db_set_limits(db, &lim);
 		db_set_prepared(db, cfg->db_prepared);
+		/* db_prepared off means a transaction pooler may be in front of database_url: the
+		 * bounds are then the role's (README "Through PgBouncer"), and ours per reply. */
+		db_set_session_limits(db, cfg->db_prepared || conninfo != cfg->database_url);
 	}
 	return db;
 }
@@ -204,9 +216,10 @@ static int db_prepare_all(struct db *db)
 			/* 42P05 on a connection we just opened: its server session is shared with
 			 * other clients, which only a transaction pooler does. */
 			if (state != NULL && strcmp(state, "42P05") == 0)
-				log_error("db: database_url leads to a server session another client "
-				          "prepared in: a transaction pooler (PgBouncer < 1.21)? Set "
-				          "db_prepared = off, and db_direct_url for LISTEN and migrations");
+				log_error(
+				        "db: database_url leads to a server session another client "
+				        "prepared in: a transaction pooler (PgBouncer without max_prepared_statements)? Set "
+				        "db_prepared = off, and db_direct_url for LISTEN and migrations");
 		}
 		PQclear(res);
 		if (!ok)
@@ -223,7 +236,7 @@ static void db_notice(void *arg, const char *message)
 }
 
 /* The session's own bounds, as parameters (they are numbers, but SQL is never formatted here). */
-static int db_set_session_limits(struct db *db)
+static int db_send_session_limits(struct db *db)
 {
 	char st[24], lk[24], idle[24];
 	const char *p[3] = { st, lk, idle };
@@ -258,7 +271,9 @@ static void db_note_down(struct db *db, const char *msg)
 		db->down = true;
 		db->down_since_ms = db->down_logged_ms = now;
 		db->down_failures = 1;
-		log_error("db: connect: %.*s (the database is down; next report in a minute)", (int)n, msg);
+		/* A --once run exits and never reports again. */
+		log_error("db: connect: %.*s (the database is down%s)", (int)n, msg,
+		          log_once_active() ? "" : "; next report in a minute");
 		return;
 	}
 	db->down_failures++;
@@ -302,7 +317,7 @@ int db_ensure(struct db *db)
 		db->down = false;
 	}
 	PQsetNoticeProcessor(db->conn, db_notice, NULL);
-	if (db_set_session_limits(db) != 0 || db_prepare_all(db) != 0) {
+	if ((db->session_limits && db_send_session_limits(db) != 0) || db_prepare_all(db) != 0) {
 		db_disconnect(db);
 		return -1;
 	}

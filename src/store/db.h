@@ -60,6 +60,9 @@ struct config;
 /* Prepared statements (true, db_new's default) or unnamed ones; from the next (re)connection,
  * so call it before the first query. */
 void db_set_prepared(struct db *db, bool prepared);
+/* Whether each new connection sets the db_limits bounds as session settings (db_new: yes;
+ * db_open: not when db_prepared is off, i.e. through a transaction pooler). */
+void db_set_session_limits(struct db *db, bool on);
 /* db_new with the program's settings: database_url, db_connect_timeout, db_prepared and the db_*
  * bounds. */
 struct db *db_open(const struct config *cfg, const struct db_stmt *stmts, int n);

@@ -18,6 +18,8 @@
 #define MIGRATE_MAX_BYTES (4 * 1024 * 1024)
 /* An arbitrary constant shared by every migrator of this schema. */
 #define MIGRATE_LOCK_KEY "732166001"
+/* How long a migration waits for a lock (another migrator's, or a table's), milliseconds. */
+#define MIGRATE_LOCK_WAIT_MS "60000"
 
 /* NNN_name.sql: three or more digits, an underscore, [a-z0-9_], ".sql". */
 static bool migrate_name_ok(const char *n)
@@ -74,6 +76,23 @@ static bool exec_ok(PGconn *c, const char *sql, const char *what)
 	return ok;
 }
 
+/*
+ * Opens a transaction that holds the migration lock. The lock is the transaction's
+ * (pg_advisory_xact_lock): COMMIT or ROLLBACK releases it, so migrating needs no session of its
+ * own (it works through a transaction pooler) and a migrator that dies leaves no lock behind. The
+ * bounds are the transaction's too: no statement limit (a migration may rewrite a big table), lock
+ * waits MIGRATE_LOCK_WAIT_MS, whatever the role or the session says.
+ */
+static bool tx_begin_locked(PGconn *c)
+{
+	return exec_ok(c, "BEGIN", "begin") &&
+	       exec_ok(c,
+	               "SELECT set_config('statement_timeout', '0', true), "
+	               "set_config('lock_timeout', '" MIGRATE_LOCK_WAIT_MS "', true)",
+	               "bounds") &&
+	       exec_ok(c, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", "lock");
+}
+
 int migrate_run(struct db *db, const char *dir, FILE *out)
 {
 	DIR *d = NULL;
@@ -83,7 +102,6 @@ int migrate_run(struct db *db, const char *dir, FILE *out)
 	struct buf path = BUF_INIT, sql = BUF_INIT;
 	PGconn *c;
 	int applied = 0, rc = -1;
-	bool locked = false;
 
 	if (db_ensure(db) != 0)
 		return -1;
@@ -107,56 +125,60 @@ int migrate_run(struct db *db, const char *dir, FILE *out)
 	}
 	qsort(names, nnames, sizeof(names[0]), cmp_str);
 
-	if (!exec_ok(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "lock"))
-		goto out;
-	locked = true;
-	if (!exec_ok(c,
+	if (!tx_begin_locked(c) ||
+	    !exec_ok(c,
 	             "CREATE TABLE IF NOT EXISTS schema_migrations ("
 	             " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-	             "schema_migrations"))
+	             "schema_migrations") ||
+	    !exec_ok(c, "COMMIT", "commit")) {
+		exec_ok(c, "ROLLBACK", "rollback");
 		goto out;
-
+	}
 	for (i = 0; i < nnames; i++) {
 		const char *params[1] = { names[i] };
-		PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
-		                           params, NULL, NULL, 0);
-		bool done = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-		bool failed = PQresultStatus(r) != PGRES_TUPLES_OK;
+		PGresult *r;
+		bool done, failed;
 
-		PQclear(r);
-		if (failed) {
-			log_error("migrate: cannot read schema_migrations: %s", PQerrorMessage(c));
-			goto out;
-		}
-		if (done)
-			continue;
 		buf_reset(&path);
 		buf_reset(&sql);
 		buf_printf(&path, "%s/%s", dir, names[i]);
 		if (path.failed || read_file(path.data, &sql) != 0)
 			goto out;
-		if (!exec_ok(c, "BEGIN", "begin"))
-			goto out;
-		/* The file is trusted SQL shipped with the program; it may hold many statements. */
-		if (!exec_ok(c, sql.data, names[i])) {
-			exec_ok(c, "ROLLBACK", "rollback");
-			goto out;
+		/* Checked under the lock, in the transaction that applies it: a migrator that ran
+		 * meanwhile is seen, and the file is applied once. */
+		if (!tx_begin_locked(c))
+			goto rollback;
+		r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, params,
+		                 NULL, NULL, 0);
+		done = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+		failed = PQresultStatus(r) != PGRES_TUPLES_OK;
+		PQclear(r);
+		if (failed) {
+			log_error("migrate: cannot read schema_migrations: %s", PQerrorMessage(c));
+			goto rollback;
 		}
+		if (done) {
+			if (!exec_ok(c, "COMMIT", "commit"))
+				goto rollback;
+			continue;
+		}
+		/* The file is trusted SQL shipped with the program; it may hold many statements. */
+		if (!exec_ok(c, sql.data, names[i]))
+			goto rollback;
 		r = PQexecParams(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, params,
 		                 NULL, NULL, 0);
 		failed = PQresultStatus(r) != PGRES_COMMAND_OK;
 		PQclear(r);
-		if (failed || !exec_ok(c, "COMMIT", "commit")) {
-			exec_ok(c, "ROLLBACK", "rollback");
-			goto out;
-		}
+		if (failed || !exec_ok(c, "COMMIT", "commit"))
+			goto rollback;
 		fprintf(out, "applied %s\n", names[i]);
 		applied++;
 	}
 	rc = applied;
+	goto out;
+rollback:
+	exec_ok(c, "ROLLBACK", "rollback");
 out:
-	if (locked)
-		exec_ok(c, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")", "unlock");
 	if (d != NULL)
 		closedir(d);
 	for (i = 0; i < nnames; i++)

@@ -275,6 +275,30 @@ const struct db_stmt store_statements[] = {
 	  "SELECT jti, ceil(extract(epoch FROM expires_at - now()))::bigint FROM revoked_tokens "
 	  "WHERE expires_at > now() LIMIT $1",
 	  1 },
+	/* failed logins per account without Redis (store/login_failures.c, schema/011): $1 the key,
+	 * $2 the window in seconds. One failure: a new row, or one more in the window, or a new
+	 * window at 1 when the old one ended; and up to 100 finished windows of other keys go (the
+	 * key's own row is left to the upsert: a statement may change a row once), skipping rows
+	 * another login holds. Returns the count and the window's seconds left. */
+	{ "login_failures_hit",
+	  "WITH pruned AS (DELETE FROM login_failures WHERE key IN (SELECT key FROM login_failures "
+	  "WHERE window_start <= now() - $2 * interval '1 second' AND key <> $1 "
+	  "ORDER BY window_start LIMIT 100 FOR UPDATE SKIP LOCKED)) "
+	  "INSERT INTO login_failures AS f (key, window_start, failures) VALUES ($1, now(), 1) "
+	  "ON CONFLICT (key) DO UPDATE SET "
+	  "window_start = CASE WHEN f.window_start <= now() - $2 * interval '1 second' THEN now() "
+	  "ELSE f.window_start END, "
+	  "failures = CASE WHEN f.window_start <= now() - $2 * interval '1 second' THEN 1 "
+	  "ELSE f.failures + 1 END "
+	  "RETURNING f.failures, "
+	  "ceil(extract(epoch FROM f.window_start + $2 * interval '1 second' - now()))::bigint",
+	  2 },
+	/* A success: the key's row goes, and up to 100 finished windows with it. */
+	{ "login_failures_clear",
+	  "DELETE FROM login_failures WHERE key = $1 OR key IN (SELECT key FROM login_failures "
+	  "WHERE window_start <= now() - $2 * interval '1 second' ORDER BY window_start LIMIT 100 "
+	  "FOR UPDATE SKIP LOCKED)",
+	  2 },
 	/* renditions (store/renditions.c): HLS variants, posters and storyboards of a media */
 	{ "renditions_list",
 	  "SELECT " RENDITION_SELECT

@@ -1,7 +1,9 @@
 #!/bin/bash
 # run-no-redis.sh: mediad without Redis (redis_url empty, issue 19): test_no_redis and test_cron
-# against a stack where no Redis runs, with one responder, so that the limits each process counts
-# are the limits a client meets (login_rate_ip_email = 5, login_fail_account = 8, test_no_redis's).
+# against a stack where no Redis runs, with MEDIAD_PROCS responders (default 2, at least 2 for the
+# test to mean anything): the account lock (login_fail_account = 8) is kept in PostgreSQL and must
+# hold across them; the per-address limits (login_rate_ip_email = 5) are each process's own, and
+# test_no_redis asserts what any number of processes gives (test_no_redis's settings).
 #
 # run-lighttpd.sh runs test_no_redis too, against Redis: it then says so and tests nothing. An
 # automake TESTS entry: the Makefile exports abs_top_builddir and abs_top_srcdir. Exit status follows
@@ -28,7 +30,7 @@ for name in test_no_redis test_cron; do
 	progs+=("$prog")
 done
 
-export HARNESS_NO_REDIS=1 MEDIAD_PROCS=1 MEDIAD_UPLOAD_PROCS=1
+export HARNESS_NO_REDIS=1 MEDIAD_PROCS=${MEDIAD_PROCS:-2} MEDIAD_UPLOAD_PROCS=1
 export HARNESS_EXTRA_CONFIG="login_rate_ip_email = 5
 login_fail_account = 8${HARNESS_EXTRA_CONFIG:+
 $HARNESS_EXTRA_CONFIG}"

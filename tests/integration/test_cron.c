@@ -160,9 +160,15 @@ static void test_an_unreachable_database_is_one_line_and_a_failure(void)
 	run("media-spawner", spawner_args, env);
 	assert_failed_in_one_line("media-spawner --once, no database", "media-spawner: ");
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "127.0.0.1"));
+	/* The run exits: no "next report in a minute", in the line or in the log. */
+	CU_ASSERT_PTR_NULL(strstr(r.err, "next report"));
+	CU_ASSERT_PTR_NULL(strstr(r.out, "next report"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "the database is down"));
 	run("media-hooks", hooks_args, env);
 	assert_failed_in_one_line("media-hooks --once, no database", "media-hooks: ");
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "127.0.0.1"));
+	CU_ASSERT_PTR_NULL(strstr(r.err, "next report"));
+	CU_ASSERT_PTR_NULL(strstr(r.out, "next report"));
 	run("mediactl", gc_args, env);
 	assert_failed_in_one_line("mediactl gc, no database", "mediactl: ");
 	/* Each gives up at once: not after a minute of retries. */
@@ -181,7 +187,21 @@ static void test_a_bad_configuration_is_one_line_and_a_failure(void)
 	assert_failed_in_one_line("mediactl gc, no config", "mediactl: ");
 }
 
-/* A media root whose folders cannot be written: said once, before any work. */
+/* gc's warning about a bound not above ffprobe_timeout is part of the report (stdout): a run that
+ * succeeds writes nothing on stderr, which cron would mail. */
+static void test_gc_warns_about_a_short_bound_on_stdout(void)
+{
+	static const char *const env[] = { "FFPROBE_TIMEOUT=120", NULL };
+	static const char *const args[] = { "gc", "--dry-run", "--older-than", "60s", NULL };
+
+	run("mediactl", args, env);
+	assert_clean("mediactl gc --older-than 60s, ffprobe_timeout 120");
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "warning: --older-than 60s is not above ffprobe_timeout"));
+}
+
+/* A media root whose folders cannot be written: said once, before any work. media-spawner --once
+ * checks outputs/ only (it writes nothing else); gc leaves the files alone but still cleans the
+ * webhook outbox (database only). */
 static void test_a_media_root_not_writable_is_one_line_and_a_failure(void)
 {
 	char root[512], sub[600], env_root[600];
@@ -207,6 +227,12 @@ static void test_a_media_root_not_writable_is_one_line_and_a_failure(void)
 	run("mediactl", gc_args, env);
 	assert_failed_in_one_line("mediactl gc, media root not writable", "mediactl: ");
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "not writable"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "gc: webhooks: "));
+	/* outputs/ writable, uploads/ not: the spawner has all it needs. */
+	snprintf(sub, sizeof(sub), "%s/outputs", root);
+	CU_ASSERT_FATAL(chmod(sub, 0750) == 0);
+	run("media-spawner", spawner_args, env);
+	assert_clean("media-spawner --once, uploads/ not writable");
 	for (i = 0; i < 2; i++) {
 		snprintf(sub, sizeof(sub), "%s/%s", root, i == 0 ? "uploads" : "outputs");
 		rmdir(sub);
@@ -256,6 +282,7 @@ int main(void)
 	            test_an_unreachable_database_is_one_line_and_a_failure);
 	CU_add_test(s, "a bad configuration is one line and a failure",
 	            test_a_bad_configuration_is_one_line_and_a_failure);
+	CU_add_test(s, "gc warns about a short bound on stdout", test_gc_warns_about_a_short_bound_on_stdout);
 	CU_add_test(s, "a media root not writable is one line and a failure",
 	            test_a_media_root_not_writable_is_one_line_and_a_failure);
 	CU_add_test(s, "the shipped crontab mails stderr only", test_the_shipped_crontab_mails_stderr_only);

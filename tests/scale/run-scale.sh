@@ -190,7 +190,6 @@ pool_mode = transaction
 default_pool_size = $POOL_SIZE
 reserve_pool_size = 0
 max_client_conn = 400
-server_reset_query =
 logfile = $T/log/pgbouncer.log
 pidfile = $d/pgbouncer.pid
 EOF

@@ -1,14 +1,19 @@
-/* test_kv_url.c: unit tests of the strict redis_url parser (store/kv.c, kv_url_parse). */
+/* test_kv_url.c: unit tests of the strict redis_url parser (store/kv.c, kv_url_parse), and of the
+ * handle an empty redis_url makes (no Redis). */
 #include "config.h"
 
 #include "store/kv.h"
 
 #include <CUnit/Basic.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/log.h"
 #include "unit.h"
+#include "util/buf.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -217,12 +222,109 @@ static void test_kv_new_reports_the_parser_line(void)
 	kv_free(kv);
 }
 
+/* The file descriptors this process has open: a connection attempt would add one. */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Every call on h fails at once with MERR_UNAVAILABLE, opens nothing and logs nothing. */
+static void assert_off(struct kv *h)
+{
+	const char *keys[2] = { "a", "b" };
+	const long long ttls[2] = { 5, 5 };
+	struct buf out = BUF_INIT, vals[2] = { BUF_INIT, BUF_INIT };
+	bool found = true, two[2] = { true, true }, set = true;
+	long long count = -1, ttl = -1;
+	char msg[128] = "", gen[KV_GEN_MAX];
+	FILE *log = tmpfile(), *was;
+	int fds = open_fds();
+	double t0 = mono_s();
+
+	CU_ASSERT_FATAL(h != NULL && log != NULL);
+	was = log_set_stream(log);
+	CU_ASSERT_FALSE(kv_configured(h));
+	CU_ASSERT_EQUAL(kv_check(h, msg, sizeof(msg)), KV_PROBE_OFF);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "not configured"));
+	CU_ASSERT_EQUAL(kv_ping(h), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_incr_window(h, "k", 60, &count, &ttl), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_set_ex(h, "k", "v", 1, 60), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_exists(h, "k", &found), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_get(h, "k", &out, &found), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_del(h, "k"), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_hget(h, "k", "f", &out, &found), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_hget_gen(h, "g", "p", "f", gen, &out, &found), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_gen_bump(h, "g", 60), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_hset_ttl(h, "k", "f", "v", 1, 60), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_mget(h, 2, keys, vals, two), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_set_nx_ex(h, "k", "v", 60, &set), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_set_ex_batch(h, 2, keys, ttls, "1"), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_set_ex_if(h, "g", "v", "k", "v", 60, &set), MERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(kv_info(h, "memory", "maxmemory", msg, sizeof(msg), &found), MERR_UNAVAILABLE);
+	CU_ASSERT_FALSE(kv_track_sync(h));
+	CU_ASSERT_PTR_NULL(kv_server_id(h));
+	/* Nothing was opened (no socket), nothing waited on, nothing said. */
+	CU_ASSERT_EQUAL(open_fds(), fds);
+	CU_ASSERT_TRUE(mono_s() - t0 < 0.5);
+	(void)log_set_stream(was);
+	CU_ASSERT_EQUAL(ftell(log), 0);
+	fclose(log);
+	buf_free(&out);
+	buf_free(&vals[0]);
+	buf_free(&vals[1]);
+}
+
+static void test_an_empty_redis_url_is_no_redis_and_never_connects(void)
+{
+	char err[256] = "";
+	struct kv *h;
+
+	/* A timeout of 10 s: a call that tried to connect would show in the time taken. */
+	h = kv_new("", 10000, err, sizeof(err));
+	assert_off(h);
+	kv_free(h);
+	h = kv_new(NULL, 10000, err, sizeof(err));
+	assert_off(h);
+	kv_free(h);
+	CU_ASSERT_STRING_EQUAL(err, "");
+}
+
+static void test_a_redis_url_is_configured_before_it_connects(void)
+{
+	char err[256] = "";
+	struct kv *h = kv_new("redis://127.0.0.1:1", 500, err, sizeof(err));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	CU_ASSERT_TRUE(kv_configured(h));
+	kv_free(h);
+}
+
 static const struct unit_test tests[] = {
 	{ "accepts the documented forms", test_accepts_the_documented_forms },
 	{ "refuses malformed urls with a clear line", test_refuses_malformed_urls_with_a_clear_line },
 	{ "message never quotes the password", test_message_never_quotes_the_password },
 	{ "caps hold", test_caps_hold },
 	{ "kv_new reports the parser line", test_kv_new_reports_the_parser_line },
+	{ "an empty redis_url is no Redis and never connects",
+	  test_an_empty_redis_url_is_no_redis_and_never_connects },
+	{ "a redis_url is configured before it connects", test_a_redis_url_is_configured_before_it_connects },
 };
 
 UNIT_SUITES(UNIT_SUITE("kv_url", NULL, NULL, tests));

@@ -279,11 +279,61 @@ static const struct prefix_case prefix_cases[] = {
 	  "",
 	  "/healthz",
 	  "/~u/api" },
-	{ "a prefix with a space is encoded again",
+	{ "a folder that is not a plain path is no prefix",
 	  { "/my api/mediad.fcgi", NULL, "/my%20api/jobs/1" },
 	  "",
-	  "/jobs/1",
-	  "/my%20api" },
+	  "/my api/jobs/1",
+	  "" },
+	/* a guessed prefix must never make our root-relative links protocol-relative */
+	{ "a folder starting with // is no prefix",
+	  { "//evil.com/b", NULL, "//evil.com/a/../b" },
+	  "",
+	  "//evil.com/a/../b",
+	  "" },
+	{ "a script under // is no prefix",
+	  { "//evil.com/mediad.fcgi", NULL, "//evil.com/jobs/1" },
+	  "",
+	  "//evil.com/jobs/1",
+	  "" },
+	{ "a folder with an empty segment is no prefix",
+	  { "/~u//api/mediad.fcgi", NULL, "/~u//api/jobs/1" },
+	  "",
+	  "/~u//api/jobs/1",
+	  "" },
+	{ "a folder with a .. segment is no prefix",
+	  { "/~u/../api/mediad.fcgi", NULL, "/~u/../api/jobs/1" },
+	  "",
+	  "/~u/../api/jobs/1",
+	  "" },
+	{ "an encoded .. segment is no prefix",
+	  { "/~u/api/mediad.fcgi", NULL, "/~u/api/%2e%2e/api/jobs/1" },
+	  "",
+	  "/~u/api/../api/jobs/1",
+	  "" },
+	{ "a path with a . segment gives no prefix",
+	  { "/~u/api/mediad.fcgi", NULL, "/~u/api/./jobs/1" },
+	  "",
+	  "/~u/api/./jobs/1",
+	  "" },
+	{ "a path ending in /.. gives no prefix",
+	  { "/~u/api/mediad.fcgi", NULL, "/~u/api/x/.." },
+	  "",
+	  "/~u/api/x/..",
+	  "" },
+	{ "a path ending in /. gives no prefix",
+	  { "/~u/api/mediad.fcgi", NULL, "/~u/api/." },
+	  "",
+	  "/~u/api/.",
+	  "" },
+	/* Apache + mod_proxy_fcgi resolves the path before SCRIPT_NAME is set */
+	{ "apache-proxy-fcgi, an empty segment", { "/media/1", NULL, "/media//1" }, "", "/media//1", "" },
+	{ "apache-proxy-fcgi, a .. segment", { "/a/c", NULL, "/a/b/../c" }, "", "/a/b/../c", "" },
+	{ "apache-fcgid virtual wrapper, SCRIPT_NAME /media",
+	  { "/media", "/1", "/media/1" },
+	  "",
+	  "/media/1",
+	  "" },
+	{ "lighttpd, SCRIPT_NAME empty, an empty segment", { "", "//1", "/media//1" }, "", "/media//1", "" },
 	{ "the script called by its name",
 	  { "/~u/api/mediad.fcgi", "/healthz", "/~u/api/mediad.fcgi/healthz" },
 	  "",
@@ -372,12 +422,12 @@ static void test_a_prefix_that_does_not_fit_is_a_bad_request(void)
 	struct app app;
 	struct http_request req;
 
-	/* A prefix of 300 spaces: 900 bytes once encoded, past HTTP_MAX_BASE. */
+	/* A prefix of 600 letters: past HTTP_MAX_BASE. */
 	memset(sn, 0, sizeof(sn));
 	sn[0] = '/';
-	memset(sn + 1, ' ', 300);
-	snprintf(sn + 301, sizeof(sn) - 301, "/mediad.fcgi");
-	snprintf(uri, sizeof(uri), "%.301s/healthz", sn);
+	memset(sn + 1, 'a', 600);
+	snprintf(sn + 601, sizeof(sn) - 601, "/mediad.fcgi");
+	snprintf(uri, sizeof(uri), "%.601s/healthz", sn);
 	v.request_uri = uri;
 	memset(&app, 0, sizeof(app));
 	CU_ASSERT_EQUAL_FATAL(config_defaults(&cfg), 0);
