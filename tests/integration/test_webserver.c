@@ -492,6 +492,7 @@ struct dribbler {
 	int fd;
 	bool upload;
 	size_t sent;
+	long long opened_ms;
 };
 
 /* What the dribbler thread saw; read by the test after the thread is joined. */
@@ -500,7 +501,9 @@ struct dribble_stats {
 	int answered;     /* answers of any kind */
 	int answered_408; /* JSON 408 request_timeout */
 	int upload_408;   /* of which on the upload route */
+	int proxy_503;    /* Apache's own JSON 503 on the upload route (mod_proxy_fcgi; see the test) */
 	char other[512];  /* the first answer that was not a JSON 408 */
+	char seen_503[256];
 };
 
 static volatile sig_atomic_t dribble_stop;
@@ -515,6 +518,7 @@ static int dribbler_open(struct dribbler *d)
 
 	d->fd = itest_connect(0);
 	d->sent = 0;
+	d->opened_ms = itest_now_ms();
 	if (d->fd < 0)
 		return -1;
 	if (d->upload)
@@ -543,6 +547,14 @@ static int dribbler_open(struct dribbler *d)
 	return rc;
 }
 
+/* Whether Apache with mod_proxy_fcgi is in front (the harness exports MEDIAD_WEB_SERVER). */
+static bool apache_proxy(void)
+{
+	const char *w = getenv("MEDIAD_WEB_SERVER");
+
+	return w != NULL && strcmp(w, "apache-proxy") == 0;
+}
+
 /* d's connection has something to read: an answer, or its end. Records it and closes. */
 static void dribbler_answered(struct dribbler *d)
 {
@@ -556,6 +568,11 @@ static void dribbler_answered(struct dribbler *d)
 			dstats.answered_408++;
 			if (d->upload)
 				dstats.upload_408++;
+		} else if (d->upload && r.status == 503 && code != NULL && strcmp(code, "unavailable") == 0 &&
+		           apache_proxy()) {
+			dstats.proxy_503++;
+			snprintf(dstats.seen_503, sizeof(dstats.seen_503), "after %lld ms, %zu bytes sent",
+			         itest_now_ms() - d->opened_ms, d->sent);
 		} else if (dstats.other[0] == '\0') {
 			snprintf(dstats.other, sizeof(dstats.other), "%s: %ld %.300s",
 			         d->upload ? "POST /media" : "POST /auth/login", r.status,
@@ -675,10 +692,18 @@ static void test_slow_bodies_do_not_take_the_pool(void)
 	CU_ASSERT_TRUE(probes > 50);
 	/* The responders that read the uploads cut them with a JSON 408 (mediad's body deadline). */
 	CU_ASSERT_TRUE(dstats.upload_408 > 0);
-	/* And nothing else was answered: no HTML, no 5xx. */
+	/* And nothing else was answered: no HTML, no 5xx. One exception, Apache's: mod_proxy_fcgi
+	 * cannot relay an answer mediad gives before the body is in, and answers its own 503 (our
+	 * JSON document) instead (fcgi-conf/apache-proxy-fcgi.conf, "Slow clients"). Apache's body
+	 * bound (20 s) acts before mediad's (30 s), so this is rare: seen once in 82 answers, in
+	 * full parallel `make check` runs only. Counted and shown, and bounded to one in ten. */
 	if (dstats.other[0] != '\0')
 		fprintf(stderr, "  an answer that is not a JSON 408: %s\n", dstats.other);
-	CU_ASSERT_EQUAL(dstats.answered, dstats.answered_408);
+	if (dstats.proxy_503 > 0)
+		fprintf(stderr, "  Apache's own 503 on an upload: %d (the last %s)\n", dstats.proxy_503,
+		        dstats.seen_503);
+	CU_ASSERT_TRUE(dstats.proxy_503 * 10 <= dstats.answered);
+	CU_ASSERT_EQUAL(dstats.answered, dstats.answered_408 + dstats.proxy_503);
 }
 
 /* ---- suite -------------------------------------------------------------------------------------- */
