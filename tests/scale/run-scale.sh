@@ -333,22 +333,32 @@ defaults
 	option forwardfor
 	log global
 	log-format "%Ts.%ms %b/%s %ST %tsc %Ta %HM %HU"
-	# A request that got no answer from a host that died is sent again to the other one, unless it
-	# writes (a POST may have been committed before the host died): that one fails.
-	retry-on conn-failure empty-response response-timeout
 
 frontend api
 	bind ${ADDR[lb]}:8080
+	use_backend write if !METH_GET !METH_HEAD
 	default_backend web
 
+# Reads: one that got no answer from a host that died is sent again to the other one.
 backend web
 	balance roundrobin
-	http-request disable-l7-retry if METH_POST
+	retry-on conn-failure empty-response response-timeout
 	option httpchk GET /healthz
 	http-check expect status 200
 	default-server inter 500ms fall 2 rise 2
 	server web1 ${ADDR[web1]}:8080 check
 	server web2 ${ADDR[web2]}:8080 check
+
+# Writes: only a connection that failed is tried again (nothing was sent); a write that got no
+# answer may have been committed, so it is not sent again. No connection reuse either: HAProxy
+# may resend a request on its own when the idle server connection it reused turns out closed.
+# Same servers, same checks.
+backend write
+	balance roundrobin
+	retry-on conn-failure
+	http-reuse never
+	server web1 ${ADDR[web1]}:8080 track web/web1
+	server web2 ${ADDR[web2]}:8080 track web/web2
 EOF
 	haproxy -c -q -f "$T/lb/haproxy.cfg" || return 1
 	in_bg lb haproxy -db -f "$T/lb/haproxy.cfg"

@@ -155,10 +155,16 @@ def haproxy(cmd):
     return out.decode()
 
 
+def curr_conns():
+    """HAProxy's open client connections (show info: CurrConns)."""
+    m = re.search(r"^CurrConns: (\d+)$", haproxy("show info"), re.M)
+    return int(m.group(1)) if m else -1
+
+
 def server_status(name):
     for line in haproxy("show stat").splitlines():
         f = line.split(",")
-        if len(f) > 17 and f[0] == "web" and f[1] == name:
+        if len(f) > 17 and f[0] == "web" and f[1] == name:  # "write" tracks "web"
             return f[17]
     return None
 
@@ -462,6 +468,9 @@ def phase_web(token, media):
     start("cache")
     t_redis = time.monotonic() - t0
     res = wrk_result(p, WRK_SECONDS)
+    # HAProxy logs a request when its stream ends: the ones wrk left unanswered at its end are
+    # logged once their answers come. Wait (bounded) until no connection is left.
+    wait_for(lambda: curr_conns() == 0, 15, 0.1, "HAProxy's connections to end")
     views = int(sql1(f"SELECT count(*) FROM views WHERE media_id = {media}")) - views_before
     st = {int(k): v for k, v in res["status"].items()}
     ok2xx = sum(v for k, v in st.items() if 200 <= k < 300)
@@ -491,12 +500,16 @@ def phase_web(token, media):
     check(sock <= conns, f"connections closed under wrk: {sock} <= {conns}, at most one each")
     check(res["app5xx"] == 0, f"no 5xx from mediad (Redis restart, pool pressure): {res['app5xx']}")
     check(ok2xx > 0 and st.get(201, 0) > 0, f"the run did work: {ok2xx} answered 2xx, {st.get(201, 0)} views recorded")
-    # Every view went through HAProxy, which logs each request it passed on, answered or not
-    # (wrk also leaves requests unanswered when its time is up).
+    # Every view went through HAProxy, which logs the requests it passed on, answered or not (wrk
+    # leaves some unanswered when its time is up) -- all but one kind: when web1 dies, HAProxy
+    # closes the client connections whose request was on web1 without logging that request (seen:
+    # one view more than requests logged, with 4 such closes). Each such connection carried at
+    # most one request, so they bound what the log may miss.
     sent = lb_views(w_start, media)
-    check(st.get(201, 0) <= views <= sent,
-          f"every view answered 201 is a row: {st.get(201, 0)} answered, {views} rows, {sent} view requests "
-          f"HAProxy passed on (the rows beyond the 201s: writes whose answer was lost)")
+    check(st.get(201, 0) <= views <= sent + sock,
+          f"every view answered 201 is a row: {st.get(201, 0)} answered, {views} rows, at most {sent} view "
+          f"requests HAProxy logged + {sock} connections it closed unanswered (the rows beyond the 201s: "
+          f"writes whose answer was lost)")
     check(http("GET", "/auth/me", out_token)[0] == 401, "the logged-out token is still refused after Redis restarted")
     check(http("GET", "/auth/me", token)[0] == 200, "a live token still works after Redis restarted")
     say(f"  PgBouncer under load: up to {clients} client connections to \"media\", {servers} server connections "
