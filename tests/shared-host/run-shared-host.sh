@@ -222,11 +222,16 @@ say "PostgreSQL on port $PGPORT: role and database $U"
 
 # ---- install without root ------------------------------------------------------------------------
 step "install: ./configure --prefix=\$HOME/mediad && make && make install, as $U"
-# The source as a release tarball would bring it (no build folders, no node_modules).
+# The source as a release tarball would bring it (no build folders, no node_modules). Only what
+# is there: a git checkout has m4/ (autoreconf's), the release tarball (make distcheck) has not.
 mkdir -p "$H/src" || exit 99
-(cd "$abs_top_srcdir" && tar -cf - --exclude=node_modules --exclude='*.o' --exclude='.deps' \
-	configure configure.ac Makefile.am Makefile.in aclocal.m4 config.h.in build-aux m4 src schema \
-	docs fcgi-conf console scripts examples README.md) | tar -xf - -C "$H/src" || exit 99
+srcs=()
+for f in configure configure.ac Makefile.am Makefile.in aclocal.m4 config.h.in build-aux m4 src schema \
+	docs fcgi-conf console scripts examples README.md; do
+	[ -e "$abs_top_srcdir/$f" ] && srcs+=("$f")
+done
+(cd "$abs_top_srcdir" && tar -cf - --exclude=node_modules --exclude='*.o' --exclude='.deps' "${srcs[@]}") |
+	tar -xf - -C "$H/src" || exit 99
 # hls.js for the web console, from this build (the user's make would download it otherwise).
 HLSJS=$(ls "$abs_top_builddir/$(cat "$abs_top_builddir/console.stamp" 2>/dev/null)"/vendor/hls-*.min.js 2>/dev/null | head -n1)
 [ -n "$HLSJS" ] && cp "$HLSJS" "$H/src/hls.min.js" || {
